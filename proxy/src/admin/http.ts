@@ -1,0 +1,46 @@
+/** The admin HTTP server: /metrics, /healthz, /readyz, /status. Separate port from PostgreSQL. */
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface AdminHandlers {
+  registry: Registry;
+  /** Live: the event loop answers. Ready: listening, config loaded, a target known, not draining. */
+  ready(): { ok: boolean; reason?: string };
+  status(): unknown;
+}
+
+export function startAdminServer(host: string, port: number, h: AdminHandlers): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, type: string, body: string): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
+    switch (path) {
+      case '/metrics':
+        h.registry.metrics().then(
+          (text) => send(200, h.registry.contentType, text),
+          (err: Error) => send(500, 'text/plain', `${err.message}\n`),
+        );
+        return;
+      case '/healthz':
+        return send(200, 'text/plain', 'ok\n');
+      case '/readyz': {
+        const r = h.ready();
+        return send(r.ok ? 200 : 503, 'text/plain', r.ok ? 'ok\n' : `not ready: ${r.reason ?? ''}\n`);
+      }
+      case '/status':
+        return send(200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
+      default:
+        return send(404, 'text/plain', 'not found: try /metrics /healthz /readyz /status\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,229 @@
+import net from 'node:net';
+import { serialize } from 'pg-protocol';
+import { ScramClient } from '../auth/scram.js';
+import { md5Response } from '../auth/md5.js';
+import { ClientFramer, FrameMode } from '../protocol/framer.js';
+import { Code, decodeErrorFields, decodeParameterStatus, readCString, type ErrorFields } from '../protocol/messages.js';
+import { ServerScanner } from '../protocol/server-scanner.js';
+import { PermanentOpenError } from '../pool/pool.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface BackendOptions {
+  target: Endpoint;
+  user: string;
+  database: string;
+  password: string | undefined;
+  initQuery: string | undefined;
+  connectTimeoutMs: number;
+  generation: number;
+}
+
+/** An error the database sent while the proxy opened a connection. */
+export class BackendStartupError extends Error {
+  constructor(
+    message: string,
+    readonly fields: ErrorFields | undefined,
+  ) {
+    super(message);
+    this.name = 'BackendStartupError';
+  }
+}
+
+const PERMANENT = new Set(['28P01', '28000', '3D000', '42704', '0A000']);
+const NO_SESSION_PARAMS: ReadonlyMap<string, string> = new Map();
+
+let nextBackendId = 1;
+
+/**
+ * One server connection after startup. The relay (client/session.ts) owns the byte flow; this object
+ * only carries what the proxy knows about the session on that server: its key for cancels, the
+ * parameters it reported, the SETs applied to it, its prepared statements and its generation.
+ */
+/** Whoever holds a backend receives its bytes and learns when it dies. */
+export interface BackendOwner {
+  onBackendData(chunk: Buffer): void;
+  onBackendLost(reason: string): void;
+}
+
+export class BackendConnection {
+  readonly id = nextBackendId++;
+  owner: BackendOwner | undefined;
+  readonly scanner: ServerScanner;
+  /** Session parameters applied with SET on this connection (name → SQL value text). */
+  params: Map<string, string> = new Map();
+  /** Prepared statements this connection holds: backend name → client statement text signature. */
+  readonly prepared = new Map<string, string>();
+  closed = false;
+  lastUsed = Date.now();
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly target: Endpoint,
+    readonly generation: number,
+    readonly processId: number,
+    readonly secretKey: number,
+    readonly serverParams: ReadonlyMap<string, string>,
+  ) {
+    this.scanner = new ServerScanner({ keep: () => false, message: () => {} });
+    const want = this.scanner.wantBody;
+    want[Code.ReadyForQuery] = 1;
+    want[Code.Sync /* ParameterStatus */] = 1;
+    want[Code.Execute /* ErrorResponse */] = 1;
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Terminate first so the server logs a clean exit rather than an unexpected EOF.
+    if (this.socket.writable) this.socket.end(serialize.end());
+    this.socket.destroy();
+  }
+}
+
+/** Connects, authenticates and runs the init query; resolves with a connection ready for queries. */
+export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: opts.target.host, port: opts.target.port });
+    socket.setNoDelay(true);
+    const framer = new ClientFramer(64 * 1024 * 1024);
+    framer.mode = FrameMode.Typed;
+    const serverParams = new Map<string, string>();
+    let processId = 0;
+    let secretKey = 0;
+    let scram: ScramClient | undefined;
+    let initSent = false;
+    let initError: ErrorFields | undefined;
+    let done = false;
+
+    const timer = setTimeout(
+      () => fail(new Error(`timed out after ${opts.connectTimeoutMs} ms connecting to ${opts.target.host}:${opts.target.port}`)),
+      opts.connectTimeoutMs,
+    );
+
+    function fail(err: Error): void {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    }
+
+    function succeed(): void {
+      done = true;
+      clearTimeout(timer);
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('close');
+      resolve(new BackendConnection(socket, opts.target, opts.generation, processId, secretKey, serverParams));
+    }
+
+    function needPassword(): string {
+      if (opts.password === undefined) {
+        throw new PermanentOpenError(
+          `the database asks for a password for user "${opts.user}" and the proxy has none (add it to the users list or set PGPASSWORD)`,
+          '28P01',
+        );
+      }
+      return opts.password;
+    }
+
+    function onAuth(body: Buffer): void {
+      const code = body.readInt32BE(0);
+      switch (code) {
+        case 0:
+          return;
+        case 3:
+          socket.write(serialize.password(needPassword()));
+          return;
+        case 5:
+          socket.write(serialize.password(md5Response(opts.user, needPassword(), body.subarray(4, 8))));
+          return;
+        case 10: {
+          const mechanisms: string[] = [];
+          for (let pos = 4; pos < body.length && body[pos] !== 0; ) {
+            const [m, next] = readCString(body, pos, body.length);
+            mechanisms.push(m);
+            pos = next;
+          }
+          if (!mechanisms.includes('SCRAM-SHA-256')) {
+            throw new PermanentOpenError(`the database offers SASL mechanisms ${mechanisms.join(', ')}; the proxy supports SCRAM-SHA-256`, '0A000');
+          }
+          scram = new ScramClient(needPassword());
+          socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.clientFirst()));
+          return;
+        }
+        case 11:
+          if (!scram) throw new Error('database sent SASLContinue before SASL');
+          socket.write(serialize.sendSCRAMClientFinalMessage(scram.handleServerFirst(body.toString('utf8', 4))));
+          return;
+        case 12:
+          if (!scram) throw new Error('database sent SASLFinal before SASL');
+          scram.verifyServerFinal(body.toString('utf8', 4));
+          return;
+        default:
+          throw new PermanentOpenError(`the database asks for an authentication method the proxy does not support (code ${code})`, '0A000');
+      }
+    }
+
+    function onMessage(buf: Buffer, start: number, end: number): void {
+      const type = buf[start]!;
+      const body = buf.subarray(start + 5, end);
+      switch (type) {
+        case Code.Authentication:
+          onAuth(body);
+          return;
+        case Code.Sync: {
+          const [name, value] = decodeParameterStatus(body);
+          serverParams.set(name, value);
+          return;
+        }
+        case Code.BackendKeyData:
+          processId = body.readInt32BE(0);
+          secretKey = body.readInt32BE(4);
+          return;
+        case Code.Execute: {
+          const fields = decodeErrorFields(body);
+          if (initSent) {
+            initError = fields;
+            return;
+          }
+          const message = `${fields['M'] ?? 'error'} (SQLSTATE ${fields['C'] ?? '?'})`;
+          const code = fields['C'] ?? '';
+          throw PERMANENT.has(code) ? new PermanentOpenError(fields['M'] ?? message, code) : new BackendStartupError(message, fields);
+        }
+        case Code.ReadyForQuery:
+          if (opts.initQuery && !initSent) {
+            initSent = true;
+            socket.write(serialize.query(opts.initQuery));
+            return;
+          }
+          if (initError) {
+            throw new PermanentOpenError(`initQuery failed: ${initError['M'] ?? 'error'}`, initError['C'] ?? 'XX000');
+          }
+          succeed();
+          return;
+        default:
+          return; // NoticeResponse and the results of the init query
+      }
+    }
+
+    socket.on('connect', () => {
+      socket.write(serialize.startup({ user: opts.user, database: opts.database, client_encoding: 'UTF8' }));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        framer.push(chunk, onMessage);
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    socket.on('error', (err) => fail(new Error(`cannot connect to ${opts.target.host}:${opts.target.port}: ${err.message}`)));
+    socket.on('close', () => fail(new Error(`${opts.target.host}:${opts.target.port} closed the connection during startup`)));
+  });
+}
+
+export { NO_SESSION_PARAMS };

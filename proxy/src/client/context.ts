@@ -1,0 +1,58 @@
+import type { SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { BackendConnection } from '../backend/connection.js';
+import type { Pool } from '../pool/pool.js';
+
+/** One pool per (database, user) and what the proxy learned from its first backend. */
+export interface PoolHandle {
+  readonly key: string;
+  readonly database: string;
+  readonly user: string;
+  readonly pool: Pool<BackendConnection>;
+  /** ParameterStatus values a backend of this pool reported at startup (the "welcome" set). */
+  serverParams: ReadonlyMap<string, string> | undefined;
+}
+
+export interface SetOp {
+  op: 'set' | 'reset' | 'reset_all';
+  name?: string;
+  value?: string;
+}
+
+/** What the pinning classifier and filters decided for one SQL string. */
+export interface SqlDecision {
+  pin?: { reason: string; rule: string };
+  track: SetOp[];
+  /** The SQL drops every prepared statement (DEALLOCATE ALL, DISCARD ALL) or resets everything. */
+  discardAll?: boolean;
+  deallocateAll?: boolean;
+  /** Ends a transaction block: ROLLBACK/ABORT/COMMIT/END (answered by the proxy after a failover). */
+  endsTransaction?: boolean;
+}
+
+export interface UserCredentials {
+  username: string;
+  password: string;
+}
+
+/** Everything a client session needs from the proxy around it; the server implements it. */
+export interface SessionContext {
+  readonly log: Logger;
+  readonly maxMessageLength: number;
+  readonly authMethod: 'trust' | 'md5' | 'scram';
+  readonly tls: SecureContext | undefined;
+  readonly requireTls: boolean;
+  readonly shuttingDown: boolean;
+  lookupUser(username: string): UserCredentials | undefined;
+  poolFor(database: string, user: string): PoolHandle;
+  decide(sql: string): SqlDecision;
+  register(session: CancelTarget): { processId: number; secretKey: number };
+  unregister(processId: number): void;
+  cancel(processId: number, secretKey: number): void;
+  onPin(reason: string, rule: string): void;
+  onClose(session: unknown): void;
+}
+
+export interface CancelTarget {
+  readonly backend: BackendConnection | undefined;
+}

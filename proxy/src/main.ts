@@ -1,0 +1,129 @@
+/**
+ * `dbproxy proxy`: from a config file (re-read on change), from quick-mode flags, or — in a pod — from
+ * its config Secret watched through the Kubernetes API.
+ */
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { loadConfigFile, parseConfig } from './config/load.js';
+import { parseProxyArgs, PROXY_USAGE } from './config/flags.js';
+import { watchConfigFile } from './config/watch.js';
+import type { ProxyConfig } from './config/schema.js';
+import { ProxyServer } from './server.js';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Takes `--name VALUE` / `--name=VALUE` out of argv (flags only this entry point knows). */
+function takeFlag(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === name) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+      argv.splice(i, 2);
+      return v;
+    }
+    if (a.startsWith(name + '=')) {
+      argv.splice(i, 1);
+      return a.slice(name.length + 1);
+    }
+  }
+  return undefined;
+}
+
+export async function runProxy(args: string[]): Promise<void> {
+  const argv = [...args];
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(PROXY_USAGE + KUBE_USAGE);
+    return;
+  }
+  const bindHost = takeFlag(argv, '--bind-host');
+  const secret = takeFlag(argv, '--config-secret');
+  const bootLog = pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
+
+  let server: ProxyServer;
+  let stopWatching: () => void = () => {};
+  if (secret !== undefined) {
+    ({ server, stop: stopWatching } = await fromSecret(secret, bindHost, bootLog));
+  } else {
+    const parsed = parseProxyArgs(argv, process.env);
+    const config = parsed.configFile ? await loadConfigFile(parsed.configFile) : parsed.config!;
+    const log = pino({ level: config.logLevel });
+    server = new ProxyServer(config, log, bindHost);
+    await server.start();
+    if (parsed.configFile) {
+      stopWatching = watchConfigFile(
+        parsed.configFile,
+        (next) => server.applyConfig(next),
+        (err) => log.error({ err: err.message }, 'config file rejected; keeping the previous config'),
+      );
+    }
+  }
+  onSignals(async () => {
+    stopWatching();
+    await server.shutdown(Number(process.env['DBPROXY_SHUTDOWN_GRACE_MS'] ?? 30_000));
+  });
+}
+
+async function fromSecret(name: string, bindHost: string | undefined, log: Logger): Promise<{ server: ProxyServer; stop: () => void }> {
+  const { watchConfigSecret } = await import('./config/kube-source.js');
+  const { loadKubeConfig } = await import('../../operator/src/runtime/kube.js');
+  const namespace = process.env['POD_NAMESPACE'] ?? readServiceAccountNamespace();
+  let server: ProxyServer | undefined;
+  let first: (cfg: ProxyConfig) => void;
+  const firstConfig = new Promise<ProxyConfig>((resolve) => (first = resolve));
+  const watch = watchConfigSecret({
+    kc: loadKubeConfig(),
+    namespace,
+    name,
+    log,
+    onConfig: (text) => {
+      try {
+        const cfg = parseConfig(parseYaml(text), `Secret ${namespace}/${name}`);
+        if (server) server.applyConfig(cfg);
+        else first(cfg);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'config Secret rejected; keeping the previous config');
+      }
+    },
+    onError: (err) => log.warn({ err: err.message }, 'watching the config Secret failed; retrying'),
+  });
+  const cfg = await firstConfig;
+  server = new ProxyServer(cfg, pino({ level: cfg.logLevel }), bindHost);
+  await server.start();
+  return { server, stop: () => watch.stop() };
+}
+
+function readServiceAccountNamespace(): string {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    throw new UsageError('--config-secret needs the namespace: set POD_NAMESPACE or run in a pod');
+  }
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) {
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`received ${signal}: draining (send again to exit at once)\n`);
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+const KUBE_USAGE = `
+Kubernetes mode (what the operator's pods run):
+  dbproxy proxy --config-secret NAME [--bind-host HOST]
+      watch Secret NAME (key config.yaml) in $POD_NAMESPACE through the API and hot-reload it;
+      --bind-host overrides the listen hosts (the pod's own IP)
+`;

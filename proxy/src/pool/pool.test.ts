@@ -1,0 +1,201 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BorrowError, PermanentOpenError, Pool, type PoolFactory, type Waiter } from './pool.js';
+
+interface Conn {
+  id: number;
+  generation: number;
+}
+
+/** A connection factory whose opens the test resolves or fails by hand. */
+class FakeFactory implements PoolFactory<Conn> {
+  opened: { generation: number; resolve: (c: Conn) => void; reject: (e: Error) => void }[] = [];
+  closed: [number, string][] = [];
+  private next = 1;
+  open(generation: number): Promise<Conn> {
+    return new Promise((resolve, reject) => this.opened.push({ generation, resolve, reject }));
+  }
+  close(c: Conn, reason: string): void {
+    this.closed.push([c.id, reason]);
+  }
+  /** Completes the oldest pending open. */
+  async succeed(): Promise<Conn> {
+    const o = this.opened.shift()!;
+    const c = { id: this.next++, generation: o.generation };
+    o.resolve(c);
+    await Promise.resolve();
+    await Promise.resolve();
+    return c;
+  }
+  async fail(err: Error): Promise<void> {
+    this.opened.shift()!.reject(err);
+    await Promise.resolve();
+    await Promise.resolve();
+  }
+}
+
+class Recorder implements Waiter<Conn> {
+  got: Conn[] = [];
+  errors: BorrowError[] = [];
+  onBackend(c: Conn): void {
+    this.got.push(c);
+  }
+  onBorrowError(e: BorrowError): void {
+    this.errors.push(e);
+  }
+}
+
+const limits = { maxConnections: 2, maxIdleConnections: 1, borrowTimeoutMs: 1_000 };
+
+describe('Pool', () => {
+  let f: FakeFactory;
+  let pool: Pool<Conn>;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    f = new FakeFactory();
+    pool = new Pool(limits, f);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('opens a connection for the first borrower and reuses it synchronously afterwards', async () => {
+    const a = new Recorder();
+    pool.acquire(a);
+    expect(f.opened).toHaveLength(1);
+    const c = await f.succeed();
+    expect(a.got).toEqual([c]);
+    pool.release(c);
+    const b = new Recorder();
+    pool.acquire(b);
+    expect(b.got).toEqual([c]); // served in the same tick
+    expect(f.opened).toHaveLength(0);
+  });
+
+  it('never opens more than maxConnections and serves waiters in FIFO order', async () => {
+    const rs = [new Recorder(), new Recorder(), new Recorder(), new Recorder()];
+    rs.forEach((r) => pool.acquire(r));
+    expect(f.opened).toHaveLength(2);
+    const c1 = await f.succeed();
+    const c2 = await f.succeed();
+    expect(rs[0]!.got).toEqual([c1]);
+    expect(rs[1]!.got).toEqual([c2]);
+    pool.release(c2);
+    expect(rs[2]!.got).toEqual([c2]);
+    pool.release(c1);
+    expect(rs[3]!.got).toEqual([c1]);
+    expect(pool.size).toBe(2);
+  });
+
+  it('times out a waiter with SQLSTATE 53300 when the pool stays full', async () => {
+    const first = new Recorder();
+    const second = new Recorder();
+    const third = new Recorder();
+    pool.acquire(first);
+    pool.acquire(second);
+    await f.succeed();
+    await f.succeed();
+    pool.acquire(third);
+    vi.advanceTimersByTime(1_001);
+    expect(third.errors).toHaveLength(1);
+    expect(third.errors[0]!.sqlstate).toBe('53300');
+    expect(third.errors[0]!.timedOut).toBe(true);
+    expect(pool.waiting).toBe(0);
+  });
+
+  it('keeps waiters queued and retries while the database is unreachable, then serves them', async () => {
+    const r = new Recorder();
+    pool.acquire(r);
+    await f.fail(new Error('connection refused'));
+    expect(r.errors).toEqual([]);
+    await vi.advanceTimersByTimeAsync(150);
+    expect(f.opened).toHaveLength(1);
+    const c = await f.succeed();
+    expect(r.got).toEqual([c]);
+  });
+
+  it('tells the waiter why when the borrow times out because the database is down (08000)', async () => {
+    const r = new Recorder();
+    pool.acquire(r);
+    await f.fail(new Error('connection refused'));
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(r.errors[0]!.sqlstate).toBe('08000');
+    expect(r.errors[0]!.message).toMatch(/connection refused/);
+  });
+
+  it('fails every waiter at once on a permanent error such as a wrong password', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    await f.fail(new PermanentOpenError('password authentication failed for user "x"', '28P01'));
+    expect(a.errors[0]!.sqlstate).toBe('28P01');
+    expect(b.errors[0]!.sqlstate).toBe('28P01');
+  });
+
+  it('closes released connections beyond maxIdleConnections', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    const c1 = await f.succeed();
+    const c2 = await f.succeed();
+    pool.release(c1);
+    pool.release(c2);
+    expect(pool.idle).toEqual([c1]);
+    expect(f.closed).toEqual([[c2.id, 'more idle connections than maxIdleConnections']]);
+  });
+
+  it('on a new generation closes idle connections now and busy ones when released', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    const c1 = await f.succeed();
+    const c2 = await f.succeed();
+    pool.release(c1);
+    pool.setGeneration(1);
+    expect(f.closed).toEqual([[c1.id, 'target changed']]);
+    pool.release(c2);
+    expect(f.closed).toEqual([
+      [c1.id, 'target changed'],
+      [c2.id, 'target changed'],
+    ]);
+    const r = new Recorder();
+    pool.acquire(r);
+    expect(f.opened.at(-1)!.generation).toBe(1);
+  });
+
+  it('forgets a cancelled waiter and does not count it', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    const c = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    pool.acquire(c);
+    pool.cancel(b);
+    expect(pool.waiting).toBe(2);
+    const c1 = await f.succeed();
+    expect(a.got).toEqual([c1]);
+    pool.release(c1);
+    expect(c.got).toEqual([c1]);
+    expect(b.got).toEqual([]);
+  });
+
+  it('opens a replacement when a busy connection dies while others wait', async () => {
+    const small = new Pool({ ...limits, maxConnections: 1 }, f);
+    const a = new Recorder();
+    const b = new Recorder();
+    small.acquire(a);
+    small.acquire(b);
+    const c1 = await f.succeed();
+    small.remove(c1);
+    expect(f.opened).toHaveLength(1);
+    const c2 = await f.succeed();
+    expect(b.got).toEqual([c2]);
+  });
+
+  it('refuses borrowers after close', () => {
+    pool.close();
+    const r = new Recorder();
+    pool.acquire(r);
+    expect(r.errors[0]!.sqlstate).toBe('57P01');
+  });
+});

@@ -1,0 +1,291 @@
+/**
+ * One pool of backend connections for one (database, user). Policy only: connections are opened and
+ * closed through the factory it is given, so unit tests drive it with fakes and the proxy with real
+ * sockets. Borrowers wait in FIFO order up to the borrow timeout; a borrower that can be served at
+ * once is served synchronously (no promise per transaction on the hot path).
+ *
+ * Generations implement failover: `setGeneration` closes idle connections of older generations at
+ * once, and busy ones when they are released.
+ */
+export interface PoolMember {
+  generation: number;
+}
+
+export interface Waiter<B> {
+  onBackend(backend: B): void;
+  onBorrowError(err: BorrowError): void;
+}
+
+export class BorrowError extends Error {
+  constructor(
+    message: string,
+    readonly sqlstate: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+    this.name = 'BorrowError';
+  }
+}
+
+/** An open failure that waiting will not fix (wrong password, unknown database). */
+export class PermanentOpenError extends Error {
+  constructor(
+    message: string,
+    readonly sqlstate: string,
+  ) {
+    super(message);
+    this.name = 'PermanentOpenError';
+  }
+}
+
+export interface PoolLimits {
+  maxConnections: number;
+  maxIdleConnections: number;
+  borrowTimeoutMs: number;
+}
+
+export interface PoolFactory<B> {
+  open(generation: number): Promise<B>;
+  close(backend: B, reason: string): void;
+}
+
+export interface PoolEvents {
+  borrowed?(waitMs: number): void;
+  borrowTimedOut?(): void;
+  openFailed?(err: Error): void;
+}
+
+interface QueuedWaiter<B> {
+  waiter: Waiter<B>;
+  since: number;
+  timer: NodeJS.Timeout;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2_000;
+
+export class Pool<B extends PoolMember> {
+  readonly idle: B[] = [];
+  readonly busy = new Set<B>();
+  private opening = 0;
+  private queue: (QueuedWaiter<B> | undefined)[] = [];
+  private queueHead = 0;
+  private waitingCount = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = RETRY_MIN_MS;
+  private lastOpenError: Error | undefined;
+  private closed = false;
+  generation = 0;
+
+  constructor(
+    private limits: PoolLimits,
+    private readonly factory: PoolFactory<B>,
+    private readonly events: PoolEvents = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.idle.length + this.busy.size + this.opening;
+  }
+
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  get openingCount(): number {
+    return this.opening;
+  }
+
+  /** Serves the waiter now if a connection is idle, else queues it (and opens one if allowed). */
+  acquire(waiter: Waiter<B>): void {
+    if (this.closed) {
+      waiter.onBorrowError(new BorrowError('the proxy is shutting down', '57P01', false));
+      return;
+    }
+    if (this.waiting === 0) {
+      const backend = this.idle.pop();
+      if (backend !== undefined) {
+        this.busy.add(backend);
+        this.events.borrowed?.(0);
+        waiter.onBackend(backend);
+        return;
+      }
+    }
+    const since = this.now();
+    const entry: QueuedWaiter<B> = {
+      waiter,
+      since,
+      timer: setTimeout(() => this.timeOut(entry), this.limits.borrowTimeoutMs),
+    };
+    this.queue.push(entry);
+    this.waitingCount++;
+    this.grow();
+  }
+
+  /** Withdraws a queued waiter (its client went away). */
+  cancel(waiter: Waiter<B>): void {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e?.waiter === waiter) {
+        clearTimeout(e.timer);
+        this.queue[i] = undefined;
+        this.waitingCount--;
+        this.compact();
+        return;
+      }
+    }
+  }
+
+  /** A borrowed connection comes back clean (ReadyForQuery `I`, nothing owed). */
+  release(backend: B): void {
+    if (!this.busy.delete(backend)) return;
+    if (this.closed || backend.generation < this.generation) {
+      this.factory.close(backend, backend.generation < this.generation ? 'target changed' : 'pool closed');
+      this.grow();
+      return;
+    }
+    const next = this.shift();
+    if (next !== undefined) {
+      this.busy.add(backend);
+      this.handOver(next, backend);
+      return;
+    }
+    if (this.idle.length >= this.limits.maxIdleConnections) {
+      this.factory.close(backend, 'more idle connections than maxIdleConnections');
+      return;
+    }
+    this.idle.push(backend);
+  }
+
+  /** A connection died or was closed by its user: forget it, and open another if borrowers wait. */
+  remove(backend: B): void {
+    if (!this.busy.delete(backend)) {
+      const i = this.idle.indexOf(backend);
+      if (i < 0) return;
+      this.idle.splice(i, 1);
+    }
+    this.grow();
+  }
+
+  /** Failover: newer connections go to the new target; idle old ones close now, busy ones on release. */
+  setGeneration(generation: number): void {
+    if (generation <= this.generation) return;
+    this.generation = generation;
+    for (const b of this.idle.splice(0)) this.factory.close(b, 'target changed');
+    this.retryDelay = RETRY_MIN_MS;
+    this.grow();
+  }
+
+  setLimits(limits: PoolLimits): void {
+    this.limits = limits;
+    while (this.idle.length > limits.maxIdleConnections) {
+      this.factory.close(this.idle.shift()!, 'maxIdleConnections lowered');
+    }
+    this.grow();
+  }
+
+  /** Closes idle connections and fails every waiter; busy ones close when released. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    for (const b of this.idle.splice(0)) this.factory.close(b, 'pool closed');
+    for (let e = this.shift(); e !== undefined; e = this.shift()) {
+      e.waiter.onBorrowError(new BorrowError('the proxy is shutting down', '57P01', false));
+    }
+  }
+
+  private grow(): void {
+    while (!this.closed && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
+      this.openOne();
+    }
+  }
+
+  private openOne(): void {
+    this.opening++;
+    const generation = this.generation;
+    this.factory.open(generation).then(
+      (backend) => {
+        this.opening--;
+        this.retryDelay = RETRY_MIN_MS;
+        this.lastOpenError = undefined;
+        this.busy.add(backend);
+        this.release(backend);
+      },
+      (err: Error) => {
+        this.opening--;
+        this.lastOpenError = err;
+        this.events.openFailed?.(err);
+        if (err instanceof PermanentOpenError) {
+          this.failAll(new BorrowError(err.message, err.sqlstate, false));
+          return;
+        }
+        this.scheduleRetry();
+      },
+    );
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.grow();
+    }, delay);
+    this.retryTimer.unref?.();
+  }
+
+  private failAll(err: BorrowError): void {
+    for (let e = this.shift(); e !== undefined; e = this.shift()) e.waiter.onBorrowError(err);
+  }
+
+  private timeOut(entry: QueuedWaiter<B>): void {
+    const i = this.queue.indexOf(entry, this.queueHead);
+    if (i < 0) return;
+    this.queue[i] = undefined;
+    this.waitingCount--;
+    this.compact();
+    this.events.borrowTimedOut?.();
+    const why = this.lastOpenError
+      ? `could not connect to the database: ${this.lastOpenError.message}`
+      : `all ${this.limits.maxConnections} connections of the pool are in use`;
+    entry.waiter.onBorrowError(
+      new BorrowError(
+        `timed out after ${this.limits.borrowTimeoutMs} ms waiting for a database connection: ${why}`,
+        this.lastOpenError ? '08000' : '53300',
+        true,
+      ),
+    );
+  }
+
+  private handOver(entry: QueuedWaiter<B>, backend: B): void {
+    clearTimeout(entry.timer);
+    this.events.borrowed?.(this.now() - entry.since);
+    entry.waiter.onBackend(backend);
+  }
+
+  private shift(): QueuedWaiter<B> | undefined {
+    while (this.queueHead < this.queue.length) {
+      const e = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined;
+      if (e !== undefined) {
+        this.waitingCount--;
+        this.compact();
+        return e;
+      }
+    }
+    this.compact();
+    return undefined;
+  }
+
+  private compact(): void {
+    while (this.queue.length > this.queueHead && this.queue[this.queue.length - 1] === undefined) this.queue.pop();
+    if (this.queueHead >= this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ServerScanner, type ServerMessageVisitor } from './server-scanner.js';
+
+function msg(type: string, body: Buffer | string): Buffer {
+  const b = typeof body === 'string' ? Buffer.from(body) : body;
+  const out = Buffer.alloc(5 + b.length);
+  out[0] = type.charCodeAt(0);
+  out.writeInt32BE(4 + b.length, 1);
+  b.copy(out, 5);
+  return out;
+}
+
+const rowDescription = msg('T', Buffer.alloc(27, 1));
+const dataRow = msg('D', Buffer.alloc(200, 2));
+const complete = msg('C', 'SELECT 1\0');
+const ready = (s: string) => msg('Z', s);
+const parseComplete = msg('1', '');
+const stream = Buffer.concat([parseComplete, rowDescription, dataRow, complete, ready('T'), parseComplete, ready('I')]);
+
+interface Run {
+  forwarded: string;
+  bodies: [string, string][];
+}
+
+/** Scans chunks; drops messages whose type is in `drop`; returns forwarded bytes and wanted bodies. */
+function run(chunks: Buffer[], drop = ''): Run {
+  const bodies: [string, string][] = [];
+  const visitor: ServerMessageVisitor = {
+    keep: (t) => !drop.includes(String.fromCharCode(t)),
+    message: (t, body) => bodies.push([String.fromCharCode(t), body.toString('latin1')]),
+  };
+  const s = new ServerScanner(visitor);
+  s.wantBody['Z'.charCodeAt(0)] = 1;
+  s.wantBody['C'.charCodeAt(0)] = 1;
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (s.scan(c)) out.push(c);
+    else for (let i = 0; i < s.ranges.length; i += 2) out.push(c.subarray(s.ranges[i], s.ranges[i + 1]));
+  }
+  expect(s.atBoundary()).toBe(true);
+  return { forwarded: Buffer.concat(out).toString('hex'), bodies };
+}
+
+function splits(buf: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts)].filter((c) => c > 0 && c < buf.length).sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(buf.subarray(prev, p));
+    prev = p;
+  }
+  out.push(buf.subarray(prev));
+  return out;
+}
+
+describe('ServerScanner', () => {
+  const whole = run([stream]);
+
+  it('forwards everything and reports wanted bodies', () => {
+    expect(whole.forwarded).toEqual(stream.toString('hex'));
+    expect(whole.bodies).toEqual([
+      ['C', 'SELECT 1\0'],
+      ['Z', 'T'],
+      ['Z', 'I'],
+    ]);
+  });
+
+  it('gives the same result split at every byte boundary', () => {
+    for (let i = 1; i < stream.length; i++) {
+      expect(run([stream.subarray(0, i), stream.subarray(i)])).toEqual(whole);
+    }
+  });
+
+  it('drops exactly the messages the visitor refuses, at any chunking (property)', () => {
+    const withoutParse = Buffer.concat([rowDescription, dataRow, complete, ready('T'), ready('I')]);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const r = run(splits(stream, cuts), '1');
+        expect(r.forwarded).toEqual(withoutParse.toString('hex'));
+        expect(r.bodies).toEqual(whole.bodies);
+      }),
+    );
+  });
+
+  it('throws on an impossible length from the server', () => {
+    const s = new ServerScanner({ keep: () => true, message: () => {} });
+    expect(() => s.scan(Buffer.from([0x5a, 0, 0, 0, 2]))).toThrow(/invalid length/);
+  });
+});

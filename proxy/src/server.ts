@@ -1,0 +1,390 @@
+/**
+ * The proxy process: the PostgreSQL listener, the pools, the target, the admin server and config
+ * reloads. It implements the context client sessions run in; sessions do the per-connection work.
+ */
+import { randomInt } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { serialize } from 'pg-protocol';
+import { startAdminServer } from './admin/http.js';
+import { ProxyMetrics } from './admin/metrics.js';
+import { openBackend, type BackendConnection, type Endpoint } from './backend/connection.js';
+import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
+import { sqlDecision } from './client/decide.js';
+import { ClientSession } from './client/session.js';
+import type { ProxyConfig } from './config/schema.js';
+import { parseHostPort } from './config/schema.js';
+import { Pool } from './pool/pool.js';
+import { ClientState } from './session/state.js';
+import { TargetMonitor } from './health/monitor.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const SWEEP_INTERVAL_MS = 1_000;
+
+export class ProxyServer implements SessionContext {
+  readonly metrics: ProxyMetrics;
+  private config: ProxyConfig;
+  private readonly pools = new Map<string, PoolHandle>();
+  private readonly sessions = new Set<ClientSession>();
+  private readonly byProcessId = new Map<number, { session: ClientSession; secretKey: number }>();
+  private nextProcessId = randomInt(1_000, 1_000_000);
+  private listener: net.Server | undefined;
+  private admin: http.Server | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private monitor: TargetMonitor | undefined;
+  private target: Endpoint | undefined;
+  private generation = 0;
+  private draining = false;
+  private tlsContext: tls.SecureContext | undefined;
+  private decideCache = new Map<string, SqlDecision>();
+  private filters: ReadonlySet<string>;
+
+  constructor(
+    config: ProxyConfig,
+    readonly log: Logger,
+    /** Overrides the listen hosts (a pod binds its own IP: `--bind-host $(POD_IP)`). */
+    private readonly bindHost?: string,
+  ) {
+    this.config = config;
+    this.filters = new Set(config.pool.sessionPinningFilters);
+    this.tlsContext = loadTls(config);
+    this.metrics = new ProxyMetrics({
+      clientConnections: () => this.sessions.size,
+      databaseConnections: () => this.connectionCounts(),
+      pinnedConnections: () => this.pinnedCount(),
+      targetGeneration: () => this.generation,
+    });
+    this.setTargets(config);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    const listen = parseHostPort(this.config.listen);
+    const bindHost = this.bindHost ?? listen.host;
+    this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listener.maxConnections = 100_000;
+    await new Promise<void>((resolve, reject) => {
+      this.listener!.once('error', reject);
+      this.listener!.listen({ host: bindHost, port: listen.port, backlog: 4096 }, () => resolve());
+    });
+    const admin = parseHostPort(this.config.admin.listen);
+    this.admin = await startAdminServer(this.bindHost ?? admin.host, admin.port, {
+      registry: this.metrics.registry,
+      ready: () => this.readiness(),
+      status: () => this.status(),
+    });
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+    this.log.info({ listen: this.address(), admin: this.adminAddress(), target: this.target, generation: this.generation }, 'proxy listening');
+  }
+
+  address(): string {
+    const a = this.listener?.address();
+    return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
+  }
+
+  adminAddress(): string {
+    const a = this.admin?.address();
+    return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
+  }
+
+  /** Stops accepting, lets units of work finish (up to `graceMs`), then closes everything. */
+  async shutdown(graceMs = 30_000): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.log.info({ clients: this.sessions.size }, 'shutting down: draining clients');
+    this.listener?.close();
+    this.monitor?.stop();
+    for (const s of [...this.sessions]) s.closeWhenIdle();
+    const deadline = Date.now() + graceMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const s of [...this.sessions]) s.close();
+    for (const h of this.pools.values()) h.pool.close();
+    for (const h of this.pools.values()) for (const b of h.pool.busy) b.destroy();
+    clearInterval(this.sweeper);
+    await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
+    this.admin?.closeAllConnections?.();
+    this.log.info('proxy stopped');
+  }
+
+  /** A changed config: pools, users, filters, TLS and target follow without dropping clients. */
+  applyConfig(next: ProxyConfig): void {
+    const prev = this.config;
+    this.config = next;
+    this.filters = new Set(next.pool.sessionPinningFilters);
+    this.decideCache.clear();
+    this.tlsContext = loadTls(next);
+    for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits());
+    if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen) {
+      this.log.warn('listen addresses changed in the config: restart the proxy for that to take effect');
+    }
+    this.setTargets(next);
+    this.log.info({ target: this.target, generation: this.generation }, 'config reloaded');
+  }
+
+  // ------------------------------------------------------------ targets and failover
+
+  private setTargets(config: ProxyConfig): void {
+    const targets = config.targets;
+    if (targets.length === 1) {
+      this.monitor?.stop();
+      this.monitor = undefined;
+      const t = targets[0]!;
+      const generation = config.targetGeneration ?? 0;
+      const changed = !this.target || this.target.host !== t.host || this.target.port !== t.port;
+      if (changed || generation > this.generation) {
+        this.flip({ host: t.host, port: t.port }, Math.max(generation, changed && this.target ? this.generation + 1 : generation));
+      }
+      return;
+    }
+    this.monitor?.stop();
+    const probeUser = this.probeCredentials();
+    this.monitor = new TargetMonitor({
+      endpoints: targets.map((t) => `${t.host}:${t.port}`),
+      intervalMs: config.healthCheck.interval,
+      failureThreshold: config.healthCheck.failureThreshold,
+      timeoutMs: config.healthCheck.timeout,
+      user: probeUser.username,
+      password: probeUser.password,
+    });
+    this.monitor.on('change', (c: { writer: string | undefined }) => {
+      if (!c.writer) {
+        this.log.warn('no writer available among the targets; borrowers queue until one is');
+        this.target = undefined;
+        return;
+      }
+      const ep = parseHostPort(c.writer);
+      this.flip(ep, this.generation + 1);
+    });
+    this.monitor.start();
+  }
+
+  private flip(target: Endpoint, generation: number): void {
+    const first = this.target === undefined && this.generation === 0;
+    this.target = target;
+    if (generation > this.generation) {
+      this.generation = generation;
+      for (const h of this.pools.values()) h.pool.setGeneration(generation);
+      if (!first) this.metrics.failovers.inc();
+    }
+    this.log.info({ target, generation: this.generation }, first ? 'target set' : 'target changed: new connections go to the new writer');
+  }
+
+  private probeCredentials(): UserCredentials {
+    const first = this.config.auth.users[0];
+    if (first) return first;
+    return { username: process.env['PGUSER'] ?? 'postgres', password: process.env['PGPASSWORD'] ?? '' };
+  }
+
+  // ------------------------------------------------------------ SessionContext
+
+  get maxMessageLength(): number {
+    return this.config.maxMessageLength;
+  }
+
+  get authMethod(): 'trust' | 'md5' | 'scram' {
+    return this.config.auth.method;
+  }
+
+  get tls(): tls.SecureContext | undefined {
+    return this.tlsContext;
+  }
+
+  get requireTls(): boolean {
+    return this.config.tls?.require ?? false;
+  }
+
+  get shuttingDown(): boolean {
+    return this.draining;
+  }
+
+  lookupUser(username: string): UserCredentials | undefined {
+    return this.config.auth.users.find((u) => u.username === username);
+  }
+
+  decide(sql: string): SqlDecision {
+    // Applications send the same few statements over and over: remember the decision per text.
+    const cached = this.decideCache.get(sql);
+    if (cached) return cached;
+    const d = sqlDecision(sql, this.filters);
+    if (sql.length <= 4096) {
+      if (this.decideCache.size >= 10_000) this.decideCache.clear();
+      this.decideCache.set(sql, d);
+    }
+    return d;
+  }
+
+  poolFor(database: string, user: string): PoolHandle {
+    const key = `${database}\u0000${user}`;
+    let handle = this.pools.get(key);
+    if (handle) return handle;
+    const pool: Pool<BackendConnection> = new Pool<BackendConnection>(
+      this.poolLimits(),
+      {
+        open: (generation) => this.openBackendFor(handle!, generation),
+        close: (b) => b.destroy(),
+      },
+      {
+        borrowed: (ms) => this.metrics.borrowLatency.observe(ms / 1000),
+        borrowTimedOut: () => this.metrics.borrowTimeouts.inc(),
+        openFailed: (err) => {
+          this.metrics.backendOpenFailures.inc({ reason: err.name });
+          this.log.warn({ database, user, err: err.message }, 'could not open a database connection');
+        },
+      },
+    );
+    pool.generation = this.generation;
+    handle = { key, database, user, pool, serverParams: undefined };
+    this.pools.set(key, handle);
+    return handle;
+  }
+
+  private poolLimits() {
+    const p = this.config.pool;
+    return { maxConnections: p.maxConnections, maxIdleConnections: p.maxIdleConnections, borrowTimeoutMs: p.borrowTimeout };
+  }
+
+  private async openBackendFor(handle: PoolHandle, generation: number): Promise<BackendConnection> {
+    const target = this.target;
+    if (!target) throw new Error('no writer is available among the targets');
+    const password = this.lookupUser(handle.user)?.password ?? process.env['PGPASSWORD'];
+    const backend = await openBackend({
+      target,
+      user: handle.user,
+      database: handle.database,
+      password,
+      initQuery: this.config.pool.initQuery || undefined,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      generation,
+    });
+    const socket = backend.socket;
+    socket.on('data', (chunk: Buffer) => {
+      if (backend.owner) backend.owner.onBackendData(chunk);
+      else backend.scanner.scan(chunk);
+    });
+    socket.on('error', (err) => this.log.debug({ backend: backend.id, err: err.message }, 'database connection error'));
+    socket.on('close', () => {
+      backend.closed = true;
+      if (backend.owner) backend.owner.onBackendLost('the server closed the connection');
+      else handle.pool.remove(backend);
+    });
+    return backend;
+  }
+
+  register(session: ClientSession): { processId: number; secretKey: number } {
+    const processId = this.nextProcessId++;
+    if (this.nextProcessId > 2_000_000_000) this.nextProcessId = 1_000;
+    const secretKey = randomInt(-2_147_483_648, 2_147_483_647);
+    this.byProcessId.set(processId, { session, secretKey });
+    return { processId, secretKey };
+  }
+
+  unregister(processId: number): void {
+    this.byProcessId.delete(processId);
+  }
+
+  /** A CancelRequest: forward it to the backend running that client's query, if any. */
+  cancel(processId: number, secretKey: number): void {
+    const entry = this.byProcessId.get(processId);
+    if (!entry || entry.secretKey !== secretKey) return;
+    const backend = entry.session.backend;
+    if (!backend) return;
+    const socket = net.connect({ host: backend.target.host, port: backend.target.port });
+    socket.on('connect', () => socket.end(serialize.cancel(backend.processId, backend.secretKey)));
+    socket.on('error', (err) => this.log.warn({ err: err.message }, 'could not forward a cancel request'));
+    socket.setTimeout(5_000, () => socket.destroy());
+  }
+
+  onPin(reason: string): void {
+    this.metrics.pins.inc({ reason });
+  }
+
+  onClose(session: unknown): void {
+    this.sessions.delete(session as ClientSession);
+  }
+
+  // ------------------------------------------------------------ connections
+
+  private accept(socket: net.Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    const session = new ClientSession(socket, this);
+    this.sessions.add(session);
+  }
+
+  /** Idle clients past idleClientTimeout; half-open clients that never finish startup. */
+  private sweep(): void {
+    const now = Date.now();
+    const idleLimit = this.config.idleClientTimeout;
+    for (const s of this.sessions) {
+      const idle = now - s.lastActive;
+      if (s.state === ClientState.Idle && idleLimit > 0 && idle > idleLimit) s.idleTimeout();
+      else if ((s.state === ClientState.Startup || s.state === ClientState.Authenticating) && idle > CONNECT_TIMEOUT_MS * 6) s.close();
+    }
+  }
+
+  private readiness(): { ok: boolean; reason?: string } {
+    if (this.draining) return { ok: false, reason: 'shutting down' };
+    if (!this.listener?.listening) return { ok: false, reason: 'not listening' };
+    if (!this.target) return { ok: false, reason: 'no writer available' };
+    return { ok: true };
+  }
+
+  private connectionCounts(): { idle: number; active: number; opening: number } {
+    let idle = 0;
+    let active = 0;
+    let opening = 0;
+    for (const h of this.pools.values()) {
+      idle += h.pool.idle.length;
+      active += h.pool.busy.size;
+      opening += h.pool.openingCount;
+    }
+    return { idle, active, opening };
+  }
+
+  private pinnedCount(): number {
+    let n = 0;
+    for (const s of this.sessions) if (s.pin && s.backend) n++;
+    return n;
+  }
+
+  status(): unknown {
+    const byState: Record<string, number> = {};
+    const pinned: unknown[] = [];
+    for (const s of this.sessions) {
+      byState[s.state] = (byState[s.state] ?? 0) + 1;
+      if (s.pin) pinned.push(s.describe());
+    }
+    return {
+      target: this.target ? `${this.target.host}:${this.target.port}` : null,
+      targetGeneration: this.generation,
+      clients: { total: this.sessions.size, byState },
+      databaseConnections: this.connectionCounts(),
+      pools: [...this.pools.values()].map((h) => ({
+        database: h.database,
+        user: h.user,
+        size: h.pool.size,
+        idle: h.pool.idle.length,
+        active: h.pool.busy.size,
+        opening: h.pool.openingCount,
+        waiting: h.pool.waiting,
+        maxConnections: this.config.pool.maxConnections,
+      })),
+      pinnedSessions: pinned,
+      targets: this.monitor?.snapshot() ?? null,
+    };
+  }
+}
+
+function loadTls(config: ProxyConfig): tls.SecureContext | undefined {
+  const t = config.tls;
+  if (!t?.certFile || !t.keyFile) return undefined;
+  return tls.createSecureContext({ cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
+}
