@@ -24,7 +24,9 @@ export interface Classification {
 const PLAIN_FAST: Classification = Object.freeze({ statements: Object.freeze([{ kind: 'plain', rule: 'fast-path' }]) as StatementEffect[], fast: true });
 const FAST_FIRST_WORDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'values', 'table', 'fetch', 'move', 'close', 'explain', 'analyze', 'vacuum', 'truncate', 'lock', 'notify', 'call']);
 /** Anything in these may need a closer look: session functions, SELECT INTO, comments, quoting. */
-const NEEDS_LOOK = /advisory|set_config|\binto\b|pg_temp|--|\/\*|["$\\]/i;
+const NEEDS_LOOK = /advisory|set_config|pg_temp|--|\/\*|["$\\]/i;
+/** SELECT … INTO creates a table (maybe a temporary one); INSERT INTO is ordinary. */
+const SELECT_INTO = /\binto\b/i;
 
 export function classify(sql: string): Classification {
   if (isFastPlain(sql)) return PLAIN_FAST;
@@ -46,10 +48,19 @@ function isFastPlain(sql: string): boolean {
   while (i < n && (sql.charCodeAt(i) <= 32 || sql.charCodeAt(i) === 40)) i++;
   let j = i;
   while (j < n && /[A-Za-z]/.test(sql[j]!)) j++;
-  if (j === i || !FAST_FIRST_WORDS.has(sql.slice(i, j).toLowerCase())) return false;
+  const first = sql.slice(i, j).toLowerCase();
+  if (j === i || !FAST_FIRST_WORDS.has(first)) return false;
+  if ((first === 'select' || first === 'with') && SELECT_INTO.test(sql)) return false;
   const semi = sql.indexOf(';', j);
   if (semi >= 0 && sql.slice(semi + 1).trim() !== '') return false;
-  return !NEEDS_LOOK.test(sql) && !/\bselect\b[\s\S]*\binto\b/i.test(sql);
+  return !NEEDS_LOOK.test(sql) && evenQuotes(sql);
+}
+
+/** An odd number of single quotes means an unterminated literal: let the tokenizer say so. */
+function evenQuotes(sql: string): boolean {
+  let n = 0;
+  for (let i = sql.indexOf("'"); i >= 0; i = sql.indexOf("'", i + 1)) n++;
+  return n % 2 === 0;
 }
 
 function classifyStatement(sql: string, toks: Token[]): StatementEffect {
