@@ -1,0 +1,152 @@
+/**
+ * `bin/dbproxy proxy` as a user runs it (needs `npm run build`): quick-mode flags, config file and
+ * its reload, SIGTERM drain, psql and pgbench through it.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PgInstance } from './testing/postgres.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, '../../bin/dbproxy');
+let db: PgInstance;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'dbproxy-main-'));
+
+beforeAll(async () => {
+  db = await startPostgres({ authMethod: 'trust', settings: { max_connections: '60' } });
+}, 120_000);
+afterAll(() => db?.stop());
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  adminPort: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function start(args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('proxy listening')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`proxy did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const line = out.split('\n').find((l) => l.includes('proxy listening'))!;
+  const info = JSON.parse(line) as { listen: string; admin: string };
+  return { child, port: Number(info.listen.split(':').pop()), adminPort: Number(info.admin.split(':').pop()), output: () => out, exited };
+}
+
+function quick(extra: string[] = []): string[] {
+  return ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--target', `127.0.0.1:${db.port}`, '--auth', 'trust', '--log-level', 'info', ...extra];
+}
+
+async function status(r: Running): Promise<{ pools: { maxConnections: number }[]; clients: { total: number } }> {
+  return (await fetch(`http://127.0.0.1:${r.adminPort}/status`)).json() as never;
+}
+
+describe('bin/dbproxy proxy', () => {
+  it('refuses bad flags with every problem and the usage, exit code 2', async () => {
+    const err = (await run(process.execPath, [BIN, 'proxy', '--target', 'nohost', '--pool-size', 'x']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/invalid address "nohost"/);
+    expect(err.stderr).toMatch(/--pool-size: expected a whole number/);
+    const unknown = (await run(process.execPath, [BIN, 'proxy', '--bogus']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown flag "--bogus"/);
+    expect(unknown.stderr).toMatch(/usage:/);
+  });
+
+  it('refuses an invalid config file listing every problem', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'targets: []\npool:\n  maxConnections: 0\n  borrowTimeout: soon\nbogus: 1\n');
+    const err = (await run(process.execPath, [BIN, 'proxy', '--config', file]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(2);
+    for (const p of ['targets: at least one target', 'pool.maxConnections', 'pool.borrowTimeout: invalid duration "soon"', 'bogus']) {
+      expect(err.stderr).toContain(p);
+    }
+  });
+
+  it('runs psql through quick mode', async () => {
+    const r = await start(quick(['--pool-size', '2']));
+    const { stdout } = await run('psql', ['-h', '127.0.0.1', '-p', String(r.port), '-U', 'postgres', '-d', 'postgres', '-Atc', 'select 40 + 2']);
+    expect(stdout.trim()).toBe('42');
+    r.child.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+  });
+
+  it('re-reads a changed config file without dropping clients, and keeps the old one when the new is invalid', async () => {
+    const file = path.join(dir, 'proxy.yaml');
+    const config = (pool: number) =>
+      `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\ntargets: [{ host: 127.0.0.1, port: ${db.port} }]\nauth: { method: trust }\npool: { maxConnections: ${pool} }\n`;
+    writeFileSync(file, config(2));
+    const r = await start(['--config', file]);
+    const c = new pg.Client({ host: '127.0.0.1', port: r.port, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    await c.query('select 1');
+    writeFileSync(file, config(7));
+    const deadline = Date.now() + 15_000;
+    while ((await status(r)).pools[0]!.maxConnections !== 7) {
+      if (Date.now() > deadline) throw new Error(`config not reloaded:\n${r.output()}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    writeFileSync(file, 'targets: not-a-list\n');
+    while (!r.output().includes('config file rejected')) {
+      if (Date.now() > deadline + 15_000) throw new Error(`invalid config not reported:\n${r.output()}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect((await status(r)).pools[0]!.maxConnections).toBe(7);
+    expect((await c.query('select 2 as n')).rows[0].n).toBe(2);
+    await c.end();
+    r.child.kill('SIGTERM');
+    await r.exited;
+  });
+
+  it('on SIGTERM stops accepting, lets a running transaction finish, then exits 0', async () => {
+    const r = await start(quick(['--pool-size', '2']));
+    const c = new pg.Client({ host: '127.0.0.1', port: r.port, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    await c.query('begin');
+    const slow = c.query('select pg_sleep(1) as s, 7 as n');
+    await new Promise((res) => setTimeout(res, 200));
+    r.child.kill('SIGTERM');
+    await new Promise((res) => setTimeout(res, 200));
+    const late = new pg.Client({ host: '127.0.0.1', port: r.port, user: 'postgres', database: 'postgres' });
+    await expect(late.connect()).rejects.toThrow();
+    expect((await slow).rows[0].n).toBe(7);
+    await c.query('commit');
+    c.on('error', () => {});
+    expect(await r.exited).toBe(0);
+  });
+
+  it('holds 1,000 pgbench clients on a pool of 20: zero failed transactions, never more than 20 backends', async () => {
+    await run('pgbench', ['-h', '127.0.0.1', '-p', String(db.port), '-U', 'postgres', '-i', '-s', '1', '-q', 'postgres']);
+    const r = await start(quick(['--pool-size', '20']));
+    let peak = 0;
+    const poll = setInterval(() => {
+      db.query(`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and application_name = 'pgbench'`).then(
+        (q) => (peak = Math.max(peak, q.rows[0].n as number)),
+        () => undefined,
+      );
+    }, 100);
+    const { stdout } = await run('pgbench', ['-h', '127.0.0.1', '-p', String(r.port), '-U', 'postgres', '-n', '-S', '-c', '1000', '-j', '4', '-t', '10', 'postgres'], {
+      maxBuffer: 1 << 24,
+    });
+    clearInterval(poll);
+    expect(stdout).toMatch(/number of transactions actually processed: 10000\/10000/);
+    expect(stdout).toMatch(/number of failed transactions: 0/);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(20);
+    r.child.kill('SIGTERM');
+    await r.exited;
+  });
+});
+
