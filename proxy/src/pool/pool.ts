@@ -58,7 +58,7 @@ export interface PoolEvents {
 interface QueuedWaiter<B> {
   waiter: Waiter<B>;
   since: number;
-  timer: NodeJS.Timeout;
+  deadline: number;
 }
 
 const RETRY_MIN_MS = 100;
@@ -112,13 +112,9 @@ export class Pool<B extends PoolMember> {
       }
     }
     const since = this.now();
-    const entry: QueuedWaiter<B> = {
-      waiter,
-      since,
-      timer: setTimeout(() => this.timeOut(entry), this.limits.borrowTimeoutMs),
-    };
-    this.queue.push(entry);
+    this.queue.push({ waiter, since, deadline: since + this.limits.borrowTimeoutMs });
     this.waitingCount++;
+    this.armExpiry();
     this.grow();
   }
 
@@ -127,7 +123,6 @@ export class Pool<B extends PoolMember> {
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const e = this.queue[i];
       if (e?.waiter === waiter) {
-        clearTimeout(e.timer);
         this.queue[i] = undefined;
         this.waitingCount--;
         this.compact();
@@ -188,6 +183,7 @@ export class Pool<B extends PoolMember> {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.expiryTimer);
     for (const b of this.idle.splice(0)) this.factory.close(b, 'pool closed');
     for (let e = this.shift(); e !== undefined; e = this.shift()) {
       e.waiter.onBorrowError(new BorrowError('the proxy is shutting down', '57P01', false));
@@ -239,12 +235,42 @@ export class Pool<B extends PoolMember> {
     for (let e = this.shift(); e !== undefined; e = this.shift()) e.waiter.onBorrowError(err);
   }
 
+  /**
+   * One timer for the whole queue, set for the oldest waiter: waiters are queued in deadline order,
+   * so a per-waiter timer (created and cleared on every contended borrow) is not needed.
+   */
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = Infinity;
+
+  private armExpiry(): void {
+    const head = this.peek();
+    if (head === undefined) return;
+    if (this.expiryTimer !== undefined && this.expiryAt <= head.deadline) return;
+    clearTimeout(this.expiryTimer);
+    this.expiryAt = head.deadline;
+    this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, head.deadline - this.now()));
+  }
+
+  private expire(): void {
+    this.expiryTimer = undefined;
+    this.expiryAt = Infinity;
+    const now = this.now();
+    for (let head = this.peek(); head !== undefined && head.deadline <= now; head = this.peek()) {
+      this.shift();
+      this.timeOut(head);
+    }
+    this.armExpiry();
+  }
+
+  private peek(): QueuedWaiter<B> | undefined {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+
   private timeOut(entry: QueuedWaiter<B>): void {
-    const i = this.queue.indexOf(entry, this.queueHead);
-    if (i < 0) return;
-    this.queue[i] = undefined;
-    this.waitingCount--;
-    this.compact();
     this.events.borrowTimedOut?.();
     const why = this.lastOpenError
       ? `could not connect to the database: ${this.lastOpenError.message}`
@@ -259,7 +285,6 @@ export class Pool<B extends PoolMember> {
   }
 
   private handOver(entry: QueuedWaiter<B>, backend: B): void {
-    clearTimeout(entry.timer);
     this.events.borrowed?.(this.now() - entry.since);
     entry.waiter.onBackend(backend);
   }
