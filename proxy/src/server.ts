@@ -13,7 +13,7 @@ import { startAdminServer } from './admin/http.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { openBackend, type BackendConnection, type Endpoint } from './backend/connection.js';
 import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
-import { sqlDecision } from './client/decide.js';
+import { SqlDecider } from './client/decide.js';
 import { ClientSession } from './client/session.js';
 import type { ProxyConfig } from './config/schema.js';
 import { parseHostPort } from './config/schema.js';
@@ -39,8 +39,7 @@ export class ProxyServer implements SessionContext {
   private generation = 0;
   private draining = false;
   private tlsContext: tls.SecureContext | undefined;
-  private decideCache = new Map<string, SqlDecision>();
-  private filters: ReadonlySet<string>;
+  private decider: SqlDecider;
 
   constructor(
     config: ProxyConfig,
@@ -49,7 +48,7 @@ export class ProxyServer implements SessionContext {
     private readonly bindHost?: string,
   ) {
     this.config = config;
-    this.filters = new Set(config.pool.sessionPinningFilters);
+    this.decider = new SqlDecider(new Set(config.pool.sessionPinningFilters));
     this.tlsContext = loadTls(config);
     this.metrics = new ProxyMetrics({
       clientConnections: () => this.sessions.size,
@@ -115,8 +114,7 @@ export class ProxyServer implements SessionContext {
   applyConfig(next: ProxyConfig): void {
     const prev = this.config;
     this.config = next;
-    this.filters = new Set(next.pool.sessionPinningFilters);
-    this.decideCache.clear();
+    this.decider = new SqlDecider(new Set(next.pool.sessionPinningFilters));
     this.tlsContext = loadTls(next);
     for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits());
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen) {
@@ -207,15 +205,7 @@ export class ProxyServer implements SessionContext {
   }
 
   decide(sql: string): SqlDecision {
-    // Applications send the same few statements over and over: remember the decision per text.
-    const cached = this.decideCache.get(sql);
-    if (cached) return cached;
-    const d = sqlDecision(sql, this.filters);
-    if (sql.length <= 4096) {
-      if (this.decideCache.size >= 10_000) this.decideCache.clear();
-      this.decideCache.set(sql, d);
-    }
-    return d;
+    return this.decider.decide(sql);
   }
 
   poolFor(database: string, user: string): PoolHandle {

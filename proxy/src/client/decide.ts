@@ -1,7 +1,28 @@
 import { classify, decide } from '../pinning/index.js';
 import type { SqlDecision } from './context.js';
 
-/** The classifier and the pinning filters, as the session needs them. */
-export function sqlDecision(sql: string, filters: ReadonlySet<string>): SqlDecision {
-  return decide(classify(sql), filters);
+const CACHE_LIMIT = 10_000;
+const MAX_CACHED_LENGTH = 4096;
+
+/**
+ * The classifier and the pinning filters, as the session needs them. Statements the fast path
+ * settles cost almost nothing and are usually unique (literals inline), so they are not cached; the
+ * ones that need the tokenizer (SET, BEGIN, DDL, …) repeat from ORMs and drivers, so those are.
+ */
+export class SqlDecider {
+  private cache = new Map<string, SqlDecision>();
+
+  constructor(private readonly filters: ReadonlySet<string>) {}
+
+  decide(sql: string): SqlDecision {
+    const cached = this.cache.get(sql);
+    if (cached) return cached;
+    const c = classify(sql);
+    const d = decide(c, this.filters);
+    if (!c.fast && sql.length <= MAX_CACHED_LENGTH) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(sql, d);
+    }
+    return d;
+  }
 }
