@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['proxy/src/**/*.test.ts', 'operator/src/**/*.test.ts', 'e2e/agent/**/*.test.ts'],
+          include: ['proxy/src/**/*.test.ts', 'proxy/bench/**/*.test.ts', 'operator/src/**/*.test.ts', 'e2e/agent/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },

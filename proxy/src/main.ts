@@ -58,6 +58,7 @@ export async function runProxy(args: string[]): Promise<void> {
         parsed.configFile,
         (next) => server.applyConfig(next),
         (err) => log.error({ err: err.message }, 'config file rejected; keeping the previous config'),
+        { initial: config },
       );
     }
   }

@@ -169,6 +169,7 @@ describe('limits and failures', () => {
     await dirty.query('begin');
     await dirty.query(`insert into items values (1, 'uncommitted')`);
     await dirty.query(`set local statement_timeout = '1ms'`);
+    dirty.on('error', () => {}); // we are about to cut its socket
     (dirty as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
     const next = await connect(proxy);
     const r = await next.query(`select count(*)::int as n, current_setting('statement_timeout') as st from items where id = 1`);
@@ -180,6 +181,7 @@ describe('limits and failures', () => {
 
   it('closes the backend of a client that disconnects while a query is running', async () => {
     const busy = await connect(proxy);
+    busy.on('error', () => {}); // we are about to cut its socket
     const running = busy.query('select pg_sleep(30)').catch(() => undefined);
     await waitFor(async () => (await db.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`)).rows[0].n === 1, 'the sleep to start');
     (busy as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { serialize } from 'pg-protocol';
 import { startAdminServer } from './admin/http.js';
 import { ProxyMetrics } from './admin/metrics.js';
+import { UserStore } from './auth/users.js';
 import { openBackend, type BackendConnection, type Endpoint } from './backend/connection.js';
 import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
 import { SqlDecider } from './client/decide.js';
@@ -23,6 +24,8 @@ import { TargetMonitor } from './health/monitor.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const SWEEP_INTERVAL_MS = 1_000;
+/** Idle database connections above maxIdleConnections close after this long unused. */
+const IDLE_TRIM_MS = 10_000;
 
 export class ProxyServer implements SessionContext {
   readonly metrics: ProxyMetrics;
@@ -40,6 +43,7 @@ export class ProxyServer implements SessionContext {
   private draining = false;
   private tlsContext: tls.SecureContext | undefined;
   private decider: SqlDecider;
+  private userStore: UserStore;
 
   constructor(
     config: ProxyConfig,
@@ -49,6 +53,7 @@ export class ProxyServer implements SessionContext {
   ) {
     this.config = config;
     this.decider = new SqlDecider(new Set(config.pool.sessionPinningFilters));
+    this.userStore = new UserStore(config.auth.users);
     this.tlsContext = loadTls(config);
     this.metrics = new ProxyMetrics({
       clientConnections: () => this.sessions.size,
@@ -115,6 +120,7 @@ export class ProxyServer implements SessionContext {
     const prev = this.config;
     this.config = next;
     this.decider = new SqlDecider(new Set(next.pool.sessionPinningFilters));
+    this.userStore = new UserStore(next.auth.users);
     this.tlsContext = loadTls(next);
     for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits());
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen) {
@@ -172,9 +178,10 @@ export class ProxyServer implements SessionContext {
     this.log.info({ target, generation: this.generation }, first ? 'target set' : 'target changed: new connections go to the new writer');
   }
 
+  /** Health probes log in as the first user with a plaintext password (hashes cannot log in). */
   private probeCredentials(): UserCredentials {
-    const first = this.config.auth.users[0];
-    if (first) return first;
+    const first = this.config.auth.users.find((u) => this.userStore.lookup(u.username)?.kind === 'plaintext');
+    if (first) return { username: first.username, password: first.password };
     return { username: process.env['PGUSER'] ?? 'postgres', password: process.env['PGPASSWORD'] ?? '' };
   }
 
@@ -200,8 +207,8 @@ export class ProxyServer implements SessionContext {
     return this.draining;
   }
 
-  lookupUser(username: string): UserCredentials | undefined {
-    return this.config.auth.users.find((u) => u.username === username);
+  get users(): UserStore {
+    return this.userStore;
   }
 
   decide(sql: string): SqlDecision {
@@ -241,7 +248,8 @@ export class ProxyServer implements SessionContext {
   private async openBackendFor(handle: PoolHandle, generation: number): Promise<BackendConnection> {
     const target = this.target;
     if (!target) throw new Error('no writer is available among the targets');
-    const password = this.lookupUser(handle.user)?.password ?? process.env['PGPASSWORD'];
+    const user = this.userStore.lookup(handle.user);
+    const password = (request: 'cleartext' | 'md5' | 'scram') => (user ? user.backendPassword(request) : process.env['PGPASSWORD']);
     const backend = await openBackend({
       target,
       user: handle.user,
@@ -311,6 +319,7 @@ export class ProxyServer implements SessionContext {
 
   /** Idle clients past idleClientTimeout; half-open clients that never finish startup. */
   private sweep(): void {
+    for (const h of this.pools.values()) h.pool.trimIdle(IDLE_TRIM_MS);
     const now = Date.now();
     const idleLimit = this.config.idleClientTimeout;
     for (const s of this.sessions) {

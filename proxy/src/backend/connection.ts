@@ -16,7 +16,8 @@ export interface BackendOptions {
   target: Endpoint;
   user: string;
   database: string;
-  password: string | undefined;
+  /** The password for the kind of authentication the database asks for; undefined if none. */
+  password: (request: 'cleartext' | 'md5' | 'scram') => string | undefined;
   initQuery: string | undefined;
   connectTimeoutMs: number;
   generation: number;
@@ -121,14 +122,20 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
       resolve(new BackendConnection(socket, opts.target, opts.generation, processId, secretKey, serverParams));
     }
 
-    function needPassword(): string {
-      if (opts.password === undefined) {
+    function needPassword(request: 'cleartext' | 'md5' | 'scram'): string {
+      let password: string | undefined;
+      try {
+        password = opts.password(request);
+      } catch (err) {
+        throw new PermanentOpenError((err as Error).message, '28P01');
+      }
+      if (password === undefined) {
         throw new PermanentOpenError(
           `the database asks for a password for user "${opts.user}" and the proxy has none (add it to the users list or set PGPASSWORD)`,
           '28P01',
         );
       }
-      return opts.password;
+      return password;
     }
 
     function onAuth(body: Buffer): void {
@@ -137,10 +144,10 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
         case 0:
           return;
         case 3:
-          socket.write(serialize.password(needPassword()));
+          socket.write(serialize.password(needPassword('cleartext')));
           return;
         case 5:
-          socket.write(serialize.password(md5Response(opts.user, needPassword(), body.subarray(4, 8))));
+          socket.write(serialize.password(md5Response(opts.user, needPassword('md5'), body.subarray(4, 8))));
           return;
         case 10: {
           const mechanisms: string[] = [];
@@ -152,7 +159,7 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
           if (!mechanisms.includes('SCRAM-SHA-256')) {
             throw new PermanentOpenError(`the database offers SASL mechanisms ${mechanisms.join(', ')}; the proxy supports SCRAM-SHA-256`, '0A000');
           }
-          scram = new ScramClient(needPassword());
+          scram = new ScramClient(needPassword('scram'));
           socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.clientFirst()));
           return;
         }

@@ -2,6 +2,7 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Pool } from '../pool/pool.js';
+import type { UserStore } from '../auth/users.js';
 
 /** One pool per (database, user) and what the proxy learned from its first backend. */
 export interface PoolHandle {
@@ -43,7 +44,7 @@ export interface SessionContext {
   readonly tls: SecureContext | undefined;
   readonly requireTls: boolean;
   readonly shuttingDown: boolean;
-  lookupUser(username: string): UserCredentials | undefined;
+  readonly users: UserStore;
   poolFor(database: string, user: string): PoolHandle;
   decide(sql: string): SqlDecision;
   register(session: CancelTarget): { processId: number; secretKey: number };

@@ -3,9 +3,9 @@
  * SCRAM authentication against the proxy's users. Errors are the ones PostgreSQL gives, so clients
  * and their users see what they would see talking to the database.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { md5Response } from '../auth/md5.js';
-import { ScramServer, scramSecretFromPassword } from '../auth/scram.js';
+import { randomBytes } from 'node:crypto';
+import { verifyMd5Response } from '../auth/md5.js';
+import { ScramServer } from '../auth/scram.js';
 import { ProtocolError } from '../protocol/errors.js';
 import {
   authenticationMD5Password,
@@ -87,16 +87,17 @@ export class Handshake {
     }
     const method = this.ctx.authMethod;
     if (method === 'trust') return this.authenticated();
-    const entry = this.ctx.lookupUser(user);
     if (method === 'md5') {
       this.salt = randomBytes(4);
       this.phase = Phase.Password;
       return { kind: 'reply', bytes: authenticationMD5Password(this.salt) };
     }
-    // SCRAM: an unknown user still gets a full exchange (with a throwaway secret), so the reply does
-    // not reveal which user names exist — as PostgreSQL does.
-    this.scram = new ScramServer(scramSecretFromPassword(entry?.password ?? randomBytes(16).toString('hex')));
-    this.knownUser = entry !== undefined;
+    // SCRAM: an unknown user still gets a full exchange (with a mock secret), so the reply does not
+    // reveal which user names exist — as PostgreSQL does. Secrets are derived once per user, not
+    // per login (PBKDF2 would dominate connection-per-transaction workloads).
+    const { secret, known } = this.ctx.users.scramSecretFor(user);
+    this.scram = new ScramServer(secret);
+    this.knownUser = known;
     this.phase = Phase.SaslInitial;
     return { kind: 'reply', bytes: authenticationSASL(['SCRAM-SHA-256']) };
   }
@@ -122,11 +123,8 @@ export class Handshake {
 
   private onPassword(body: Buffer): HandshakeStep {
     const [response] = readCString(body, 0, body.length);
-    const entry = this.ctx.lookupUser(this.user);
-    if (entry === undefined) return this.passwordFailed();
-    const expected = Buffer.from(md5Response(this.user, entry.password, this.salt!));
-    const got = Buffer.from(response);
-    if (expected.length !== got.length || !timingSafeEqual(expected, got)) return this.passwordFailed();
+    const secret = this.ctx.users.lookup(this.user)?.md5Secret();
+    if (secret === undefined || !verifyMd5Response(this.user, secret, this.salt!, response)) return this.passwordFailed();
     return this.authenticated();
   }
 

@@ -52,7 +52,7 @@ describe('Pool', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     f = new FakeFactory();
-    pool = new Pool(limits, f);
+    pool = new Pool(limits, f, {}, () => Date.now());
   });
   afterEach(() => vi.useRealTimers());
 
@@ -130,7 +130,7 @@ describe('Pool', () => {
     expect(b.errors[0]!.sqlstate).toBe('28P01');
   });
 
-  it('closes released connections beyond maxIdleConnections', async () => {
+  it('keeps released connections, then trims those idle too long beyond maxIdleConnections', async () => {
     const a = new Recorder();
     const b = new Recorder();
     pool.acquire(a);
@@ -138,9 +138,31 @@ describe('Pool', () => {
     const c1 = await f.succeed();
     const c2 = await f.succeed();
     pool.release(c1);
+    vi.advanceTimersByTime(5_000);
     pool.release(c2);
-    expect(pool.idle).toEqual([c1]);
-    expect(f.closed).toEqual([[c2.id, 'more idle connections than maxIdleConnections']]);
+    expect(pool.idle).toEqual([c1, c2]);
+    pool.trimIdle(10_000);
+    expect(f.closed).toEqual([]); // nobody idle for 10 s yet
+    vi.advanceTimersByTime(6_000);
+    pool.trimIdle(10_000);
+    expect(f.closed).toEqual([[c1.id, 'idle longer than the trim delay, above maxIdleConnections']]);
+    expect(pool.idle).toEqual([c2]); // maxIdleConnections (1) stay
+    vi.advanceTimersByTime(60_000);
+    pool.trimIdle(10_000);
+    expect(pool.idle).toEqual([c2]);
+  });
+
+  it('reuses the most recently released connection first (LIFO), so extras age out', async () => {
+    const small = new Pool({ ...limits, maxIdleConnections: 2 }, f);
+    const rs = [new Recorder(), new Recorder()];
+    rs.forEach((r) => small.acquire(r));
+    const c1 = await f.succeed();
+    const c2 = await f.succeed();
+    small.release(c1);
+    small.release(c2);
+    const r = new Recorder();
+    small.acquire(r);
+    expect(r.got).toEqual([c2]);
   });
 
   it('on a new generation closes idle connections now and busy ones when released', async () => {

@@ -9,6 +9,8 @@
  */
 export interface PoolMember {
   generation: number;
+  /** Set by the pool when the member goes idle (for trimming). */
+  idleSince?: number;
 }
 
 export interface Waiter<B> {
@@ -145,11 +147,24 @@ export class Pool<B extends PoolMember> {
       this.handOver(next, backend);
       return;
     }
-    if (this.idle.length >= this.limits.maxIdleConnections) {
-      this.factory.close(backend, 'more idle connections than maxIdleConnections');
+    if (this.limits.maxIdleConnections === 0) {
+      this.factory.close(backend, 'maxIdleConnections is 0');
       return;
     }
+    backend.idleSince = this.now();
     this.idle.push(backend);
+  }
+
+  /**
+   * Closes idle connections beyond maxIdleConnections that have not been used for `minIdleMs`. Idle
+   * connections are reused last-in first-out, so the ones at the bottom are those load no longer
+   * needs; closing them only after a while (not on every release) avoids reconnect churn.
+   */
+  trimIdle(minIdleMs: number): void {
+    const cutoff = this.now() - minIdleMs;
+    while (this.idle.length > this.limits.maxIdleConnections && (this.idle[0]!.idleSince ?? 0) <= cutoff) {
+      this.factory.close(this.idle.shift()!, 'idle longer than the trim delay, above maxIdleConnections');
+    }
   }
 
   /** A connection died or was closed by its user: forget it, and open another if borrowers wait. */
@@ -173,9 +188,6 @@ export class Pool<B extends PoolMember> {
 
   setLimits(limits: PoolLimits): void {
     this.limits = limits;
-    while (this.idle.length > limits.maxIdleConnections) {
-      this.factory.close(this.idle.shift()!, 'maxIdleConnections lowered');
-    }
     this.grow();
   }
 
