@@ -7,14 +7,15 @@ import net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { PgInstance } from '../src/testing/postgres.js';
 import { rssKiB, type Proc } from './processes.js';
+import type { IdleResult } from './report.js';
 
-function idleClient(port: number): Promise<net.Socket> {
+function idleClient(port: number, user: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port });
     let ready = 0;
     let buf = Buffer.alloc(0);
     s.setTimeout(60_000, () => s.destroy(new Error('timed out')));
-    s.on('connect', () => s.write(serialize.startup({ user: 'postgres', database: 'postgres' })));
+    s.on('connect', () => s.write(serialize.startup({ user, database: 'postgres' })));
     s.on('error', reject);
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
@@ -35,13 +36,13 @@ function idleClient(port: number): Promise<net.Socket> {
   });
 }
 
-export async function holdIdleClients(p: Proc, n: number, db: PgInstance): Promise<Record<string, number>> {
+export async function holdIdleClients(p: Proc, user: string, n: number, db: PgInstance): Promise<IdleResult> {
   const before = rssKiB(p.pid);
   const sockets: net.Socket[] = [];
   const batch = 500;
   let failed = 0;
   for (let i = 0; i < n; i += batch) {
-    const got = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, () => idleClient(p.port)));
+    const got = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, () => idleClient(p.port, user)));
     for (const g of got) {
       if (g.status === 'fulfilled') sockets.push(g.value);
       else failed++;
@@ -49,7 +50,7 @@ export async function holdIdleClients(p: Proc, n: number, db: PgInstance): Promi
   }
   await new Promise((r) => setTimeout(r, 1_000));
   const after = rssKiB(p.pid);
-  const backends = (await db.query(`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend'`)).rows[0].n as number;
+  const backends = (await db.query(`select count(*)::int as n from pg_stat_activity where usename = $1`, [user])).rows[0].n as number;
   for (const s of sockets) s.destroy();
   await new Promise((r) => setTimeout(r, 1_000));
   return {
@@ -58,6 +59,6 @@ export async function holdIdleClients(p: Proc, n: number, db: PgInstance): Promi
     rssBeforeMiB: Math.round(before / 102.4) / 10,
     rssWithClientsMiB: Math.round(after / 102.4) / 10,
     kibPerClient: sockets.length ? Math.round(((after - before) / sockets.length) * 10) / 10 : 0,
-    backendConnections: backends - 1,
+    backendConnections: backends,
   };
 }

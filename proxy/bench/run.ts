@@ -4,162 +4,171 @@
  * failures, peak backends, proxy CPU per transaction (the figure that matters, see PERFORMANCE.md) and
  * memory; ratios DBProxy/PgBouncer and DBProxy/direct. Writes .cache/bench/results.{json,md}.
  *
- * BENCH_SECONDS (default 15) per run; BENCH_QUICK=1 for a short subset; BENCH_IDLE_CLIENTS (10000).
+ * BENCH_SECONDS (default 15) per run; BENCH_QUICK=1 for a short subset (5 s); BENCH_IDLE_CLIENTS
+ * (default 10000, 2000 quick); BENCH_CASES=regex to pick cases by name.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startPostgres } from '../src/testing/postgres.js';
 import { holdIdleClients } from './idle.js';
-import { cpuMicros, rssKiB, run, startDbproxy, startPgbouncer, startRelay, type Proc } from './processes.js';
+import { ensureOpenFiles } from './limits.js';
+import { pgbench } from './pgbench.js';
+import { cpuTimes, rssKiB, run, startDbproxy, startPgbouncer, startRelay, type Proc } from './processes.js';
+import { markdown, type IdleResult, type Result } from './report.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (QUICK ? 5 : 15));
+const IDLE_CLIENTS = Number(process.env['BENCH_IDLE_CLIENTS'] ?? (QUICK ? 2000 : 10_000));
 const POOL = 20;
 const MAX_CONNECTIONS = 200;
+const SCALE = 10;
 const OUT = path.resolve(import.meta.dirname, '../../../.cache/bench');
 
 interface Case {
   id: string;
   clients: number;
   args: string[];
+  quick?: boolean;
 }
 
-interface Result {
-  case: string;
-  target: string;
-  clients: number;
-  tps: number;
-  latencyAvgMs: number;
-  latencyP99Ms: number | null;
-  failed: number;
-  processed: number;
-  peakBackends: number;
-  cpuMicrosPerTx: number | null;
-  rssMiB: number | null;
+/** A session-state-heavy script: a session SET and a SET LOCAL in every transaction. */
+function setScript(dir: string): string {
+  const file = path.join(dir, 'set.sql');
+  const sql = [
+    '\\set aid random(1, 100000 * :scale)',
+    "SET application_name = 'bench-:client_id';",
+    'BEGIN;',
+    "SET LOCAL statement_timeout = '5s';",
+    'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;',
+    'END;',
+  ];
+  writeFileSync(file, sql.join('\n') + '\n');
+  return file;
 }
 
-const setScript = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'set.sql');
-writeFileSync(
-  setScript,
-  ["\\set aid random(1, 100000 * :scale)", "SET application_name = 'bench-:client_id';", 'BEGIN;', "SET LOCAL statement_timeout = '5s';", 'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;', 'END;', ''].join('\n'),
-);
-
-const ALL: Case[] = [
-  { id: 'select-only, 50 clients', clients: 50, args: ['-S'] },
-  { id: 'select-only, 1000 clients', clients: 1000, args: ['-S'] },
-  { id: 'tpcb-like, 50 clients', clients: 50, args: [] },
-  { id: 'tpcb-like, 1000 clients', clients: 1000, args: [] },
-  { id: 'select-only -C (connect per tx), 50 clients', clients: 50, args: ['-S', '-C'] },
-  { id: 'select-only -M prepared, 50 clients', clients: 50, args: ['-S', '-M', 'prepared'] },
-  { id: 'SET + SET LOCAL per tx, 50 clients', clients: 50, args: ['-f', setScript] },
-];
-const CASES = QUICK ? ALL.filter((c) => /select-only(, | -M)/.test(c.id)) : ALL;
-
-async function pgbench(port: number, c: Case, logDir: string): Promise<Omit<Result, 'case' | 'target' | 'clients' | 'peakBackends' | 'cpuMicrosPerTx' | 'rssMiB'>> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-n', '-c', String(c.clients), '-j', '2', '-T', String(SECONDS), ...c.args];
-  args.push('--log', `--log-prefix=${logDir}/tx`, '--sampling-rate=0.05', 'postgres');
-  const { stdout } = await run('pgbench', args, { maxBuffer: 1 << 26, cwd: logDir }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: `${e.stdout ?? ''}\n${e.stderr ?? ''}` }));
-  const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
-  const latencies: number[] = [];
-  for (const f of readdirSync(logDir).filter((n) => n.startsWith('tx'))) {
-    for (const line of readFileSync(path.join(logDir, f), 'utf8').split('\n')) {
-      const us = Number(line.split(' ')[2]);
-      if (Number.isFinite(us) && line) latencies.push(us / 1000);
-    }
-  }
-  latencies.sort((a, b) => a - b);
-  return {
-    tps: num(/tps = ([\d.]+)/),
-    latencyAvgMs: num(/latency average = ([\d.]+) ms/),
-    latencyP99Ms: latencies.length ? latencies[Math.floor(latencies.length * 0.99)]! : null,
-    failed: num(/number of failed transactions: (\d+)/) || (stdout.includes('tps =') ? 0 : c.clients),
-    processed: num(/number of transactions actually processed: (\d+)/) || 0,
-  };
+function cases(scriptDir: string): Case[] {
+  const all: Case[] = [
+    { id: 'select-only, 50 clients', clients: 50, args: ['-S'], quick: true },
+    { id: 'select-only, 1000 clients', clients: 1000, args: ['-S'], quick: true },
+    { id: 'tpcb-like, 50 clients', clients: 50, args: [] },
+    { id: 'tpcb-like, 1000 clients', clients: 1000, args: [] },
+    { id: 'select-only -C (connect per tx), 50 clients', clients: 50, args: ['-S', '-C'], quick: true },
+    { id: 'select-only -M prepared, 50 clients', clients: 50, args: ['-S', '-M', 'prepared'] },
+    { id: 'SET + SET LOCAL per tx, 50 clients', clients: 50, args: ['-f', setScript(scriptDir)] },
+  ];
+  const pick = process.env['BENCH_CASES'];
+  if (pick) return all.filter((c) => new RegExp(pick).test(c.id));
+  return QUICK ? all.filter((c) => c.quick) : all;
 }
+
+/** Each target connects as its own role, so pg_stat_activity tells whose backends are whose. */
+const roleOf = (target: string) => `via_${target}`;
 
 async function measure(p: Proc | undefined, port: number, c: Case, watcher: pg.Client): Promise<Result> {
-  const logDir = mkdtempSync(path.join(os.tmpdir(), 'bench-log-'));
+  const user = roleOf(p?.name ?? 'direct');
   let peak = 0;
+  // Distinct backend pids seen: more than the pool size means backends were closed and reopened.
+  const seen = new Set<number>();
+  let inFlight = false; // one poll at a time: a busy server may answer slower than the interval
   const poll = setInterval(() => {
+    if (inFlight) return;
+    inFlight = true;
     watcher
-      .query(`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`)
-      .then((r) => (peak = Math.max(peak, r.rows[0].n as number)), () => undefined);
+      .query(`select pid from pg_stat_activity where usename = $1`, [user])
+      .then((r) => {
+        peak = Math.max(peak, r.rows.length);
+        for (const row of r.rows) seen.add(row.pid as number);
+      }, () => undefined)
+      .finally(() => (inFlight = false));
   }, 200);
-  const cpu0 = p ? cpuMicros(p.pid) : 0;
-  const r = await pgbench(port, c, logDir);
-  const cpu1 = p ? cpuMicros(p.pid) : 0;
+  const cpu0 = p ? cpuTimes(p.pid) : undefined;
+  const r = await pgbench({ port, user, clients: c.clients, seconds: SECONDS, args: c.args });
+  const cpu1 = p ? cpuTimes(p.pid) : undefined;
   clearInterval(poll);
+  const perTx = (k: 'user' | 'sys' | 'both') => {
+    if (!cpu0 || !cpu1 || r.processed === 0) return null;
+    const d = (f: 'user' | 'sys') => cpu1[f] - cpu0[f];
+    return (k === 'both' ? d('user') + d('sys') : d(k)) / r.processed;
+  };
   return {
     case: c.id,
     target: p?.name ?? 'direct',
     clients: c.clients,
-    ...r,
+    tps: r.tps,
+    latencyAvgMs: r.latencyAvgMs,
+    latencyP99Ms: r.latencyP99Ms,
+    failed: r.failed,
+    abortedClients: r.ran ? r.abortedClients : c.clients,
+    firstError: r.firstError,
+    processed: r.processed,
     peakBackends: peak,
-    cpuMicrosPerTx: p && r.processed > 0 ? (cpu1 - cpu0) / r.processed : null,
+    backendsSeen: seen.size,
+    cpuMicrosPerTx: perTx('both'),
+    cpuUserMicrosPerTx: perTx('user'),
+    cpuSysMicrosPerTx: perTx('sys'),
     rssMiB: p ? rssKiB(p.pid) / 1024 : null,
   };
 }
 
-const fmt = (v: number | null, d = 1) => (v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
-
-function table(results: Result[], idle: unknown): string {
-  const lines = [
-    `# DBProxy benchmark — ${new Date().toISOString()}`,
-    '',
-    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; pgbench ${SECONDS}s per run, scale 10, pool ${POOL}, max_connections ${MAX_CONNECTIONS}, fsync off.`,
-    '',
-    '| case | target | tps | latency avg ms | p99 ms | failed | peak backends | proxy CPU µs/tx | proxy RSS MiB | ÷ PgBouncer | ÷ direct |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    const bouncer = results.find((x) => x.case === r.case && x.target === 'pgbouncer');
-    const direct = results.find((x) => x.case === r.case && x.target === 'direct');
-    const ratio = (other?: Result) => (other && other.tps > 0 ? fmt(r.tps / other.tps, 2) : '—');
-    lines.push(
-      `| ${r.case} | ${r.target} | ${fmt(r.tps, 0)} | ${fmt(r.latencyAvgMs, 2)} | ${fmt(r.latencyP99Ms, 2)} | ${r.failed} | ${r.peakBackends} | ${fmt(r.cpuMicrosPerTx)} | ${fmt(r.rssMiB)} | ${r.target === 'dbproxy' ? ratio(bouncer) : ''} | ${r.target === 'dbproxy' ? ratio(direct) : ''} |`,
-    );
-  }
-  lines.push('', '## Idle clients', '', '```json', JSON.stringify(idle, null, 2), '```', '');
-  return lines.join('\n');
-}
-
-async function main(): Promise<void> {
-  mkdirSync(OUT, { recursive: true });
-  const db = await startPostgres({ authMethod: 'trust', settings: { max_connections: String(MAX_CONNECTIONS) } });
-  const procs: Proc[] = [];
+async function runCases(db: { port: number }, procs: { dbproxy: Proc; bouncer: Proc; relay: Proc }, list: Case[]): Promise<Result[]> {
+  const watcher = new pg.Client({ host: '127.0.0.1', port: db.port, user: 'postgres', database: 'postgres' });
+  await watcher.connect();
+  const results: Result[] = [];
   try {
-    await run('pgbench', ['-h', '127.0.0.1', '-p', String(db.port), '-U', 'postgres', '-i', '-s', '10', '-q', 'postgres']);
-    const dbproxy = await startDbproxy(db.port, POOL);
-    const bouncer = await startPgbouncer(db.port, POOL);
-    const relay = await startRelay(db.port);
-    procs.push(dbproxy, bouncer, relay);
-    const watcher = new pg.Client({ host: '127.0.0.1', port: db.port, user: 'postgres', database: 'postgres' });
-    await watcher.connect();
-    const results: Result[] = [];
-    for (const c of CASES) {
-      const fitsDirect = c.clients <= MAX_CONNECTIONS - 20;
-      const targets: (Proc | undefined)[] = [dbproxy, bouncer, ...(fitsDirect ? [relay, undefined] : [])];
+    for (const c of list) {
+      // The relay is 1:1 and direct needs one backend per client: only where max_connections allows.
+      const fits = c.clients <= MAX_CONNECTIONS - 20;
+      const targets: (Proc | undefined)[] = [procs.dbproxy, procs.bouncer, ...(fits ? [procs.relay, undefined] : [])];
       for (const t of targets) {
         const r = await measure(t, t?.port ?? db.port, c, watcher);
         results.push(r);
-        process.stderr.write(`${c.id} via ${r.target}: ${fmt(r.tps, 0)} tps, ${r.failed} failed, ${fmt(r.cpuMicrosPerTx)} µs CPU/tx\n`);
+        const cpu = r.cpuMicrosPerTx === null ? '' : `, ${r.cpuMicrosPerTx.toFixed(1)} µs CPU/tx`;
+        const aborted = r.abortedClients ? `, ${r.abortedClients} clients aborted (${r.firstError ?? '?'})` : '';
+        process.stderr.write(`  ${c.id} via ${r.target}: ${r.tps.toFixed(0)} tps, ${r.failed} failed${aborted}${cpu}\n`);
       }
     }
+  } finally {
     await watcher.end();
-    const idleClients = Number(process.env['BENCH_IDLE_CLIENTS'] ?? (QUICK ? 2000 : 10_000));
-    const idle = {
-      dbproxy: await holdIdleClients(dbproxy, idleClients, db),
-      pgbouncer: await holdIdleClients(bouncer, idleClients, db),
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  // Idle clients: one descriptor each, here and (separately) in the proxy, which inherits the limit.
+  const limit = ensureOpenFiles(IDLE_CLIENTS + 2048);
+  const idleClients = Math.max(0, Math.min(IDLE_CLIENTS, limit - 2048));
+  if (idleClients < IDLE_CLIENTS) process.stderr.write(`open-files limit ${limit}: holding ${idleClients} idle clients instead of ${IDLE_CLIENTS}\n`);
+  mkdirSync(OUT, { recursive: true });
+  const scriptDir = mkdtempSync(path.join(os.tmpdir(), 'bench-scripts-'));
+  process.stderr.write(`starting PostgreSQL (max_connections ${MAX_CONNECTIONS}) and pgbench -i -s ${SCALE}…\n`);
+  const db = await startPostgres({ authMethod: 'trust', settings: { max_connections: String(MAX_CONNECTIONS) } });
+  const started: Proc[] = [];
+  try {
+    await run('pgbench', ['-h', '127.0.0.1', '-p', String(db.port), '-U', 'postgres', '-i', '-s', String(SCALE), '-q', 'postgres']);
+    for (const t of ['dbproxy', 'pgbouncer', 'relay', 'direct']) await db.query(`create role ${roleOf(t)} login superuser`);
+    const dbproxy = await startDbproxy(db.port, POOL);
+    started.push(dbproxy);
+    const bouncer = await startPgbouncer(db.port, POOL, [roleOf('pgbouncer')]);
+    started.push(bouncer);
+    const relay = await startRelay(db.port);
+    started.push(relay);
+    const results = await runCases(db, { dbproxy, bouncer, relay }, cases(scriptDir));
+    process.stderr.write(`holding ${idleClients} idle clients through each proxy…\n`);
+    const idle: Record<string, IdleResult> = {
+      dbproxy: await holdIdleClients(dbproxy, roleOf('dbproxy'), idleClients, db),
+      pgbouncer: await holdIdleClients(bouncer, roleOf('pgbouncer'), idleClients, db),
     };
-    const md = table(results, idle);
-    writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ seconds: SECONDS, pool: POOL, results, idle }, null, 2));
+    const info = { seconds: SECONDS, pool: POOL, maxConnections: MAX_CONNECTIONS, scale: SCALE };
+    const md = markdown(info, results, idle);
+    writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ date: new Date().toISOString(), ...info, results, idle }, null, 2) + '\n');
     writeFileSync(path.join(OUT, 'results.md'), md);
     process.stdout.write(md + `\nwritten to ${OUT}/results.{json,md}\n`);
   } finally {
-    for (const p of procs) await p.stop();
+    for (const p of started) await p.stop();
     await db.stop();
+    rmSync(scriptDir, { recursive: true, force: true });
   }
 }
 

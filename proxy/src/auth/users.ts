@@ -1,30 +1,70 @@
 /**
  * The users the proxy accepts, from a PgBouncer-style userlist.txt (`"user" "password"` per line) or
- * a YAML/JSON list of {username, password}. The proxy also logs in to the database as each user, so
- * it needs the plaintext password; an md5 or SCRAM verifier is refused with an explanation.
+ * a YAML/JSON list of {username, password}, and the store the proxy looks them up in.
+ *
+ * A password is one of three kinds, told apart the way PostgreSQL tells them apart:
+ *  - plaintext: works for every client auth method and is what the proxy logs in to the database with;
+ *  - an MD5 hash (`md5` + 32 hex digits): checks MD5 client logins only, and can log in to a database
+ *    that asks for MD5 (the hash is as good as the password there), but not to one that asks for SCRAM;
+ *  - a SCRAM verifier (`SCRAM-SHA-256$…`, pg_authid's format): checks SCRAM client logins only and can
+ *    never log in to the database, which needs the password itself.
  */
-import { parse as parseYaml } from 'yaml';
+import { createHash, randomBytes } from 'node:crypto';
+import { LineCounter, parseDocument, isSeq } from 'yaml';
+import { isMd5Hash } from './md5.js';
+import { DEFAULT_SCRAM_ITERATIONS, parseScramVerifier, scramSecretFromPassword, type ScramSecret } from './scram.js';
 
 export interface UserEntry {
   username: string;
   password: string;
+  /** Where the entry came from (`users.txt:3`), for error messages; absent for inline config users. */
+  source?: string;
 }
+
+export type PasswordKind = 'plaintext' | 'md5' | 'scram';
+export type ClientAuthMethod = 'scram' | 'md5' | 'trust';
+/** What a PostgreSQL server asked the proxy for when it logs in as a user. */
+export type BackendAuthRequest = 'cleartext' | 'md5' | 'scram';
 
 export class UsersFileError extends Error {
   override name = 'UsersFileError';
 }
 
+/** Raised when a listed user's stored password cannot answer what the database asks for. */
+export class BackendPasswordError extends Error {
+  override name = 'BackendPasswordError';
+}
+
+export function passwordKind(password: string): PasswordKind {
+  if (isMd5Hash(password)) return 'md5';
+  return password.startsWith('SCRAM-SHA-256$') ? 'scram' : 'plaintext';
+}
+
+const KIND_NAME: Record<PasswordKind, string> = { plaintext: 'a plaintext password', md5: 'an MD5 hash', scram: 'a SCRAM verifier' };
+
+/** Parses a users file in either format; every error names the file and, where known, the line. */
 export function parseUsersFile(text: string, fileName: string): UserEntry[] {
-  const trimmed = text.trimStart();
-  const entries = trimmed.startsWith('"') || trimmed.startsWith(';') || trimmed.startsWith('#') || trimmed === '' ? parseUserlist(text, fileName) : parseStructured(text, fileName);
+  const entries = looksLikeUserlist(text) ? parseUserlist(text, fileName) : parseStructured(text, fileName);
+  const seen = new Map<string, string>();
   for (const e of entries) {
-    if (/^md5[0-9a-f]{32}$/.test(e.password) || e.password.startsWith('SCRAM-SHA-256$')) {
+    const where = e.source ?? fileName;
+    if (e.username === '') throw new UsersFileError(`${where}: empty user name`);
+    if (passwordKind(e.password) === 'scram' && !parseScramVerifier(e.password)) {
       throw new UsersFileError(
-        `${fileName}: user "${e.username}" has a password hash; the proxy needs the plaintext password because it also logs in to the database as that user`,
+        `${where}: user "${e.username}" has a malformed SCRAM verifier (expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, as in pg_authid)`,
       );
     }
+    const first = seen.get(e.username);
+    if (first !== undefined) throw new UsersFileError(`${where}: user "${e.username}" is listed twice (first at ${first})`);
+    seen.set(e.username, where);
   }
   return entries;
+}
+
+/** userlist.txt if the first line that is not blank or a comment starts with a quote. */
+function looksLikeUserlist(text: string): boolean {
+  const first = text.split(/\r?\n/).find((l) => !/^\s*([;#].*)?$/.test(l));
+  return first === undefined || first.trimStart().startsWith('"');
 }
 
 function parseUserlist(text: string, fileName: string): UserEntry[] {
@@ -32,25 +72,130 @@ function parseUserlist(text: string, fileName: string): UserEntry[] {
   text.split(/\r?\n/).forEach((line, i) => {
     const l = line.trim();
     if (l === '' || l.startsWith(';') || l.startsWith('#')) return;
-    const m = /^"((?:[^"]|"")*)"\s+"((?:[^"]|"")*)"(\s.*)?$/.exec(l);
-    if (!m) throw new UsersFileError(`${fileName}:${i + 1}: expected "username" "password"`);
-    out.push({ username: m[1]!.replace(/""/g, '"'), password: m[2]!.replace(/""/g, '"') });
+    // PgBouncer ignores whatever follows the second field.
+    const m = /^"((?:[^"]|"")*)"\s+"((?:[^"]|"")*)"(?:\s.*)?$/.exec(l);
+    if (!m) throw new UsersFileError(`${fileName}:${i + 1}: expected "username" "password" (a quote inside a field is written "")`);
+    out.push({ username: m[1]!.replace(/""/g, '"'), password: m[2]!.replace(/""/g, '"'), source: `${fileName}:${i + 1}` });
   });
   return out;
 }
 
 function parseStructured(text: string, fileName: string): UserEntry[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0].line;
+    throw new UsersFileError(`${fileName}${line ? `:${line}` : ''}: not a userlist.txt and not valid YAML/JSON: ${first.message.split('\n')[0]}`);
+  }
+  const items = doc.contents;
   let data: unknown;
   try {
-    data = parseYaml(text);
+    data = doc.toJS();
   } catch (err) {
-    throw new UsersFileError(`${fileName}: not a userlist.txt and not valid YAML/JSON: ${(err as Error).message}`);
+    throw new UsersFileError(`${fileName}: not valid YAML/JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(data)) throw new UsersFileError(`${fileName}: expected a list of {username, password}`);
-  return data.map((e, i) => {
-    if (typeof e !== 'object' || e === null || typeof e.username !== 'string' || typeof e.password !== 'string') {
-      throw new UsersFileError(`${fileName}: entry ${i + 1}: expected {username: string, password: string}`);
-    }
-    return { username: e.username, password: e.password };
+  if (!isSeq(items) || !Array.isArray(data)) {
+    throw new UsersFileError(`${fileName}: expected a list of {username, password} (or "user" "password" lines)`);
+  }
+  return data.map((e: unknown, i) => {
+    const offset = (items.items[i] as { range?: [number, number, number] } | null)?.range?.[0];
+    const where = offset === undefined ? `${fileName}: entry ${i + 1}` : `${fileName}:${lines.linePos(offset).line}`;
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new UsersFileError(`${where}: expected {username: string, password: string}`);
+    const r = e as Record<string, unknown>;
+    const extra = Object.keys(r).filter((k) => k !== 'username' && k !== 'password');
+    if (extra.length > 0) throw new UsersFileError(`${where}: unknown field "${extra[0]}" (only username and password)`);
+    if (typeof r['username'] !== 'string') throw new UsersFileError(`${where}: username must be a string`);
+    if (typeof r['password'] !== 'string') throw new UsersFileError(`${where}: password must be a string (quote numbers)`);
+    return { username: r['username'], password: r['password'], source: where };
   });
+}
+
+/**
+ * Why this user cannot be used with this client auth method, or undefined if it can. With `trust`
+ * the entry only supplies the database password, so a SCRAM verifier is useless there.
+ */
+export function clientAuthProblem(e: UserEntry, method: ClientAuthMethod): string | undefined {
+  const kind = passwordKind(e.password);
+  if (method === 'scram' && kind === 'md5') {
+    return `user "${e.username}" has an MD5 hash, which cannot check SCRAM-SHA-256 logins: give the plaintext password or a SCRAM verifier, or use auth method md5`;
+  }
+  if (method === 'md5' && kind === 'scram') {
+    return `user "${e.username}" has a SCRAM verifier, which cannot check MD5 logins: give the plaintext password or an MD5 hash, or use auth method scram`;
+  }
+  if (method === 'trust' && kind === 'scram') {
+    return `user "${e.username}" has only a SCRAM verifier: with auth method trust the users list only supplies the password the proxy logs in to the database with, and that must be the plaintext password`;
+  }
+  return undefined;
+}
+
+/** A listed user with the secrets derived from its password, computed once. */
+export class StoredUser {
+  readonly kind: PasswordKind;
+  private scram: ScramSecret | undefined;
+
+  constructor(
+    readonly username: string,
+    /** As listed: plaintext, MD5 hash or SCRAM verifier. */
+    readonly password: string,
+  ) {
+    this.kind = passwordKind(password);
+  }
+
+  /** The secret SCRAM logins are checked against; undefined for an MD5 hash. */
+  scramSecret(): ScramSecret | undefined {
+    if (this.kind === 'md5') return undefined;
+    // A random salt per process is fine: the salt only has to be stable for one exchange.
+    this.scram ??= scramSecretFromPassword(this.password);
+    return this.scram;
+  }
+
+  /** What MD5 logins are checked against (md5Response accepts the hash); undefined for a verifier. */
+  md5Secret(): string | undefined {
+    return this.kind === 'scram' ? undefined : this.password;
+  }
+
+  /** The password to log in to the database with, or a BackendPasswordError saying why there is none. */
+  backendPassword(request: BackendAuthRequest): string {
+    if (this.kind === 'plaintext' || (this.kind === 'md5' && request === 'md5')) return this.password;
+    throw new BackendPasswordError(
+      `the database asks for ${request === 'scram' ? 'SCRAM-SHA-256' : request} authentication for user "${this.username}", ` +
+        `but the proxy's users list has only ${KIND_NAME[this.kind]} for it; the proxy needs the plaintext password ` +
+        `to log in to the database${this.kind === 'md5' ? ' (an MD5 hash works only when the database uses md5)' : ''}`,
+    );
+  }
+}
+
+/** Users by name. Lookups of unknown users get a mock SCRAM secret so replies do not reveal who exists. */
+export class UserStore {
+  private readonly users = new Map<string, StoredUser>();
+  private readonly mockNonce = randomBytes(32);
+
+  constructor(entries: readonly UserEntry[]) {
+    for (const e of entries) this.users.set(e.username, new StoredUser(e.username, e.password));
+  }
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  usernames(): string[] {
+    return [...this.users.keys()];
+  }
+
+  lookup(username: string): StoredUser | undefined {
+    return this.users.get(username);
+  }
+
+  /**
+   * The SCRAM secret to run an exchange with: the user's, or (unknown user, or one with only an MD5
+   * hash) a mock one whose salt is stable per name, as PostgreSQL's scram_mock_salt; `known` false
+   * means the exchange must fail whatever the client sends.
+   */
+  scramSecretFor(username: string): { secret: ScramSecret; known: boolean } {
+    const secret = this.users.get(username)?.scramSecret();
+    if (secret) return { secret, known: true };
+    const salt = createHash('sha256').update(this.mockNonce).update(username).digest().subarray(0, 16);
+    return { secret: { iterations: DEFAULT_SCRAM_ITERATIONS, salt, storedKey: randomBytes(32), serverKey: randomBytes(32) }, known: false };
+  }
 }

@@ -1,6 +1,8 @@
-/** Quick mode: `dbproxy proxy --listen … --target … --pool-size N …` builds the same config object. */
-import { parseHostPort } from './host-port.js';
-import { parseConfig } from './load.js';
+/**
+ * Quick mode: `dbproxy proxy --listen … --target … --pool-size N …` builds the same config object a
+ * file would, through the same schema; problems are reported under the flags' names.
+ */
+import { ConfigError, parseConfig } from './load.js';
 import type { ProxyConfig } from './schema.js';
 
 export class FlagError extends Error {
@@ -11,94 +13,138 @@ export const PROXY_USAGE = `usage:
   dbproxy proxy --config FILE
   dbproxy proxy --listen HOST:PORT --target HOST:PORT[,HOST:PORT...] --pool-size N [flags]
 
+  --config FILE                full config, YAML or JSON (re-read when it changes); not combined
+                               with the flags below
+
 quick-mode flags:
   --listen HOST:PORT           where clients connect (default 0.0.0.0:5432)
-  --target HOST:PORT[,...]     PostgreSQL; with several, the proxy follows the writer
+  --target HOST:PORT[,...]     PostgreSQL (required); with several, the proxy follows the writer
   --pool-size N                database connections per (database, user) pool (default 20)
   --admin-listen HOST:PORT     /metrics /healthz /readyz /status (default 0.0.0.0:9187)
-  --auth trust|scram|md5       client authentication (scram needs --users; trust must be explicit)
-  --users FILE                 userlist.txt ("user" "password" lines) or a YAML list
+  --auth trust|scram|md5       client authentication (default scram, which needs --users;
+                               trust lets every client in and is never a default)
+  --users FILE                 userlist.txt ("user" "password" lines) or a YAML/JSON list
   --pinning-filters LIST       comma-separated, e.g. EXCLUDE_VARIABLE_SETS (the default); "none" for none
   --tls-cert FILE --tls-key FILE [--require-tls]
   --borrow-timeout D           how long a client waits for a connection (default 120s)
   --idle-client-timeout D      close idle clients after D (default 1800s; 0 = never)
-  --log-level LEVEL            fatal|error|warn|info|debug|trace (default info)
+  --log-level LEVEL            fatal|error|warn|info|debug|trace|silent (default info)
 
-The backend password is the user's password from --users, or PGPASSWORD.
+Durations: 500ms, 30s, 5m, 1h, or a number of seconds. Flags take "--flag value" or "--flag=value".
+The proxy logs in to the database as the client's user, with that user's password from --users or,
+for users not listed there, PGPASSWORD. Without --users, client auth must be --auth trust.
 `;
 
-const VALUE_FLAGS = new Set([
-  '--config',
-  '--listen',
-  '--target',
-  '--pool-size',
-  '--admin-listen',
-  '--auth',
-  '--users',
-  '--pinning-filters',
-  '--tls-cert',
-  '--tls-key',
-  '--borrow-timeout',
-  '--idle-client-timeout',
-  '--log-level',
-]);
-const BOOL_FLAGS = new Set(['--require-tls']);
+/** Quick-mode flags that take a value, and the config path each one sets. */
+const VALUE_FLAGS: Record<string, string> = {
+  '--config': '',
+  '--listen': 'listen',
+  '--target': 'targets',
+  '--pool-size': 'pool.maxConnections',
+  '--admin-listen': 'admin.listen',
+  '--auth': 'auth.method',
+  '--users': 'auth.usersFile',
+  '--pinning-filters': 'pool.sessionPinningFilters',
+  '--tls-cert': 'tls.certFile',
+  '--tls-key': 'tls.keyFile',
+  '--borrow-timeout': 'pool.borrowTimeout',
+  '--idle-client-timeout': 'idleClientTimeout',
+  '--log-level': 'logLevel',
+};
+const BOOL_FLAGS: Record<string, string> = { '--require-tls': 'tls.require' };
 
-export function parseProxyArgs(argv: string[], _env: NodeJS.ProcessEnv): { configFile?: string; config?: ProxyConfig } {
+/** Config path (prefix) → the flag to name in an error. */
+const FLAG_OF_PATH = Object.entries({ ...VALUE_FLAGS, ...BOOL_FLAGS })
+  .filter(([, p]) => p !== '')
+  .map(([flag, p]) => [p, flag] as const)
+  .concat([['tls', '--tls-cert/--tls-key'], ['auth.users', '--users'], ['auth', '--auth/--users']])
+  .sort((a, b) => b[0].length - a[0].length);
+
+function usageError(message: string): FlagError {
+  return new FlagError(`${message}\n\n${PROXY_USAGE}`);
+}
+
+/** `--name value` / `--name=value` pairs; unknown flags, stray words and missing values are errors. */
+function readFlags(argv: readonly string[]): Map<string, string> {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (BOOL_FLAGS.has(name)) {
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (flags.has(name)) throw usageError(`${name} is given twice`);
+    if (name in BOOL_FLAGS) {
+      if (eq > 0) throw usageError(`${name} takes no value`);
       flags.set(name, 'true');
-    } else if (VALUE_FLAGS.has(name)) {
+    } else if (name in VALUE_FLAGS) {
       const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new FlagError(`${name} needs a value\n\n${PROXY_USAGE}`);
+      if (value === undefined || (eq < 0 && value.startsWith('--'))) throw usageError(`${name} needs a value`);
       flags.set(name, value);
     } else {
-      throw new FlagError(`unknown flag "${arg}"\n\n${PROXY_USAGE}`);
+      throw usageError(arg.startsWith('-') ? `unknown flag "${arg}"` : `unexpected argument "${arg}" (flags start with --)`);
     }
   }
+  return flags;
+}
+
+/** Sets `a.b.c` in a nested plain object. */
+function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let at = obj;
+  for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+  at[keys[keys.length - 1]!] = value;
+}
+
+/** The flag's string as the config value the schema expects. */
+function configValue(flag: string, raw: string): unknown {
+  switch (flag) {
+    case '--target':
+      return raw.split(',').map((t) => t.trim());
+    case '--pool-size':
+      return /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw; // a non-number is reported by the schema
+    case '--pinning-filters':
+      return raw.trim() === 'none' || raw.trim() === '' ? [] : raw.split(',').map((s) => s.trim());
+    case '--require-tls':
+      return true;
+    default:
+      return raw;
+  }
+}
+
+/** `pool.maxConnections: expected …` → `--pool-size: expected …`. */
+function renameProblem(problem: string): string {
+  const hit = FLAG_OF_PATH.find(([p]) => problem.startsWith(p + ':') || problem.startsWith(p + '.') || problem.startsWith(p + ' '));
+  if (!hit) return problem;
+  const rest = problem.slice(hit[0].length).replace(/^\.\d+/, '').replace(/^\.[\w.]+(?=:)/, '');
+  return `${hit[1]}${rest.replace(' (or {host, port})', '')}`;
+}
+
+/**
+ * Parses `dbproxy proxy` arguments: either `--config FILE` (read by the caller) or quick-mode flags
+ * turned into a validated config. `_env` is where the backend password comes from (PGPASSWORD), but
+ * the server reads it when it logs in to the database, so it is not copied into the config.
+ */
+export function parseProxyArgs(argv: string[], _env: NodeJS.ProcessEnv): { configFile?: string; config?: ProxyConfig } {
+  const flags = readFlags(argv);
   const configFile = flags.get('--config');
   if (configFile !== undefined) {
-    if (flags.size > 1) throw new FlagError('--config cannot be combined with quick-mode flags');
+    const others = [...flags.keys()].filter((f) => f !== '--config');
+    if (others.length > 0) throw usageError(`--config cannot be combined with quick-mode flags (${others.join(', ')}): put them in the file`);
     return { configFile };
   }
-  if (!flags.has('--target')) throw new FlagError(`--target (or --config FILE) is required\n\n${PROXY_USAGE}`);
+  if (!flags.has('--target')) throw usageError('--target HOST:PORT (or --config FILE) is required');
   const obj: Record<string, unknown> = {};
+  for (const [flag, raw] of flags) setPath(obj, VALUE_FLAGS[flag] ?? BOOL_FLAGS[flag]!, configValue(flag, raw));
   const problems: string[] = [];
-  const attempt = (f: () => void) => {
-    try {
-      f();
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  };
-  if (flags.has('--listen')) obj['listen'] = flags.get('--listen');
-  if (flags.has('--admin-listen')) obj['admin'] = { listen: flags.get('--admin-listen') };
-  attempt(() => (obj['targets'] = flags.get('--target')!.split(',').map((t) => parseHostPort(t))));
-  const pool: Record<string, unknown> = {};
-  if (flags.has('--pool-size')) {
-    const n = Number(flags.get('--pool-size'));
-    if (!Number.isInteger(n) || n < 1) problems.push(`--pool-size: expected a whole number >= 1, got "${flags.get('--pool-size')}"`);
-    pool['maxConnections'] = n;
+  if (!flags.has('--users') && flags.get('--auth') !== 'trust' && ['scram', 'md5', undefined].includes(flags.get('--auth'))) {
+    problems.push(`--auth ${flags.get('--auth') ?? 'scram (the default)'} needs --users FILE; without a users file pass --auth trust explicitly (clients are then not checked, and the proxy logs in to the database with PGPASSWORD)`);
+    setPath(obj, 'auth.method', 'trust'); // reported above; keep it out of the schema's own list
   }
-  if (flags.has('--borrow-timeout')) pool['borrowTimeout'] = flags.get('--borrow-timeout');
-  if (flags.has('--pinning-filters')) {
-    const list = flags.get('--pinning-filters')!;
-    pool['sessionPinningFilters'] = list === 'none' || list === '' ? [] : list.split(',').map((s) => s.trim());
+  try {
+    const config = parseConfig(obj, 'command line');
+    if (problems.length === 0) return { config };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems.map(renameProblem));
   }
-  obj['pool'] = pool;
-  const auth: Record<string, unknown> = {};
-  if (flags.has('--auth')) auth['method'] = flags.get('--auth');
-  if (flags.has('--users')) auth['usersFile'] = flags.get('--users');
-  obj['auth'] = auth;
-  if (flags.has('--tls-cert') || flags.has('--tls-key') || flags.has('--require-tls')) {
-    obj['tls'] = { certFile: flags.get('--tls-cert'), keyFile: flags.get('--tls-key'), require: flags.has('--require-tls') };
-  }
-  if (flags.has('--idle-client-timeout')) obj['idleClientTimeout'] = flags.get('--idle-client-timeout');
-  if (flags.has('--log-level')) obj['logLevel'] = flags.get('--log-level');
-  if (problems.length > 0) throw new FlagError(`invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return { config: parseConfig(obj, 'command line') };
+  throw new FlagError(`invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}\n\n${PROXY_USAGE}`);
 }

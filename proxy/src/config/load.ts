@@ -1,11 +1,11 @@
 /** Reads and validates the proxy config; every problem is reported at once, one per line. */
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
-import { parseUsersFile } from '../auth/users.js';
-import { ProxyConfigSchema, type ProxyConfig } from './schema.js';
+import { clientAuthProblem, parseUsersFile, type UserEntry } from '../auth/users.js';
+import { configErrorMap, describeIssues } from './issues.js';
+import { AuthConfigSchema, ProxyConfigSchema, type AuthConfig, type ProxyConfig } from './schema.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -17,34 +17,57 @@ export class ConfigError extends Error {
   }
 }
 
-function describeIssues(issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+/**
+ * Validates a config object and applies every default. `baseDir` (the config file's directory)
+ * resolves a relative auth.usersFile, tls.certFile and tls.keyFile; the users file is read here and
+ * its users are merged into auth.users.
+ */
+export function parseConfig(obj: unknown, source: string, baseDir = process.cwd()): ProxyConfig {
+  const r = ProxyConfigSchema.safeParse(obj ?? {}, { error: configErrorMap });
+  const problems = r.success ? [] : describeIssues(r.error.issues);
+  // The users are checked even when something else is wrong, so one run lists every problem.
+  const auth = r.success ? r.data.auth : AuthConfigSchema.safeParse(authSection(obj)).data;
+  if (auth) problems.push(...loadUsers(auth, baseDir));
+  if (problems.length > 0 || !r.success) throw new ConfigError(source, problems);
+  const config = r.data;
+  if (config.tls?.certFile) config.tls.certFile = path.resolve(baseDir, config.tls.certFile);
+  if (config.tls?.keyFile) config.tls.keyFile = path.resolve(baseDir, config.tls.keyFile);
+  return config;
 }
 
-/** Validates a config object; `baseDir` resolves a relative auth.usersFile. */
-export function parseConfig(obj: unknown, source: string, baseDir = process.cwd()): ProxyConfig {
-  const r = ProxyConfigSchema.safeParse(obj ?? {});
-  if (!r.success) throw new ConfigError(source, describeIssues(r.error.issues));
-  const config = r.data;
-  const problems: string[] = [];
-  if (config.auth.usersFile) {
-    const file = path.resolve(baseDir, config.auth.usersFile);
+function authSection(obj: unknown): unknown {
+  return typeof obj === 'object' && obj !== null ? ((obj as Record<string, unknown>)['auth'] ?? {}) : undefined;
+}
+
+/** Reads auth.usersFile into auth.users (in place) and checks the users; returns the problems. */
+function loadUsers(auth: AuthConfig, baseDir: string): string[] {
+  if (auth.usersFile) {
+    const file = path.resolve(baseDir, auth.usersFile);
+    auth.usersFile = file;
     try {
-      config.auth.users = [...config.auth.users, ...parseUsersFile(readFileSync(file, 'utf8'), file)];
+      auth.users = [...auth.users, ...parseUsersFile(readFileSync(file, 'utf8'), file)];
     } catch (err) {
-      problems.push(`auth.usersFile: ${(err as Error).message}`);
+      return [`auth.usersFile: ${(err as Error).message}`];
     }
   }
-  if (config.auth.method !== 'trust' && config.auth.users.length === 0 && problems.length === 0) {
-    problems.push(`auth: method ${config.auth.method} needs at least one user (auth.users or auth.usersFile), or set method: trust explicitly`);
-  }
+  return userProblems(auth);
+}
+
+/** Users against the client auth method: kinds of password that cannot work, duplicates, none at all. */
+function userProblems({ method, users }: AuthConfig): string[] {
+  const where = (u: UserEntry, i: number) => (u.source ? `auth.usersFile (${u.source})` : `auth.users.${i}`);
+  const problems: string[] = [];
   const seen = new Set<string>();
-  for (const u of config.auth.users) {
-    if (seen.has(u.username)) problems.push(`auth.users: user "${u.username}" is listed twice`);
+  users.forEach((u, i) => {
+    const problem = clientAuthProblem(u, method);
+    if (problem) problems.push(`${where(u, i)}: ${problem}`);
+    if (seen.has(u.username)) problems.push(`${where(u, i)}: user "${u.username}" is listed twice`);
     seen.add(u.username);
+  });
+  if (method !== 'trust' && users.length === 0) {
+    problems.push(`auth: method ${method} needs at least one user (auth.users or auth.usersFile); to let every client in unchecked, set method: trust explicitly`);
   }
-  if (problems.length > 0) throw new ConfigError(source, problems);
-  return config;
+  return problems;
 }
 
 export async function loadConfigFile(file: string): Promise<ProxyConfig> {
@@ -57,12 +80,13 @@ export async function loadConfigFile(file: string): Promise<ProxyConfig> {
   return parseConfigText(text, file);
 }
 
+/** YAML or JSON (YAML is a superset of JSON, so one parser decides by content). */
 export function parseConfigText(text: string, file: string): ProxyConfig {
   let obj: unknown;
   try {
-    obj = parseYaml(text); // YAML is a superset of JSON
+    obj = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(file, [`not valid YAML or JSON: ${(err as Error).message}`]);
+    throw new ConfigError(file, [`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
   return parseConfig(obj, file, path.dirname(path.resolve(file)));
 }

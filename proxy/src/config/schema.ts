@@ -1,86 +1,115 @@
 /**
  * The one schema of the proxy config. The file, the quick-mode flags and the operator's rendered
- * Secret all go through it; defaults live here and nowhere else.
+ * Secret all go through it; defaults live here and nowhere else. Durations come out as milliseconds.
+ * Cross-field checks sit on the smallest object that holds both fields, so they are reported even
+ * when another part of the config is wrong too.
  */
 import { z } from 'zod';
 import { zDuration } from './duration.js';
-import { parseHostPort } from './host-port.js';
+import { parseHostPort, tryParseHostPort } from './host-port.js';
 
-export { parseHostPort } from './host-port.js';
+export { parseHostPort, type HostPort } from './host-port.js';
 
-/** Pinning filters (RDS Proxy's names): each waives one class of pinning. */
+/** Pinning filters (RDS Proxy's names): each waives one class of pinning. Add new names here. */
 export const PINNING_FILTERS = ['EXCLUDE_VARIABLE_SETS'] as const;
 export type PinningFilter = (typeof PINNING_FILTERS)[number];
 
-const hostPort = z.string().refine(
-  (s) => {
-    try {
-      parseHostPort(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected HOST:PORT, e.g. 0.0.0.0:5432 or [::1]:5432' },
-);
+export const AUTH_METHODS = ['scram', 'md5', 'trust'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const target = z.object({
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(5432),
+/** Used when pool.maxIdleConnections is not given (never more than pool.maxConnections). */
+export const DEFAULT_MAX_IDLE_CONNECTIONS = 5;
+/** The PostgreSQL protocol's own limit on a message (1 GiB). */
+const MAX_PROTOCOL_MESSAGE = 0x3fffffff;
+
+/** parseHostPort's own message ("invalid address …: expected HOST:PORT, e.g. …"), or undefined. */
+function hostPortProblem(s: string): string | undefined {
+  try {
+    parseHostPort(s);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const hostPort = z.string().superRefine((s, ctx) => {
+  const problem = hostPortProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-const user = z.object({ username: z.string().min(1), password: z.string() });
+const targetObject = z.strictObject({
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535).default(5432),
+});
 
-export const ProxyConfigSchema = z
-  .object({
-    listen: hostPort.default('0.0.0.0:5432'),
-    admin: z.object({ listen: hostPort.default('0.0.0.0:9187') }).prefault({}),
-    targets: z.array(target).min(1, 'at least one target (HOST:PORT of PostgreSQL) is needed'),
-    targetGeneration: z.number().int().min(0).optional(),
-    auth: z
-      .object({
-        method: z.enum(['scram', 'md5', 'trust']).default('scram'),
-        users: z.array(user).default([]),
-        usersFile: z.string().optional(),
-      })
-      .prefault({}),
-    tls: z
-      .object({ certFile: z.string().optional(), keyFile: z.string().optional(), require: z.boolean().default(false) })
-      .optional(),
-    pool: z
-      .object({
-        maxConnections: z.number().int().min(1).default(20),
-        /** Defaults to maxConnections: keep every connection warm (RDS's knob is a percentage of it). */
-        maxIdleConnections: z.number().int().min(0).optional(),
-        borrowTimeout: zDuration.default(120_000),
-        initQuery: z.string().default(''),
-        sessionPinningFilters: z.array(z.enum(PINNING_FILTERS)).default(['EXCLUDE_VARIABLE_SETS']),
-      })
-      .prefault({}),
-    idleClientTimeout: zDuration.default(1_800_000),
-    healthCheck: z
-      .object({
-        interval: zDuration.default(1_000),
-        failureThreshold: z.number().int().min(1).default(2),
-        timeout: zDuration.default(2_000),
-      })
-      .prefault({}),
-    maxMessageLength: z.number().int().min(1024).default(16 * 1024 * 1024),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+/** A target is `{host, port}` or the string "HOST:PORT". */
+const target = z.preprocess((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  const hp = tryParseHostPort(v);
+  if (!hp) ctx.issues.push({ code: 'custom', input: v, message: `${hostPortProblem(v)} (or {host, port})` });
+  return hp ?? { host: v };
+}, targetObject);
+
+const user = z.strictObject({ username: z.string().min(1), password: z.string() });
+
+const positiveDuration = zDuration.refine((ms) => ms > 0, { message: 'must be more than 0' });
+
+const pool = z
+  .strictObject({
+    /** Per (database, user) pool. */
+    maxConnections: z.int().min(1).default(20),
+    maxIdleConnections: z.int().min(0).optional(),
+    borrowTimeout: positiveDuration.default(120_000),
+    initQuery: z.string().default(''),
+    sessionPinningFilters: z.array(z.enum(PINNING_FILTERS)).default(['EXCLUDE_VARIABLE_SETS']),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.pool.maxIdleConnections !== undefined && c.pool.maxIdleConnections > c.pool.maxConnections) {
-      ctx.addIssue({ code: 'custom', path: ['pool', 'maxIdleConnections'], message: 'must be at most pool.maxConnections' });
-    }
-    if (c.tls?.require && !(c.tls.certFile && c.tls.keyFile)) {
-      ctx.addIssue({ code: 'custom', path: ['tls', 'require'], message: 'requires tls.certFile and tls.keyFile' });
-    }
-    if (c.tls && Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'certFile and keyFile go together' });
+  .superRefine((p, ctx) => {
+    if (p.maxIdleConnections !== undefined && p.maxIdleConnections > p.maxConnections) {
+      ctx.addIssue({ code: 'custom', path: ['maxIdleConnections'], message: `must be at most pool.maxConnections (${p.maxConnections})` });
     }
   })
-  .transform((c) => ({ ...c, pool: { ...c.pool, maxIdleConnections: c.pool.maxIdleConnections ?? c.pool.maxConnections } }));
+  .transform((p) => ({ ...p, maxIdleConnections: p.maxIdleConnections ?? Math.min(DEFAULT_MAX_IDLE_CONNECTIONS, p.maxConnections) }));
+
+const tls = z
+  .strictObject({ certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional(), require: z.boolean().default(false) })
+  .superRefine((t, ctx) => {
+    if (t.require && !(t.certFile && t.keyFile)) {
+      ctx.addIssue({ code: 'custom', path: ['require'], message: 'needs a certificate and key (tls.certFile and tls.keyFile)' });
+    } else if (Boolean(t.certFile) !== Boolean(t.keyFile)) {
+      ctx.addIssue({ code: 'custom', path: [t.certFile ? 'keyFile' : 'certFile'], message: 'tls.certFile and tls.keyFile go together' });
+    }
+  });
+
+export const AuthConfigSchema = z.strictObject({
+  /** Client auth. The default is scram; trust is only ever what the config says explicitly. */
+  method: z.enum(AUTH_METHODS).default('scram'),
+  users: z.array(user).default([]),
+  /** Resolved against the config file's directory; its users are merged into `users`. */
+  usersFile: z.string().min(1).optional(),
+});
+export type AuthConfig = z.output<typeof AuthConfigSchema>;
+
+export const ProxyConfigSchema = z.strictObject({
+  listen: hostPort.default('0.0.0.0:5432'),
+  admin: z.strictObject({ listen: hostPort.default('0.0.0.0:9187') }).prefault({}),
+  targets: z.array(target).min(1, 'at least one target (HOST:PORT of PostgreSQL) is needed'),
+  /** Set by the operator; a higher one is a failover flip. */
+  targetGeneration: z.int().min(0).default(0),
+  auth: AuthConfigSchema.prefault({}),
+  tls: tls.optional(),
+  pool: pool.prefault({}),
+  /** 0 = never close idle clients. */
+  idleClientTimeout: zDuration.default(1_800_000),
+  healthCheck: z
+    .strictObject({
+      interval: positiveDuration.default(1_000),
+      failureThreshold: z.int().min(1).default(2),
+      timeout: positiveDuration.default(2_000),
+    })
+    .prefault({}),
+  maxMessageLength: z.int().min(1024).max(MAX_PROTOCOL_MESSAGE).default(16 * 1024 * 1024),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+});
 
 export type ProxyConfigInput = z.input<typeof ProxyConfigSchema>;
 export type ProxyConfig = z.output<typeof ProxyConfigSchema>;

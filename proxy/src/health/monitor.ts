@@ -33,7 +33,12 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
     this.healths = o.endpoints.map(initialHealth);
   }
 
+  private started = false;
+
+  /** Probes at once, then every `intervalMs` until stop(). Calling it again does nothing. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     void this.round();
   }
 
@@ -46,15 +51,27 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
     return this.healths.map((h) => ({ ...h }));
   }
 
+  /** The writer picked by the last round (undefined until one is available) and its generation. */
+  current(): { writer: string | undefined; generation: number } {
+    return { writer: this.writer, generation: this.generation };
+  }
+
+  private probeOne(endpoint: string): Promise<ProbeResult> {
+    if (this.o.probe) return this.o.probe(endpoint);
+    const { host, port } = parseHostPort(endpoint);
+    const opts = { host, port, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs };
+    return probeEndpoint(this.o.database ? { ...opts, database: this.o.database } : opts);
+  }
+
   private async round(): Promise<void> {
-    const probe =
-      this.o.probe ??
-      ((ep: string) => {
-        const { host, port } = parseHostPort(ep);
-        const opts = { host, port, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs };
-        return probeEndpoint(this.o.database ? { ...opts, database: this.o.database } : opts);
-      });
-    const results = await Promise.all(this.o.endpoints.map((ep) => probe(ep)));
+    // A probe that throws (bad endpoint string, a bug) counts as a failed probe: the loop must go on.
+    const results = await Promise.all(
+      this.o.endpoints.map((ep) =>
+        Promise.resolve()
+          .then(() => this.probeOne(ep))
+          .catch((err: unknown): ProbeResult => ({ ok: false, reason: 'CONNECTION_FAILED', message: String((err as Error)?.message ?? err) })),
+      ),
+    );
     if (this.stopped) return;
     this.healths = this.healths.map((h, i) => nextHealth(h, results[i]!, this.o.failureThreshold));
     const writer = pickWriter(this.healths, this.writer);

@@ -40,15 +40,22 @@ export async function probeEndpoint(o: ProbeOptions): Promise<ProbeResult> {
   } catch (err) {
     return { ok: false, ...classifyProbeError(err) };
   } finally {
-    client.end().catch(() => undefined);
+    // Close before answering so probes never pile up connections; bounded, as a hung peer may never
+    // finish closing.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, o.timeoutMs)));
+    await Promise.race([client.end().catch(() => undefined), bound]);
+    clearTimeout(timer);
   }
 }
 
+/** SQLSTATE 28xxx: bad credentials or pg_hba; network errors: unreachable; pg's timeouts: TIMEOUT. */
 export function classifyProbeError(err: unknown): { reason: ProbeFailure; message: string } {
-  const e = err as Error & { code?: string };
-  const message = e.message ?? String(err);
-  if (e.code === '28P01' || e.code === '28000') return { reason: 'AUTH_FAILURE', message };
-  if (e.code && UNREACHABLE.has(e.code)) return { reason: 'UNREACHABLE', message };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code === '28P01' || code === '28000') return { reason: 'AUTH_FAILURE', message };
+  if (code && UNREACHABLE.has(code)) return { reason: 'UNREACHABLE', message };
   if (/timeout/i.test(message)) return { reason: 'TIMEOUT', message };
   return { reason: 'CONNECTION_FAILED', message };
 }

@@ -18,7 +18,12 @@ export function initialHealth(endpoint: string): TargetHealth {
   return { endpoint, role: 'UNKNOWN', state: 'REGISTERING', consecutiveFailures: 0 };
 }
 
-/** One probe result folded in: a target turns UNAVAILABLE only after `failureThreshold` failures. */
+/**
+ * One probe result folded in. A target that was healthy turns UNAVAILABLE only after
+ * `failureThreshold` consecutive failures (one lost probe is not a failover); a target never yet
+ * seen healthy (REGISTERING) turns UNAVAILABLE at its first failure. A writer that is down loses its
+ * role: when it answers again it may have come back as a standby.
+ */
 export function nextHealth(prev: TargetHealth, probe: ProbeResult, failureThreshold: number): TargetHealth {
   if (probe.ok) {
     return {
@@ -30,16 +35,16 @@ export function nextHealth(prev: TargetHealth, probe: ProbeResult, failureThresh
     };
   }
   const failures = prev.consecutiveFailures + 1;
-  const down = failures >= failureThreshold || prev.state === 'REGISTERING';
-  const next: TargetHealth = {
+  const down = failures >= Math.max(1, failureThreshold) || prev.state !== 'AVAILABLE';
+  if (!down) return { ...prev, consecutiveFailures: failures };
+  return {
     ...prev,
+    role: prev.role === 'WRITER' ? 'UNKNOWN' : prev.role,
+    state: 'UNAVAILABLE',
     consecutiveFailures: failures,
-    state: down ? 'UNAVAILABLE' : prev.state,
     reason: probe.reason,
     message: probe.message,
   };
-  if (down) next.role = prev.role === 'WRITER' ? 'UNKNOWN' : prev.role;
-  return next;
 }
 
 /** Keeps the current writer while it is an available WRITER; else the first available WRITER. */

@@ -43,7 +43,8 @@ export interface PgInstance {
   promote(): Promise<void>;
 }
 
-const live = new Set<PgInstance>();
+/** Running instances and the directories to remove with them. */
+const live = new Map<PgInstance, string[]>();
 let exitHook = false;
 
 function asPostgres(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -122,11 +123,12 @@ function instance(dataDir: string, port: number, child: ChildProcess, cleanupDir
       `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`,
     async query(sql, params) {
       const c = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
-      await c.connect();
+      c.on('error', () => undefined); // a server killed mid-test: the query rejects, no stray event
       try {
+        await c.connect();
         return await c.query(sql, params);
       } finally {
-        await c.end();
+        await c.end().catch(() => undefined);
       }
     },
     async stop() {
@@ -141,16 +143,18 @@ function instance(dataDir: string, port: number, child: ChildProcess, cleanupDir
       await asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-w', 'promote']);
     },
   };
-  live.add(inst);
+  live.set(inst, cleanupDirs);
   if (!exitHook) {
     exitHook = true;
+    // Best effort when a test run ends without stop(): take the servers down and their files with them.
     process.once('exit', () => {
-      for (const i of live) {
+      for (const [i, dirs] of live) {
         try {
           process.kill(Number(readFileSync(path.join(i.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]), 'SIGQUIT');
         } catch {
           /* already gone */
         }
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
       }
     });
   }

@@ -1,0 +1,122 @@
+/** The benchmark's results and their readable form (a Markdown table plus the key ratios). */
+import os from 'node:os';
+
+export interface Result {
+  case: string;
+  target: string;
+  clients: number;
+  tps: number;
+  latencyAvgMs: number;
+  latencyP99Ms: number | null;
+  failed: number;
+  abortedClients: number;
+  firstError: string | null;
+  processed: number;
+  peakBackends: number;
+  /** Distinct backend pids sampled during the run (≥ peak; more than the pool size: churn). */
+  backendsSeen: number;
+  /** Proxy utime+stime over the run ÷ transactions processed; null for direct. */
+  cpuMicrosPerTx: number | null;
+  cpuUserMicrosPerTx: number | null;
+  cpuSysMicrosPerTx: number | null;
+  rssMiB: number | null;
+}
+
+export interface IdleResult {
+  clientsHeld: number;
+  failed: number;
+  rssBeforeMiB: number;
+  rssWithClientsMiB: number;
+  kibPerClient: number;
+  backendConnections: number;
+}
+
+export interface RunInfo {
+  seconds: number;
+  pool: number;
+  maxConnections: number;
+  scale: number;
+}
+
+const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(d));
+
+/** A result is comparable only if the run completed without clients being aborted. */
+const clean = (r: Result | undefined): boolean => r !== undefined && r.tps > 0 && r.abortedClients === 0;
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; Node ${process.version}; ${os.type()} ${os.release()}`;
+}
+
+function ratio(a: Result, b: Result | undefined): string {
+  return b && clean(a) && clean(b) ? fmt(a.tps / b.tps, 2) : '—';
+}
+
+function row(r: Result, all: Result[]): string {
+  const peer = (t: string) => all.find((x) => x.case === r.case && x.target === t);
+  const cpu = r.cpuMicrosPerTx === null ? '—' : `${fmt(r.cpuMicrosPerTx)} (${fmt(r.cpuUserMicrosPerTx)} + ${fmt(r.cpuSysMicrosPerTx)})`;
+  const broken = r.abortedClients > 0 || !clean(r) ? ` ⚠ ${r.abortedClients} clients aborted` : '';
+  const cells = [
+    r.case,
+    r.target + broken,
+    fmt(r.tps, 0),
+    fmt(r.latencyAvgMs, 2),
+    fmt(r.latencyP99Ms, 2),
+    String(r.failed),
+    `${r.peakBackends} (${r.backendsSeen})`,
+    cpu,
+    fmt(r.rssMiB),
+    r.target === 'dbproxy' ? ratio(r, peer('pgbouncer')) : '',
+    r.target === 'dbproxy' ? ratio(r, peer('direct')) : '',
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+export function summary(results: Result[]): string[] {
+  const lines: string[] = [];
+  const cases = [...new Set(results.map((r) => r.case))];
+  for (const c of cases) {
+    const get = (t: string) => results.find((r) => r.case === c && r.target === t);
+    const d = get('dbproxy');
+    if (!d) continue;
+    const b = get('pgbouncer');
+    const parts = [`DBProxy/PgBouncer ${ratio(d, b)}`];
+    const direct = get('direct');
+    if (direct) parts.push(`DBProxy/direct ${ratio(d, direct)}`);
+    const cpu = ['dbproxy', 'pgbouncer', 'relay'].filter((t) => clean(get(t))).map((t) => [t, get(t)?.cpuMicrosPerTx] as const);
+    if (cpu.length) parts.push(`CPU µs/tx ${cpu.map(([t, v]) => `${t} ${fmt(v ?? null)}`).join(', ')}`);
+    if (b && !clean(b)) parts.push(`PgBouncer: ${b.abortedClients} clients aborted (${b.firstError ?? 'no report'})`);
+    if (!clean(d)) parts.push(`DBProxy: ${d.abortedClients} clients aborted (${d.firstError ?? 'no report'})`);
+    lines.push(`- ${c}: ${parts.join('; ')}; DBProxy peak backends ${d.peakBackends} (${d.backendsSeen} distinct seen), failed ${d.failed}.`);
+  }
+  return lines;
+}
+
+export function markdown(info: RunInfo, results: Result[], idle: Record<string, IdleResult>): string {
+  const lines = [
+    `# DBProxy benchmark — ${new Date().toISOString()}`,
+    '',
+    `Machine: ${machine()}.`,
+    `pgbench ${info.seconds} s per run, scale ${info.scale}, pool ${info.pool}, PostgreSQL max_connections ${info.maxConnections}, fsync off, loopback TCP.`,
+    'CPU is the proxy process’s utime+stime over the run ÷ transactions (user + kernel in brackets).',
+    'Backends: the most seen at once in pg_stat_activity (200 ms samples), and how many distinct ones were seen.',
+    '',
+    '| case | target | tps | latency avg ms | p99 ms | failed | peak backends (distinct seen) | proxy CPU µs/tx | proxy RSS MiB | ÷ PgBouncer | ÷ direct |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r) => row(r, results)),
+    '',
+    '## Summary',
+    '',
+    ...summary(results),
+    '',
+    '## Idle clients held at once (one query each, then idle)',
+    '',
+    '| proxy | clients held | failed | RSS before MiB | RSS with clients MiB | KiB per client | backend connections |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.entries(idle).map(
+      ([name, i]) => `| ${name} | ${i.clientsHeld} | ${i.failed} | ${i.rssBeforeMiB} | ${i.rssWithClientsMiB} | ${i.kibPerClient} | ${i.backendConnections} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
