@@ -233,7 +233,7 @@ export class ClientSession implements Waiter<BackendConnection>, ServerMessageVi
       this.close();
       return;
     }
-    if (this.failedTxn || this.discardUntilSync) {
+    if (this.failedTxn || this.discardUntilSync || this.lostUntilSync) {
       this.answerWithoutBackend(buf, start, end);
       return;
     }
@@ -649,8 +649,6 @@ export class ClientSession implements Waiter<BackendConnection>, ServerMessageVi
     }
     this.go('lost');
     const inTxn = this.txStatus !== I || this.txnSets.length > 0;
-    const error = { severity: 'ERROR' as const, code: '08006', message: `the database connection was lost: ${reason}`, hint: inTxn ? 'the transaction was rolled back; ROLLBACK and retry it' : 'retry the statement' };
-    const replies: Buffer[] = [errorResponse(error)];
     this.unconfirmed = [];
     this.txnSets = [];
     this.swallow = 0;
@@ -658,17 +656,35 @@ export class ClientSession implements Waiter<BackendConnection>, ServerMessageVi
       this.failedTxn = true;
       this.txStatus = E;
     }
-    if (this.owed === 0) this.discardUntilSync = !inTxn;
+    if (this.owed === 0) {
+      // Nothing is in flight: an unsolicited error would look like a broken connection to drivers.
+      // The client learns at its next message (failedTxn), or at its Sync (lostUntilSync).
+      if (!inTxn) this.lostUntilSync = true;
+      return;
+    }
+    const replies: Buffer[] = [errorResponse(lostError(reason, inTxn))];
     for (; this.owed > 0; this.owed--) replies.push(readyForQuery(this.txStatusChar()));
     this.socket.write(Buffer.concat(replies));
   }
+
+  /** Extended-protocol messages were sent without Sync when the backend died: fail at the Sync. */
+  private lostUntilSync = false;
 
   /** While the proxy answers for a transaction cut by a failover: errors until ROLLBACK. */
   private answerWithoutBackend(buf: Buffer, start: number, end: number): void {
     const type = buf[start];
     if (type === Code.Sync) {
-      this.discardUntilSync = false;
-      this.socket.write(readyForQuery(this.txStatusChar()));
+      const lost = this.lostUntilSync;
+      this.discardUntilSync = this.lostUntilSync = false;
+      const z = readyForQuery(this.txStatusChar());
+      this.socket.write(lost ? Buffer.concat([errorResponse(lostError('the server closed the connection', false)), z]) : z);
+      return;
+    }
+    if (this.lostUntilSync) {
+      if (type === Code.Query) {
+        this.lostUntilSync = false;
+        this.socket.write(Buffer.concat([errorResponse(lostError('the server closed the connection', false)), readyForQuery(this.txStatusChar())]));
+      }
       return;
     }
     if (this.discardUntilSync) return;
@@ -777,6 +793,15 @@ export class ClientSession implements Waiter<BackendConnection>, ServerMessageVi
 }
 
 let uniqueStatement = 0;
+
+function lostError(reason: string, inTxn: boolean): Parameters<typeof errorResponse>[0] {
+  return {
+    severity: 'ERROR',
+    code: '08006',
+    message: `the database connection was lost: ${reason}`,
+    hint: inTxn ? 'the transaction was rolled back; ROLLBACK and retry it' : 'retry the statement',
+  };
+}
 
 const ABORTED = {
   severity: 'ERROR' as const,
