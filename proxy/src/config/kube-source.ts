@@ -1,95 +1,86 @@
 /**
  * The proxy's Kubernetes mode: list + watch ONE Secret (fieldSelector metadata.name=…; the pod's Role
  * grants get/list/watch on that name only) and deliver its `config.yaml` on start and on every change.
- * A watch that ends or fails is restarted with backoff; the process never exits because of it.
+ * Built on the operator runtime's Informer, so it inherits its guarantees: restarts after errors with
+ * backoff, relists on 410, a watchdog for silent connections; the process never exits because of it.
+ * A deleted Secret or a missing key is reported and the running config is kept.
  */
-import { CoreV1Api, Watch, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { Informer } from '../../../operator/src/runtime/informer.js';
 
 export interface SecretSourceOptions {
   kc: KubeConfig;
   namespace: string;
   name: string;
+  /** The Secret's data key holding the config; default `config.yaml`. */
   key?: string;
   onConfig: (yamlText: string) => void;
   onError: (err: Error) => void;
   log: Logger;
+  /** Watch tuning, for tests; defaults are the Informer's. */
+  watchTimeoutSeconds?: number;
+  staleAfterMs?: number;
 }
 
-const WATCH_TIMEOUT_S = 240;
-const MAX_BACKOFF_MS = 10_000;
+export interface SecretSource {
+  /** Resolves when the first config was delivered (never, while the Secret is missing; stop() resolves it). */
+  ready: Promise<void>;
+  stop(): void;
+}
 
-export function watchConfigSecret(o: SecretSourceOptions): { ready: Promise<void>; stop(): void } {
+/** The text under `key`, or an Error saying what is wrong with the Secret. */
+export function configText(secret: V1Secret, key: string): string | Error {
+  const raw = secret.data?.[key];
+  if (raw !== undefined) return Buffer.from(raw, 'base64').toString('utf8');
+  // stringData is write-only, but a hand-built object in a test or a dry run may carry it.
+  const plain = secret.stringData?.[key];
+  if (plain !== undefined) return plain;
+  return new Error(`Secret ${secret.metadata?.namespace}/${secret.metadata?.name} has no key ${key}`);
+}
+
+export function watchConfigSecret(o: SecretSourceOptions): SecretSource {
   const key = o.key ?? 'config.yaml';
-  const core = o.kc.makeApiClient(CoreV1Api);
-  const watch = new Watch(o.kc);
+  const where = `${o.namespace}/${o.name}`;
+  const log = o.log.child({ configSecret: where });
   let last: string | undefined;
-  let stopped = false;
-  let abort: AbortController | undefined;
-  let backoff = 250;
-  let markReady: () => void;
+  let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
 
-  const deliver = (secret: V1Secret | undefined): void => {
-    const raw = secret?.data?.[key];
-    if (raw === undefined) {
-      o.onError(new Error(`Secret ${o.namespace}/${o.name} has no key ${key}`));
-      return;
-    }
-    const text = Buffer.from(raw, 'base64').toString('utf8');
-    if (text === last) return;
-    last = text;
-    o.onConfig(text);
-    markReady();
-  };
+  const informer = new Informer<V1Secret>({
+    kc: o.kc,
+    path: `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/secrets`,
+    fieldSelector: `metadata.name=${o.name}`,
+    log,
+    ...(o.watchTimeoutSeconds !== undefined && { watchTimeoutSeconds: o.watchTimeoutSeconds }),
+    ...(o.staleAfterMs !== undefined && { staleAfterMs: o.staleAfterMs }),
+  });
 
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      try {
-        const list = await core.listNamespacedSecret({ namespace: o.namespace, fieldSelector: `metadata.name=${o.name}` });
-        deliver(list.items[0]);
-        const rv = list.metadata?.resourceVersion;
-        await new Promise<void>((resolve, reject) => {
-          let watchdog: NodeJS.Timeout;
-          const arm = () => {
-            clearTimeout(watchdog);
-            // The 1.4 watch has no client-side timeout: if nothing (not even the server's close)
-            // arrives well after the server-side timeout, abort and re-list.
-            watchdog = setTimeout(() => abort?.abort(), (WATCH_TIMEOUT_S + 30) * 1000);
-          };
-          arm();
-          watch
-            .watch(
-              `/api/v1/namespaces/${o.namespace}/secrets`,
-              { fieldSelector: `metadata.name=${o.name}`, resourceVersion: rv, timeoutSeconds: WATCH_TIMEOUT_S, allowWatchBookmarks: true },
-              (type: string, obj: V1Secret) => {
-                arm();
-                backoff = 250;
-                if (type === 'ADDED' || type === 'MODIFIED') deliver(obj);
-                else if (type === 'DELETED') o.onError(new Error(`Secret ${o.namespace}/${o.name} was deleted; keeping the last config`));
-              },
-              (err: unknown) => {
-                clearTimeout(watchdog);
-                if (err && !stopped) reject(err instanceof Error ? err : new Error(String(err)));
-                else resolve();
-              },
-            )
-            .then((c) => (abort = c), reject);
-        });
-      } catch (err) {
-        if (stopped) return;
-        o.onError(err instanceof Error ? err : new Error(String(err)));
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-      }
+  const deliver = (secret: V1Secret): void => {
+    if (secret.metadata?.name !== o.name) return;
+    const text = configText(secret, key);
+    if (text instanceof Error) return o.onError(text);
+    if (text === last) return; // a resync or an unrelated metadata change: nothing to reload
+    last = text;
+    try {
+      o.onConfig(text);
+    } finally {
+      markReady();
     }
   };
-  void loop();
+  informer.onAdd(deliver);
+  informer.onUpdate(deliver);
+  informer.onDelete(() => o.onError(new Error(`Secret ${where} was deleted; keeping the last config`)));
+  informer.onError((err) => o.onError(err));
+  void informer.start().then(() => {
+    if (informer.hasSynced() && !informer.get(o.namespace, o.name)) o.onError(new Error(`Secret ${where} does not exist yet; waiting for it`));
+  });
+
   return {
     ready,
     stop() {
-      stopped = true;
-      abort?.abort();
+      informer.stop();
+      markReady();
     },
   };
 }

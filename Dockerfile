@@ -1,0 +1,28 @@
+# One image for both halves: `dbproxy operator` and `dbproxy proxy` (the operator's pods run the same
+# image). Build: docker build -t dbproxy:dev .   (make image)
+# Node: the current LTS line, pinned by tag; bump NODE_IMAGE deliberately.
+ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY proxy ./proxy
+COPY operator ./operator
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY bin/dbproxy ./bin/dbproxy
+# Only the product code (tsconfig.build.json also lists e2e/, absent from this context).
+COPY --from=build /src/dist/proxy ./dist/proxy
+COPY --from=build /src/dist/operator ./dist/operator
+# 65532: the conventional "nonroot" uid (distroless); the chart's securityContext expects it.
+USER 65532:65532
+EXPOSE 5432 9187 8080
+ENTRYPOINT ["node", "/app/bin/dbproxy"]
+CMD ["--help"]

@@ -1,0 +1,204 @@
+/**
+ * One pod run as a local process: `node bin/dbproxy <args>` with the container's env, a loopback pod
+ * IP, a service-account kubeconfig, httpGet probes, restarts with backoff, and the result written to
+ * pods/status. All decisions are in the pure modules; this file only does the I/O.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Api } from './api.js';
+import { expandArgs, resolveEnv } from './expand.js';
+import { computePodStatus, restartDelayMs, statusChanged, type ContainerState } from './pod-status.js';
+import { resolveProbe, type HttpProbe } from './probe-target.js';
+import { podKubeconfigText, requestPodToken, writePodKubeconfig } from './token.js';
+
+export interface RunnerDeps {
+  api: Api;
+  root: string;
+  podsDir: string;
+  log: (msg: string) => void;
+}
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function probeOnce(p: HttpProbe): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(p.url, { timeout: p.timeoutMs }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export class PodRunner {
+  private child: ChildProcess | undefined;
+  private state: ContainerState = { kind: 'waiting', reason: 'ContainerCreating' };
+  private lastState: ContainerState | undefined;
+  private ready = false;
+  private restartCount = 0;
+  private stopping = false;
+  private timers = new Set<NodeJS.Timeout>();
+  private readonly startTime = now();
+  private syncing: Promise<void> = Promise.resolve();
+  readonly key: string;
+
+  constructor(
+    private pod: V1Pod,
+    readonly podIP: string,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.key = `${pod.metadata!.namespace}/${pod.metadata!.name}`;
+  }
+
+  get uid(): string | undefined {
+    return this.pod.metadata?.uid;
+  }
+
+  /** The latest pod object from the watch (its status is what we compare against). */
+  update(pod: V1Pod): void {
+    this.pod = pod;
+  }
+
+  start(): void {
+    void this.launch();
+  }
+
+  private file(ext: string): string {
+    return path.join(this.deps.podsDir, `${this.pod.metadata!.namespace}_${this.pod.metadata!.name}.${ext}`);
+  }
+
+  private async launch(): Promise<void> {
+    if (this.stopping) return;
+    const pod = this.pod;
+    const container = pod.spec!.containers[0]!;
+    let env: Record<string, string>;
+    let args: string[];
+    let probes: { readiness?: HttpProbe; liveness?: HttpProbe };
+    try {
+      env = resolveEnv(pod, container.env, this.podIP);
+      args = expandArgs(container.args, env);
+      probes = { readiness: resolveProbe(container.readinessProbe, container, this.podIP), liveness: resolveProbe(container.livenessProbe, container, this.podIP) };
+      const token = await requestPodToken(this.deps.api, {
+        namespace: pod.metadata!.namespace!,
+        name: pod.metadata!.name!,
+        uid: pod.metadata!.uid!,
+        serviceAccountName: pod.spec!.serviceAccountName ?? 'default',
+      });
+      const ca = this.deps.api.ca?.toString('utf8') ?? '';
+      writePodKubeconfig(this.file('kubeconfig'), podKubeconfigText(this.deps.api.server, ca, pod.metadata!.namespace!, token));
+    } catch (err) {
+      // A pod the agent cannot start stays waiting with the reason, and is retried like a crash.
+      this.state = { kind: 'waiting', reason: 'CreateContainerConfigError', message: (err as Error).message };
+      this.deps.log(`${this.key}: ${(err as Error).message}`);
+      this.sync();
+      this.after(restartDelayMs(++this.restartCount), () => void this.launch());
+      return;
+    }
+    if (this.stopping) return;
+    const log = openSync(this.file('log'), 'a');
+    const child = spawn(process.execPath, [path.join(this.deps.root, 'bin/dbproxy'), ...args], {
+      stdio: ['ignore', log, log],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', HOSTNAME: pod.metadata!.name!, ...env, KUBECONFIG: this.file('kubeconfig') },
+    });
+    closeSync(log);
+    this.child = child;
+    const startedAt = now();
+    this.state = { kind: 'running', startedAt };
+    this.ready = !probes.readiness;
+    this.deps.log(`${this.key}: started pid ${child.pid} on ${this.podIP}: dbproxy ${args.join(' ')}`);
+    this.sync();
+    if (probes.readiness) this.probeLoop(child, probes.readiness, 'readiness');
+    if (probes.liveness) this.probeLoop(child, probes.liveness, 'liveness');
+    child.on('exit', (code, signal) => {
+      this.child = undefined;
+      this.ready = false;
+      if (this.stopping) return;
+      this.lastState = { kind: 'terminated', exitCode: code ?? 137, reason: signal ? `Signal ${signal}` : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now() };
+      this.restartCount++;
+      const delay = restartDelayMs(this.restartCount);
+      this.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container` };
+      this.deps.log(`${this.key}: exited (${code ?? signal}); restart ${this.restartCount} in ${delay} ms`);
+      this.sync();
+      this.after(delay, () => void this.launch());
+    });
+  }
+
+  private probeLoop(child: ChildProcess, p: HttpProbe, kind: 'readiness' | 'liveness'): void {
+    let failures = 0;
+    const tick = async () => {
+      if (this.child !== child || this.stopping) return;
+      const ok = await probeOnce(p);
+      if (this.child !== child || this.stopping) return;
+      failures = ok ? 0 : failures + 1;
+      if (kind === 'readiness') {
+        const next = ok ? true : failures >= p.failureThreshold ? false : this.ready;
+        if (next !== this.ready) {
+          this.ready = next;
+          this.deps.log(`${this.key}: ${next ? 'ready' : 'not ready'} (${p.url})`);
+          this.sync();
+        }
+      } else if (failures >= p.failureThreshold) {
+        this.deps.log(`${this.key}: liveness failed ${failures} times (${p.url}); killing`);
+        child.kill('SIGKILL');
+        return;
+      }
+      this.after(p.periodMs, tick);
+    };
+    this.after(p.initialDelayMs, tick);
+  }
+
+  private after(ms: number, fn: () => unknown): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /** Writes the status when it changed; calls are serialized so a later state is never overwritten. */
+  private sync(): void {
+    this.syncing = this.syncing.then(() => this.writeStatus()).catch((err: Error) => this.deps.log(`${this.key}: status: ${err.message}`));
+  }
+
+  private async writeStatus(): Promise<void> {
+    if (this.stopping) return;
+    const view = { podIP: this.podIP, startTime: this.startTime, state: this.state, ready: this.ready, restartCount: this.restartCount, ...(this.lastState ? { lastState: this.lastState } : {}) };
+    const status = computePodStatus(this.pod, view, now());
+    if (!statusChanged(this.pod, status)) return;
+    const { namespace, name } = this.pod.metadata!;
+    const res = await this.deps.api.request<V1Pod>('PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, { status }, 'application/merge-patch+json');
+    if (res.status === 200) this.pod = res.body;
+    else if (res.status !== 404) throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; resolves when the process is gone. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+    this.deps.log(`${this.key}: stopped`);
+  }
+
+  /** For `kubectl logs`-like debugging in test failures. */
+  tail(lines = 40): string {
+    try {
+      return readFileSync(this.file('log'), 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}

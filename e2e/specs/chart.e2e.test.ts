@@ -1,0 +1,151 @@
+/**
+ * The Helm chart: lint, render for Kubernetes 1.36, server-side dry-run against the real apiserver,
+ * a real install whose operator pods run (through the node agent here, kubelets on kind), and RBAC:
+ * every call the operator makes is granted to its ServiceAccount, and nothing broader.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import path from 'node:path';
+import { IMAGE, ON_KIND, ROOT } from './support/env.js';
+import { apply, getJson, kubectl, must, run } from './support/kubectl.js';
+import { startPostgres, type PgInstance } from '../../proxy/src/testing/postgres.js';
+import { createNamespace, deleteNamespace } from './support/namespace.js';
+import { operatorPermissions } from './support/permissions.js';
+import { withPodLogs } from './support/pod-logs.js';
+import { holderName } from './support/operator-process.js';
+import { waitFor } from './support/wait.js';
+
+process.env['KUBECONFIG'] = inject('kubeconfig');
+
+const CHART = path.join(ROOT, 'charts/dbproxy-operator');
+const RELEASE = 'dbp';
+const [IMAGE_REPO, IMAGE_TAG] = IMAGE.includes(':') ? [IMAGE.slice(0, IMAGE.lastIndexOf(':')), IMAGE.slice(IMAGE.lastIndexOf(':') + 1)] : [IMAGE, 'latest'];
+let ns = '';
+let pg: PgInstance | undefined;
+
+// Pods on this machine share one network namespace, so each binds its own pod IP (the agent sets it).
+const localValues = ON_KIND ? [] : ['--set', 'metrics.listen=$(POD_IP):8080'];
+const imageValues = ['--set', `image.repository=${IMAGE_REPO}`, '--set', `image.tag=${IMAGE_TAG}`, '--set', 'image.pullPolicy=IfNotPresent'];
+
+type Doc = { kind: string; metadata: { name: string }; spec?: any; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+
+async function render(extra: string[] = []): Promise<Doc[]> {
+  const out = await must('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--namespace', ns || 'default', ...imageValues, ...extra]);
+  return parseAllDocuments(out).map((d) => d.toJS() as Doc).filter(Boolean);
+}
+
+beforeAll(async () => {
+  ns = await createNamespace('dbp-chart');
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
+});
+
+afterAll(async () => {
+  if (ns) {
+    await run('helm', ['uninstall', RELEASE, '--namespace', ns, '--wait', '--timeout', '60s']);
+    await deleteNamespace(ns);
+  }
+  await pg?.stop();
+});
+
+describe('charts/dbproxy-operator', () => {
+  it('passes helm lint', async () => {
+    const out = await must('helm', ['lint', CHART]);
+    expect(out).toMatch(/0 chart\(s\) failed/);
+  });
+
+  it('renders for Kubernetes 1.36 with the operator Deployment the issue asks for', async () => {
+    const docs = await render();
+    expect(docs.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'ServiceAccount']);
+    const deploy = docs.find((d) => d.kind === 'Deployment')!;
+    expect(deploy.spec.replicas).toBe(2);
+    const c = deploy.spec.template.spec.containers[0];
+    expect(c.args.slice(0, 3)).toEqual(['operator', '--lease-namespace', '$(POD_NAMESPACE)']);
+    expect(c.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['POD_NAMESPACE', 'POD_NAME']));
+    expect(c.ports).toEqual([expect.objectContaining({ name: 'metrics', containerPort: 8080 })]);
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(deploy.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    const monitors = await render(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.podMonitor.enabled=true']);
+    expect(monitors.map((d) => d.kind)).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor']));
+  });
+
+  it('refuses values the schema forbids', async () => {
+    const r = await run('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--set', 'replicas=-1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/replicas/);
+  });
+
+  it('is accepted by the apiserver (server-side dry run)', async () => {
+    const out = await must('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--namespace', ns, ...imageValues]);
+    const applied = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=e2e', '-n', ns, '-f', '-'], out);
+    expect(applied).toMatch(/deployment.apps\/dbp-dbproxy-operator serverside-applied \(server dry run\)/);
+  });
+
+  it('installs for real, and the operator pods run and become ready', async () => {
+    await must('helm', ['install', RELEASE, CHART, '--namespace', ns, ...imageValues, ...localValues, '--set', `watchNamespace=${ns}`]);
+    await withPodLogs(ns, () =>
+      waitFor('2 ready operator replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'dbp-dbproxy-operator'])).status?.readyReplicas === 2, 150_000),
+    );
+    const holder = await waitFor('the operator Lease', async () => (await getJson(['-n', ns, 'get', 'lease', 'dbproxy-operator'])).spec?.holderIdentity as string | undefined);
+    const pods = await getJson<{ items: { metadata: { name: string } }[] }>(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/instance=${RELEASE}`]);
+    expect(pods.items.map((p) => p.metadata.name)).toContain(holderName(holder));
+  });
+
+  it('grants the operator ServiceAccount every call the operator makes', async () => {
+    const { source, permissions } = await operatorPermissions();
+    const user = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
+    // One SubjectAccessReview per (resource, verb), created in one kubectl call: what `auth can-i --as` asks.
+    const checks = permissions.flatMap((p) => p.verbs.map((verb) => ({ p, verb })));
+    const reviews = checks.map(({ p, verb }) => ({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+        resourceAttributes: { namespace: ns, verb, group: p.group, resource: p.resource.split('/')[0], subresource: p.resource.split('/')[1] ?? '' },
+      },
+    }));
+    // kubectl prints one document per created object, in order.
+    const text = await kubectl(['create', '-o', 'yaml', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: reviews }));
+    const answers = parseAllDocuments(text).map((d) => d.toJS() as { status: { allowed: boolean } });
+    expect(answers).toHaveLength(checks.length);
+    const denied = checks.filter((_, i) => !answers[i]!.status.allowed).map(({ p, verb }) => `${verb} ${p.resource} (${p.group || 'core'})`);
+    expect(denied, `checked against ${source}`).toEqual([]);
+  });
+
+  it('lets the installed operator reconcile a DBProxy with only its ServiceAccount', async () => {
+    // The strongest RBAC check: the operator pods hold the chart's ServiceAccount token, so a missing
+    // verb (or the Role-escalation rule) shows up as a DBProxy that never becomes Ready.
+    const target = ON_KIND
+      ? { host: process.env['DBPROXY_E2E_PG_HOST'] ?? 'postgres.e2e-db.svc', port: Number(process.env['DBPROXY_E2E_PG_PORT'] ?? 5432) }
+      : await startPostgres({ users: [{ name: 'app', password: 'app-e2e-password' }] }).then((p) => ((pg = p), { host: p.host, port: p.port }));
+    await kubectl(['-n', ns, 'create', 'secret', 'generic', 'app-db', '--from-literal=username=app', '--from-literal=password=app-e2e-password']);
+    await apply([{
+      apiVersion: 'dbproxy.io/v1alpha1',
+      kind: 'DBProxy',
+      metadata: { name: 'chart-check', namespace: ns },
+      spec: { targets: [target], auth: [{ secretRef: { name: 'app-db' } }], replicas: 1 },
+    }]);
+    await withPodLogs(ns, () =>
+      waitFor('DBProxy chart-check Ready=True', async () => {
+        const s = (await getJson(['-n', ns, 'get', 'dbp', 'chart-check'])).status;
+        return s?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      }, 150_000),
+    );
+  });
+
+  it('grants nothing beyond that list', async () => {
+    const { permissions } = await operatorPermissions();
+    const role = (await render()).find((d) => d.kind === 'ClusterRole')!;
+    const granted = new Set<string>();
+    for (const rule of role.rules ?? []) for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
+    const needed = new Set(permissions.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
+    // events.k8s.io events is granted alongside core events: the operator may record through either API.
+    const extra = [...granted].filter((k) => !needed.has(k) && !k.startsWith('events.k8s.io|events|'));
+    expect(extra).toEqual([]);
+    const sa = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
+    for (const [verb, resource] of [['delete', 'dbproxies.dbproxy.io'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'nodes'], ['create', 'pods']] as const) {
+      expect((await run('kubectl', ['auth', 'can-i', verb, resource, '--as', sa, '-n', ns])).stdout.trim(), `${verb} ${resource}`).toBe('no');
+    }
+  });
+});

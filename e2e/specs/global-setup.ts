@@ -1,0 +1,101 @@
+/**
+ * Vitest globalSetup for the e2e project. Builds nothing (the Makefile runs kube-binaries and build
+ * first). Reuses the plane from `make cluster-up` when `.cache/kube/kubeconfig` answers; otherwise
+ * starts one (and the node agent) for this run and stops both at the end. On kind
+ * (DBPROXY_E2E_KIND=1) it only checks KUBECONFIG.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startControlPlane, type ControlPlane } from '../cluster/plane.js';
+import { apiFromKubeconfig } from '../agent/api.js';
+import { removePodRoute } from '../agent/pod-network.js';
+import { ON_KIND, ROOT } from './support/env.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    /** The agent's state dir (pod logs under pods/); empty on kind. */
+    stateDir: string;
+  }
+}
+
+const SHARED_KUBECONFIG = path.join(ROOT, '.cache/kube/kubeconfig');
+const SHARED_STATE = path.join(ROOT, '.cache/kube/state');
+
+async function answers(kubeconfig: string): Promise<boolean> {
+  let api: ReturnType<typeof apiFromKubeconfig> | undefined;
+  try {
+    api = apiFromKubeconfig(kubeconfig);
+    return (await api.request('GET', '/readyz')).status === 200;
+  } catch {
+    return false;
+  } finally {
+    api?.close();
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function startAgentProcess(kubeconfig: string, stateDir: string): ChildProcess {
+  const main = path.join(ROOT, 'dist/e2e/agent/main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`make build\` (npm run build) first`);
+  mkdirSync(stateDir, { recursive: true });
+  const log = openSync(path.join(stateDir, 'agent.log'), 'a');
+  const child = spawn(process.execPath, [main, '--kubeconfig', kubeconfig, '--state-dir', stateDir], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  return child;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (ON_KIND) {
+    // e2e/kind/run.sh points KUBECONFIG at the kind cluster (client-certificate auth).
+    const kc = process.env['KUBECONFIG'];
+    if (!kc) throw new Error('DBPROXY_E2E_KIND=1 needs KUBECONFIG pointing at the kind cluster');
+    project.provide('kubeconfig', kc);
+    project.provide('stateDir', '');
+    return async () => {};
+  }
+
+  let plane: ControlPlane | undefined;
+  let agent: ChildProcess | undefined;
+  let kubeconfig = SHARED_KUBECONFIG;
+  let stateDir = SHARED_STATE;
+  if (existsSync(SHARED_KUBECONFIG) && (await answers(SHARED_KUBECONFIG))) {
+    // make cluster-up is running: use it, and its agent if that is alive.
+    const state = JSON.parse(readFileSync(path.join(SHARED_STATE, 'plane.json'), 'utf8')) as { agentPid?: number };
+    if (!alive(state.agentPid)) agent = startAgentProcess(kubeconfig, SHARED_STATE);
+  } else {
+    stateDir = path.join(ROOT, '.cache/kube/e2e-run/state');
+    plane = await startControlPlane({ dir: stateDir });
+    kubeconfig = plane.kubeconfig;
+    agent = startAgentProcess(kubeconfig, stateDir);
+  }
+  process.env['KUBECONFIG'] = kubeconfig;
+  project.provide('kubeconfig', kubeconfig);
+  project.provide('stateDir', stateDir);
+
+  return async () => {
+    if (agent && agent.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => agent.kill('SIGKILL'), 15_000);
+        agent.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        agent.kill('SIGTERM');
+      });
+    }
+    await plane?.stop();
+    if (agent) removePodRoute();
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * Issue 4, "What it must show", on the real local control plane: the operator turns a DBProxy into
+ * a working proxy fleet (run by the node agent), status shows in kubectl, scaling re-renders the
+ * per-pod pool, deletion garbage-collects, invalid specs are refused, and leadership fails over.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import path from 'node:path';
+import { startPostgres, type PgInstance } from '../../proxy/src/testing/postgres.js';
+import { IMAGE, ON_KIND, ROOT } from './support/env.js';
+import { apply, getJson, kubectl, run } from './support/kubectl.js';
+import { createNamespace, deleteNamespace } from './support/namespace.js';
+import { holderName, metricValue, startOperator, type OperatorProcess } from './support/operator-process.js';
+import { psql } from './support/psql.js';
+import { withPodLogs } from './support/pod-logs.js';
+import { waitFor } from './support/wait.js';
+
+process.env['KUBECONFIG'] = inject('kubeconfig');
+
+const APP_USER = 'app';
+const APP_PASSWORD = 'app-e2e-password';
+const MAX_CONNECTIONS = 60; // not PostgreSQL's default, so the pool size proves the operator read it
+const POOL_PERCENT = 50;
+
+let ns = '';
+let pg: PgInstance | undefined;
+let target = { host: '', port: 0 };
+const operators: OperatorProcess[] = [];
+
+function dbproxy(name: string, replicas: number, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'dbproxy.io/v1alpha1',
+    kind: 'DBProxy',
+    metadata: { name, namespace: ns },
+    spec: {
+      engineFamily: 'POSTGRESQL',
+      targets: [{ host: target.host, port: target.port }],
+      auth: [{ secretRef: { name: 'app-db' } }],
+      clientPasswordAuthType: 'SCRAM_SHA_256',
+      connectionPool: { maxConnectionsPercent: POOL_PERCENT },
+      healthCheck: { interval: '1s', failureThreshold: 2 },
+      replicas,
+      ...extra,
+    },
+  };
+}
+
+const CHILDREN = [
+  ['deployment', '%-proxy'],
+  ['service', '%'],
+  ['secret', '%-proxy-config'],
+  ['serviceaccount', '%-proxy'],
+  ['role', '%-proxy'],
+  ['rolebinding', '%-proxy'],
+  ['poddisruptionbudget', '%-proxy'],
+] as const;
+
+async function renderedConfig(name: string): Promise<{ pool?: { maxConnections?: number }; targets?: { host: string; port: number }[] }> {
+  const secret = await getJson<{ data?: Record<string, string> }>(['-n', ns, 'get', 'secret', `${name}-proxy-config`]);
+  const text = Buffer.from(secret.data?.['config.yaml'] ?? '', 'base64').toString('utf8');
+  return parseYaml(text) ?? {};
+}
+
+async function podAddresses(service: string): Promise<string[]> {
+  const slices = await getJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
+    '-n', ns, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${service}`,
+  ]);
+  return slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+}
+
+beforeAll(async () => {
+  ns = await createNamespace('dbp-e2e');
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/dbproxies.dbproxy.io']);
+  if (ON_KIND) {
+    // e2e/kind/run.sh runs postgres:15 in the cluster with these credentials.
+    target = { host: process.env['DBPROXY_E2E_PG_HOST'] ?? 'postgres.e2e-db.svc', port: Number(process.env['DBPROXY_E2E_PG_PORT'] ?? 5432) };
+  } else {
+    pg = await startPostgres({ settings: { max_connections: String(MAX_CONNECTIONS) }, users: [{ name: APP_USER, password: APP_PASSWORD }] });
+    target = { host: pg.host, port: pg.port };
+    for (const name of ['operator-a', 'operator-b']) operators.push(await startOperator({ name, namespace: ns, image: IMAGE }));
+  }
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'app-db', `--from-literal=username=${APP_USER}`, `--from-literal=password=${APP_PASSWORD}`]);
+});
+
+afterAll(async () => {
+  if (ns) await run('kubectl', ['delete', 'dbproxies', '--all', '-n', ns, '--wait=false']);
+  await Promise.all(operators.map((o) => o.kill()));
+  if (ns) await deleteNamespace(ns);
+  await pg?.stop();
+});
+
+describe('DBProxy on the real control plane', () => {
+  it('creates every child with an owner reference to the DBProxy', async () => {
+    await apply([dbproxy('orders', 2)]);
+    const uid = (await getJson(['-n', ns, 'get', 'dbproxy', 'orders'])).metadata.uid as string;
+    for (const [kind, pattern] of CHILDREN) {
+      const name = pattern.replace('%', 'orders');
+      const obj = await waitFor(`${kind} ${name}`, async () => {
+        const r = await run('kubectl', ['-n', ns, 'get', kind, name, '-o', 'json']);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { metadata: { ownerReferences?: { uid: string; kind: string; controller?: boolean }[] } }) : undefined;
+      });
+      expect(obj.metadata.ownerReferences, `${kind} ${name}`).toEqual(
+        expect.arrayContaining([expect.objectContaining({ kind: 'DBProxy', uid, controller: true })]),
+      );
+    }
+  });
+
+  it('brings the proxy pods up and shows READY True and the target in kubectl get dbp', async () => {
+    await withPodLogs(ns, () =>
+      waitFor('2 ready proxy replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'orders-proxy'])).status?.readyReplicas === 2, 90_000),
+    );
+    const row = await waitFor('DBProxy Ready=True', async () => {
+      const out = await kubectl(['-n', ns, 'get', 'dbp', 'orders', '--no-headers']);
+      return /\bTrue\b/.test(out) ? out : undefined;
+    }, 60_000);
+    expect(row).toContain(`${target.host}:${target.port}`);
+    const header = await kubectl(['-n', ns, 'get', 'dbp', 'orders']);
+    expect(header.split('\n')[0]).toMatch(/NAME\s+READY\s+TARGET\s+REPLICAS\s+AGE/);
+    const status = (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status;
+    expect(status.endpoint).toBe(`orders.${ns}.svc:5432`);
+    expect(status.readyReplicas).toBe(2);
+    expect(status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+  });
+
+  it('runs queries through each proxy pod address', async () => {
+    const addresses = await waitFor('2 ready endpoints of Service orders', async () => {
+      const a = await podAddresses('orders');
+      return a.length === 2 ? a : undefined;
+    });
+    for (const host of addresses) {
+      const out = await psql({ host, port: 5432, user: APP_USER, password: APP_PASSWORD, sql: 'select 40 + 2' });
+      expect(out.trim()).toBe('42');
+    }
+  });
+
+  it('re-renders the per-pod pool size when replicas change', async () => {
+    const perPod = (replicas: number) => Math.floor((MAX_CONNECTIONS * POOL_PERCENT) / 100 / replicas);
+    // Also on kind: e2e/kind/postgres.yaml sets the same max_connections.
+    await waitFor(`pool ${perPod(2)} at 2 replicas`, async () => (await renderedConfig('orders')).pool?.maxConnections === perPod(2));
+    await kubectl(['-n', ns, 'patch', 'dbproxy', 'orders', '--type=merge', '-p', JSON.stringify({ spec: { replicas: 3 } })]);
+    await waitFor(`pool ${perPod(3)} at 3 replicas`, async () => (await renderedConfig('orders')).pool?.maxConnections === perPod(3));
+    await withPodLogs(ns, () =>
+      waitFor('3 ready replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'orders-proxy'])).status?.readyReplicas === 3, 90_000),
+    );
+    await waitFor('status.readyReplicas 3', async () => (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status?.readyReplicas === 3);
+  });
+
+  it('rejects an invalid spec in the CRD schema or reports it in status', async () => {
+    // Both a schema violation (engine) and a rule violation (requireTLS without tls).
+    for (const [name, spec] of [
+      ['bad-engine', { engineFamily: 'MYSQL' }],
+      ['bad-tls', { requireTLS: true }],
+    ] as const) {
+      const r = await run('kubectl', ['apply', '--server-side', '--field-manager=e2e', '-f', '-'], JSON.stringify(dbproxy(name, 1, spec)));
+      if (r.code !== 0) {
+        expect(r.stderr).toMatch(/invalid|Unsupported value|requireTLS/i);
+        continue;
+      }
+      const cond = await waitFor(`${name} Ready=False InvalidSpec`, async () => {
+        const s = (await getJson(['-n', ns, 'get', 'dbp', name])).status;
+        return s?.conditions?.find((c: { type: string; reason?: string }) => c.type === 'Ready' && c.reason === 'InvalidSpec');
+      });
+      expect(cond.status).toBe('False');
+    }
+  });
+
+  it('garbage-collects every child when the DBProxy is deleted', async () => {
+    await kubectl(['-n', ns, 'delete', 'dbproxy', 'orders', '--wait=true', '--timeout=60s']);
+    for (const [kind, pattern] of CHILDREN) {
+      const name = pattern.replace('%', 'orders');
+      await waitFor(`${kind} ${name} to be gone`, async () => (await run('kubectl', ['-n', ns, 'get', kind, name])).code !== 0, 120_000);
+    }
+    await waitFor('proxy pods to be gone', async () => (await getJson<{ items: unknown[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=orders'])).items.length === 0, 120_000);
+  });
+
+  it.skipIf(ON_KIND)('reconciles only on the leader, and the other replica takes over when the leader dies', async () => {
+    const lease = () => getJson(['-n', ns, 'get', 'lease', 'dbproxy-operator']);
+    const holder = await waitFor('a lease holder', async () => (await lease()).spec?.holderIdentity as string | undefined);
+    const leader = operators.find((o) => o.name === holderName(holder));
+    const standby = operators.find((o) => o.name !== holderName(holder));
+    expect(leader, `holder ${holder} is one of ours`).toBeDefined();
+    expect(metricValue(await leader!.metrics(), 'dbproxy_operator_is_leader')).toBe(1);
+    const standbyMetrics = await standby!.metrics();
+    expect(metricValue(standbyMetrics, 'dbproxy_operator_is_leader')).toBe(0);
+    expect(metricValue(standbyMetrics, 'dbproxy_operator_reconcile_total') ?? 0).toBe(0);
+    expect(metricValue(await leader!.metrics(), 'dbproxy_operator_reconcile_total')).toBeGreaterThan(0);
+
+    await leader!.kill('SIGKILL'); // a crash: the Lease is not released, so the standby waits it out
+    await apply([dbproxy('after-failover', 1)]);
+    await waitFor('the standby to take the lease', async () => holderName((await lease()).spec?.holderIdentity ?? '') === standby!.name, 120_000);
+    await waitFor('the new leader to create the Deployment', async () => (await run('kubectl', ['-n', ns, 'get', 'deployment', 'after-failover-proxy'])).code === 0, 120_000);
+    expect(metricValue(await standby!.metrics(), 'dbproxy_operator_is_leader')).toBe(1);
+  });
+});

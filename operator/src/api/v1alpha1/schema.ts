@@ -1,0 +1,141 @@
+/**
+ * DBProxy v1alpha1 — one zod schema for the spec and the status: runtime validation in the operator,
+ * and the CRD's openAPIV3Schema generated from it (generate-crd.ts). Field names follow RDS Proxy.
+ */
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { z } from 'zod';
+
+export const GROUP = 'dbproxy.io';
+export const VERSION = 'v1alpha1';
+export const KIND = 'DBProxy';
+export const PLURAL = 'dbproxies';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+const duration = (def: string, description: string) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h')
+    .default(def)
+    .meta({ description });
+
+const name = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name');
+
+const passThrough = (description: string) =>
+  z.record(z.string(), z.unknown()).meta({ description, 'x-kubernetes-preserve-unknown-fields': true });
+
+export const TargetSchema = z
+  .object({
+    host: z.string().min(1).optional().meta({ description: 'DNS name or IP of a PostgreSQL endpoint.' }),
+    port: z.number().int().min(1).max(65535).optional().meta({ description: 'Port of host (default 5432).' }),
+    serviceRef: z
+      .object({ name, port: z.number().int().min(1).max(65535).default(5432) })
+      .optional()
+      .meta({ description: 'A Service in the same namespace: every ready address of its EndpointSlices is a candidate.' }),
+  })
+  .refine((t) => (t.host === undefined) !== (t.serviceRef === undefined), { message: 'set exactly one of host or serviceRef' })
+  .refine((t) => t.port === undefined || t.host !== undefined, { message: 'port goes with host (serviceRef has its own port)' })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: 'has(self.host) != has(self.serviceRef)', message: 'set exactly one of host or serviceRef' },
+      { rule: '!has(self.port) || has(self.host)', message: 'port goes with host (serviceRef has its own port)' },
+    ],
+  });
+
+/** The port a host target uses when none is given. */
+export const DEFAULT_PG_PORT = 5432;
+
+export const PINNING_FILTERS = ['EXCLUDE_VARIABLE_SETS'] as const;
+
+export const DBProxySpecSchema = z
+  .object({
+    engineFamily: z.enum(['POSTGRESQL']).default('POSTGRESQL'),
+    targets: z.array(TargetSchema).min(1).max(16).meta({ description: 'Candidate endpoints; the operator picks the one that is up and not in recovery.' }),
+    auth: z
+      .array(z.object({ secretRef: z.object({ name }) }))
+      .min(1)
+      .max(64)
+      .meta({ description: 'Secrets with keys username and password (RDS: Secrets Manager secrets). The first is also used for health probes.' }),
+    clientPasswordAuthType: z.enum(['SCRAM_SHA_256', 'MD5']).default('SCRAM_SHA_256'),
+    requireTLS: z.boolean().default(false),
+    tls: z.object({ secretRef: z.object({ name }) }).optional().meta({ description: 'A kubernetes.io/tls Secret (tls.crt, tls.key) for client connections.' }),
+    idleClientTimeout: duration('1800s', 'Close client connections idle this long.'),
+    connectionPool: z
+      .object({
+        maxConnectionsPercent: z.number().int().min(1).max(100).default(100).meta({ description: "Share of the writer's max_connections the whole fleet may use." }),
+        maxIdleConnectionsPercent: z.number().int().min(0).max(100).default(50),
+        connectionBorrowTimeout: duration('120s', 'How long a client waits for a database connection.'),
+        sessionPinningFilters: z.array(z.enum(PINNING_FILTERS)).max(8).default(['EXCLUDE_VARIABLE_SETS']),
+        initQuery: z.string().max(4096).optional(),
+      })
+      .prefault({}),
+    healthCheck: z
+      .object({
+        interval: duration('1s', 'How often the operator probes each target.'),
+        failureThreshold: z.number().int().min(1).max(100).default(2),
+      })
+      .prefault({}),
+    replicas: z.number().int().min(1).max(100).default(2),
+    image: z.string().min(1).optional().meta({ description: 'Proxy image; defaults to the operator\'s --proxy-image.' }),
+    template: z
+      .object({
+        labels: z.record(z.string(), z.string()).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+        resources: passThrough('Container resources (requests, limits).').optional(),
+        nodeSelector: z.record(z.string(), z.string()).optional(),
+        tolerations: z.array(passThrough('A toleration.')).optional(),
+        affinity: passThrough('Pod affinity.').optional(),
+      })
+      .optional()
+      .meta({ description: 'Overrides for the proxy pods.' }),
+  })
+  .superRefine((s, ctx) => {
+    if (s.requireTLS && !s.tls) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'requireTLS needs tls.secretRef' });
+  })
+  .meta({ 'x-kubernetes-validations': [{ rule: '!has(self.requireTLS) || !self.requireTLS || has(self.tls)', message: 'requireTLS needs tls.secretRef' }] });
+
+export type DBProxySpec = z.output<typeof DBProxySpecSchema>;
+export type DBProxySpecInput = z.input<typeof DBProxySpecSchema>;
+
+const time = z.string().meta({ format: 'date-time' });
+
+export const ConditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: time,
+  observedGeneration: z.number().int().optional(),
+});
+
+export const TargetStatusSchema = z.object({
+  endpoint: z.string(),
+  role: z.enum(['WRITER', 'READER', 'UNKNOWN']),
+  state: z.enum(['AVAILABLE', 'UNAVAILABLE', 'REGISTERING']),
+  reason: z.string().optional(),
+  lastTransitionTime: time.optional(),
+});
+
+export const DBProxyStatusSchema = z.object({
+  observedGeneration: z.number().int().optional(),
+  endpoint: z.string().optional(),
+  currentTarget: z.string().optional(),
+  targetGeneration: z.number().int().optional(),
+  replicas: z.number().int().optional(),
+  readyReplicas: z.number().int().optional(),
+  poolSizePerPod: z.number().int().optional().meta({ description: 'pool.maxConnections rendered into each proxy pod.' }),
+  writerMaxConnections: z.number().int().optional().meta({ description: "The writer's max_connections as last probed." }),
+  targets: z.array(TargetStatusSchema).optional(),
+  conditions: z.array(ConditionSchema).optional(),
+});
+
+export type Condition = z.output<typeof ConditionSchema>;
+export type TargetStatus = z.output<typeof TargetStatusSchema>;
+export type DBProxyStatus = z.output<typeof DBProxyStatusSchema>;
+
+export interface DBProxy {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+  spec: unknown;
+  status?: DBProxyStatus;
+}

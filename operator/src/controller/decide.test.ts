@@ -1,0 +1,157 @@
+/**
+ * "Reconcile twice changes nothing": decide → apply into an in-memory apiserver (which, like the
+ * real one, adds uids, resourceVersions, defaults and status) → decide again → no actions, equal status.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { TargetHealth } from '../../../proxy/src/health/writer.js';
+import type { DBProxy } from '../api/v1alpha1/schema.js';
+import { decide, type Observed } from './decide.js';
+import { changes, type Action } from './plan.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const secrets: Record<string, { data: Record<string, string> }> = {
+  'orders-app': { data: { username: b64('app'), password: b64('s3cret') } },
+  tls: { data: { 'tls.crt': b64('c'), 'tls.key': b64('k') } },
+};
+
+/** A tiny apiserver: server-side apply stores the object plus what the server adds on its own. */
+class FakeApiserver {
+  objects = new Map<string, KubernetesObject>();
+  private rv = 1;
+  apply(actions: Action[]): void {
+    for (const a of actions) {
+      if (a.type === 'delete') this.objects.delete(`${a.ref.kind}/${a.ref.name}`);
+      if (a.type !== 'create' && a.type !== 'patch') continue;
+      const o = structuredClone(a.object) as KubernetesObject & { spec?: Record<string, unknown>; status?: unknown };
+      o.metadata = { ...o.metadata, uid: `uid-${this.rv}`, resourceVersion: String(this.rv++), generation: 1, creationTimestamp: new Date('2026-01-01T00:00:00Z') };
+      if (o.kind === 'Service') o.spec = { ...o.spec, clusterIP: '10.96.0.10', sessionAffinity: 'None' };
+      if (o.kind === 'Deployment') {
+        const replicas = (o.spec?.['replicas'] as number) ?? 1;
+        o.spec = { ...o.spec, revisionHistoryLimit: 10, progressDeadlineSeconds: 600 };
+        o.status = { replicas, readyReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 };
+      }
+      this.objects.set(`${o.kind}/${o.metadata!.name}`, o);
+    }
+  }
+}
+
+function observe(dbproxy: DBProxy & { metadata: { uid: string } }, server: FakeApiserver, healths: TargetHealth[], now: string): Observed {
+  return {
+    dbproxy,
+    children: [...server.objects.values()],
+    secret: (n) => secrets[n],
+    endpointSlices: [],
+    health: (e) => healths.find((h) => h.endpoint === e),
+    now,
+    defaultImage: 'ghcr.io/dbproxy/dbproxy:0.1.0',
+  };
+}
+
+const dbp = (spec: unknown): DBProxy & { metadata: { uid: string } } => ({
+  apiVersion: 'dbproxy.io/v1alpha1',
+  kind: 'DBProxy',
+  metadata: { name: 'orders', namespace: 'shop', uid: 'u-1', generation: 1 },
+  spec,
+});
+const spec = { targets: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }], auth: [{ secretRef: { name: 'orders-app' } }], tls: { secretRef: { name: 'tls' } } };
+const up = (endpoint: string, role: 'WRITER' | 'READER', max = 200): TargetHealth => ({ endpoint, role, state: 'AVAILABLE', consecutiveFailures: 0, maxConnections: max });
+const gone = (endpoint: string): TargetHealth => ({ endpoint, role: 'UNKNOWN', state: 'UNAVAILABLE', consecutiveFailures: 2, reason: 'UNREACHABLE' });
+
+/** Runs decide and "applies" its actions and status; returns the decision. */
+function pass(x: DBProxy & { metadata: { uid: string } }, server: FakeApiserver, healths: TargetHealth[], now: string) {
+  const d = decide(observe(x, server, healths, now));
+  server.apply(d.actions);
+  x.status = d.status;
+  return d;
+}
+
+const configOf = (server: FakeApiserver) => Buffer.from((server.objects.get('Secret/orders-proxy-config') as unknown as { data: Record<string, string> }).data['config.yaml']!, 'base64').toString();
+
+describe('reconcile (decide) against an in-memory apiserver', () => {
+  it('reconciling an unchanged world changes nothing: no actions, equal status, no events', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    const healths = [up('10.0.0.1:5432', 'WRITER'), up('10.0.0.2:5432', 'READER')];
+    const first = pass(x, server, healths, '2026-01-01T00:00:00Z');
+    expect(changes(first.actions)).toHaveLength(7);
+    expect(first.events.map((e) => e.reason)).toEqual(['TargetChanged']);
+    const second = pass(x, server, healths, '2026-01-01T00:05:00Z');
+    expect(changes(second.actions)).toEqual([]);
+    expect(second.events).toEqual([]);
+    // The second pass sees the Deployment's status for the first time (Progressing → False); the
+    // third sees nothing new and must change nothing at all.
+    const third = pass(x, server, healths, '2026-01-01T00:06:00Z');
+    expect(changes(third.actions)).toEqual([]);
+    expect(third.statusChanged).toBe(false);
+    expect(third.events).toEqual([]);
+    expect(x.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('a failover re-renders only the config Secret, with a higher generation, and records TargetChanged', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    pass(x, server, [up('10.0.0.1:5432', 'WRITER'), up('10.0.0.2:5432', 'READER')], '2026-01-01T00:00:00Z');
+    const d = pass(x, server, [gone('10.0.0.1:5432'), up('10.0.0.2:5432', 'WRITER')], '2026-01-01T00:01:00Z');
+    expect(changes(d.actions).map((a) => `${a.type} ${'object' in a ? a.object.kind : ''}`)).toEqual(['patch Secret']);
+    expect(d.events).toEqual([{ type: 'Normal', reason: 'TargetChanged', message: 'writer 10.0.0.1:5432 → 10.0.0.2:5432, target generation 2' }]);
+    expect(configOf(server)).toMatch(/targets:\n {2}- host: 10\.0\.0\.2\n {4}port: 5432\ntargetGeneration: 2\n/);
+    expect(changes(pass(x, server, [gone('10.0.0.1:5432'), up('10.0.0.2:5432', 'WRITER')], '2026-01-01T00:02:00Z').actions)).toEqual([]);
+  });
+
+  it('scaling re-renders the per-pod pool size and patches the Deployment', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    const healths = [up('10.0.0.1:5432', 'WRITER', 200)];
+    pass(x, server, healths, '2026-01-01T00:00:00Z');
+    expect(configOf(server)).toContain('maxConnections: 100\n');
+    x.spec = { ...spec, replicas: 4 };
+    x.metadata.generation = 2;
+    const d = pass(x, server, healths, '2026-01-01T00:01:00Z');
+    expect(changes(d.actions).map((a) => ('object' in a ? a.object.kind : '')).sort()).toEqual(['Deployment', 'Secret']);
+    expect(configOf(server)).toContain('maxConnections: 50\n');
+    expect(d.status.poolSizePerPod).toBe(50);
+  });
+
+  it('a new leader that has not probed yet keeps the writer and the pool size from the status', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    pass(x, server, [up('10.0.0.1:5432', 'WRITER', 300), up('10.0.0.2:5432', 'READER')], '2026-01-01T00:00:00Z');
+    const d = decide(observe(x, server, [], '2026-01-01T00:01:00Z'));
+    expect(changes(d.actions)).toEqual([]);
+    expect(d.events).toEqual([]);
+    expect(d.status.currentTarget).toBe('10.0.0.1:5432');
+  });
+
+  it('an invalid spec applies nothing, reports InvalidSpec once, and keeps the running fleet', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z');
+    x.spec = { ...spec, targets: [{ host: 'a', serviceRef: { name: 'b' } }] };
+    x.metadata.generation = 2;
+    const d = pass(x, server, [], '2026-01-01T00:01:00Z');
+    expect(d.actions).toEqual([]);
+    expect(d.probe).toBeUndefined();
+    expect(d.events).toEqual([{ type: 'Warning', reason: 'InvalidSpec', message: expect.stringContaining('exactly one of host or serviceRef') }]);
+    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec', observedGeneration: 2 });
+    const again = pass(x, server, [], '2026-01-01T00:02:00Z');
+    expect(again.events).toEqual([]);
+    expect(again.statusChanged).toBe(false);
+    expect(server.objects.size).toBe(7);
+  });
+
+  it('a missing auth Secret is reported as SecretUnavailable', () => {
+    const d = decide(observe(dbp({ ...spec, auth: [{ secretRef: { name: 'nope' } }] }), new FakeApiserver(), [], '2026-01-01T00:00:00Z'));
+    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SecretUnavailable', message: 'spec.auth.0: Secret nope not found' });
+  });
+
+  it('probes every candidate with the first auth Secret\'s credentials', () => {
+    const d = decide(observe(dbp(spec), new FakeApiserver(), [], '2026-01-01T00:00:00Z'));
+    expect(d.probe).toEqual({ endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'], intervalMs: 1000, failureThreshold: 2, user: 'app', password: 's3cret' });
+  });
+
+  it('an apply failure is reported in Ready and Degraded', () => {
+    const d = decide(observe(dbp(spec), new FakeApiserver(), [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z'));
+    expect(d.withApplyError('Deployment: forbidden').conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * One reconcile's decisions for one DBProxy, pure: from what was observed to the actions, the status,
+ * the Events and what the prober should watch. reconcile.ts does the I/O around it; tests run it
+ * twice against an in-memory apiserver to show a second pass changes nothing.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { initialHealth, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
+import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
+import { desiredObjects } from './desired.js';
+import { plan, type Action } from './plan.js';
+import { poolSizePerPod } from './pool-size.js';
+import { renderConfigYaml } from './render-config.js';
+import { resolveSecrets, type SecretLookup } from './secrets.js';
+import { computeStatus, statusEqual, type DeploymentView } from './status.js';
+import { candidateEndpoints, chooseWriter, fallbackEndpoints, type EndpointSliceLike } from './targets.js';
+
+export interface Observed {
+  dbproxy: DBProxy & { metadata: { uid: string } };
+  /** The DBProxy's own children, each with apiVersion and kind set. */
+  children: KubernetesObject[];
+  secret: SecretLookup;
+  endpointSlices: EndpointSliceLike[];
+  /** The prober's latest view of an endpoint, undefined when not probed yet. */
+  health: (endpoint: string) => TargetHealth | undefined;
+  now: string;
+  defaultImage: string;
+}
+
+export interface ProbePlan {
+  endpoints: string[];
+  intervalMs: number;
+  failureThreshold: number;
+  user: string;
+  password: string;
+}
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  actions: Action[];
+  status: DBProxyStatus;
+  statusChanged: boolean;
+  events: EventSpec[];
+  /** What the prober should probe for this DBProxy; undefined stops probing it. */
+  probe: ProbePlan | undefined;
+  /** Recomputes the status after a failed apply (the only input that changes after decide). */
+  withApplyError(message: string): DBProxyStatus;
+}
+
+export function decide(o: Observed): Decision {
+  const { metadata } = o.dbproxy;
+  const base = { name: metadata.name, namespace: metadata.namespace, generation: metadata.generation ?? 0, previous: o.dbproxy.status, now: o.now };
+  const prevGen = o.dbproxy.status?.targetGeneration ?? 0;
+
+  const v = validateSpec(o.dbproxy.spec, metadata.name);
+  const secrets = v.ok ? resolveSecrets(v.spec, o.secret) : undefined;
+  if (!v.ok || !secrets?.ok) {
+    const invalid = !v.ok ? { reason: 'InvalidSpec', problems: v.problems } : { reason: 'SecretUnavailable', problems: secrets && !secrets.ok ? secrets.problems : [] };
+    const status = computeStatus({ ...base, invalid, desiredReplicas: 0, deployment: deploymentOf(o.children), healths: [], writer: o.dbproxy.status?.currentTarget, targetGeneration: prevGen });
+    const was = o.dbproxy.status?.conditions?.find((c) => c.type === 'Ready');
+    const changed = was?.reason !== invalid.reason || was.message !== invalid.problems.join('; ');
+    return {
+      actions: [], // keep what runs: a typo must not take a working fleet down
+      status,
+      statusChanged: !statusEqual(status, o.dbproxy.status),
+      events: changed ? [{ type: 'Warning', reason: invalid.reason, message: invalid.problems.join('; ') }] : [],
+      probe: undefined,
+      withApplyError: () => status,
+    };
+  }
+  return decideValid(o, v.spec, secrets.users, base);
+}
+
+function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; password: string }[], base: Omit<Parameters<typeof computeStatus>[0], 'desiredReplicas' | 'deployment' | 'healths' | 'writer' | 'targetGeneration'>): Decision {
+  const { metadata } = o.dbproxy;
+  const endpoints = candidateEndpoints(spec, o.endpointSlices);
+  const healths = endpoints.map((e) => o.health(e) ?? initialHealth(e));
+  const prev = { writer: o.dbproxy.status?.currentTarget, generation: o.dbproxy.status?.targetGeneration ?? 0 };
+  const choice = chooseWriter(healths, prev);
+  const writerHealth = healths.find((h) => h.endpoint === choice.writer);
+  const writerMax = writerHealth?.maxConnections ?? lastKnownMax(o, choice.writer);
+  const poolSize = poolSizePerPod(writerMax, spec.connectionPool.maxConnectionsPercent, spec.replicas);
+  const configYaml = renderConfigYaml({ spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation });
+  const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage });
+  const actions = plan(desired, o.children);
+
+  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax };
+  const status = computeStatus(statusInput);
+  const events: EventSpec[] = [];
+  if (choice.changed && choice.writer !== undefined) {
+    events.push({ type: 'Normal', reason: 'TargetChanged', message: `writer ${prev.writer ?? '(none)'} → ${choice.writer}, target generation ${choice.generation}` });
+  }
+  const prober = users[0]!;
+  return {
+    actions,
+    status,
+    statusChanged: !statusEqual(status, o.dbproxy.status),
+    events,
+    probe: { endpoints, intervalMs: durationMs(spec.healthCheck.interval), failureThreshold: spec.healthCheck.failureThreshold, user: prober.username, password: prober.password },
+    withApplyError: (message) => computeStatus({ ...statusInput, applyError: message }),
+  };
+}
+
+/**
+ * The pool size needs the writer's max_connections. A new leader has not probed yet: rather than
+ * re-render every config with the default, reuse the value the status recorded for the same writer.
+ */
+function lastKnownMax(o: Observed, writer: string | undefined): number | undefined {
+  const s = o.dbproxy.status;
+  return writer !== undefined && writer === s?.currentTarget ? s.writerMaxConnections : undefined;
+}
+
+function deploymentOf(children: KubernetesObject[]): DeploymentView | undefined {
+  const d = children.find((c) => c.kind === 'Deployment') as (KubernetesObject & { spec?: { replicas?: number }; status?: DeploymentView }) | undefined;
+  if (!d) return undefined;
+  const view: DeploymentView = { ...(d.status ?? {}) };
+  if (d.metadata?.generation !== undefined) view.generation = d.metadata.generation;
+  return view;
+}

@@ -1,0 +1,121 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { validateSpec } from '../api/v1alpha1/validate.js';
+import { desiredObjects, type DesiredInput } from './desired.js';
+import { SPEC_HASH } from './names.js';
+
+const dir = path.join(import.meta.dirname, 'testdata');
+
+function spec(raw: unknown) {
+  const r = validateSpec(raw, 'orders');
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  return r.spec;
+}
+
+const base: DesiredInput = {
+  name: 'orders',
+  namespace: 'shop',
+  uid: '0b1c2d3e-0000-4000-8000-000000000001',
+  spec: spec({ targets: [{ host: 'orders-db-0.orders-db.shop.svc' }], auth: [{ secretRef: { name: 'orders-app' } }] }),
+  configYaml: 'listen: 0.0.0.0:5432\ntargets:\n  - host: 10.0.0.5\n    port: 5432\n',
+  defaultImage: 'ghcr.io/dbproxy/dbproxy:0.1.0',
+};
+
+const full: DesiredInput = {
+  ...base,
+  spec: spec({
+    targets: [{ serviceRef: { name: 'orders-db', port: 5432 } }],
+    auth: [{ secretRef: { name: 'orders-app' } }],
+    requireTLS: true,
+    tls: { secretRef: { name: 'orders-proxy-tls' } },
+    replicas: 3,
+    image: 'registry.local/dbproxy:dev',
+    template: {
+      labels: { team: 'shop' },
+      annotations: { 'prometheus.io/scrape': 'true' },
+      resources: { requests: { cpu: '100m', memory: '64Mi' } },
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      tolerations: [{ key: 'db', operator: 'Exists', effect: 'NoSchedule' }],
+    },
+  }),
+};
+
+/** Compares with testdata/<name>.yaml; UPDATE_GOLDEN=1 rewrites the file instead. */
+function golden(name: string, objects: unknown[]): void {
+  const file = path.join(dir, `${name}.yaml`);
+  const text = objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(file, text);
+  expect(text, `golden ${file} differs (UPDATE_GOLDEN=1 rewrites it after review)`).toBe(readFileSync(file, 'utf8'));
+}
+
+type Any = Record<string, any>;
+const byKind = (objs: Any[], kind: string): Any => objs.find((o) => o['kind'] === kind)!;
+
+describe('desiredObjects', () => {
+  it('matches the golden file for a minimal DBProxy', () => golden('desired-basic', desiredObjects(base)));
+  it('matches the golden file with TLS, serviceRef and template overrides', () => golden('desired-full', desiredObjects(full)));
+
+  it('creates every contract child, each owned by the DBProxy and hash-annotated', () => {
+    const objs = desiredObjects(base) as Any[];
+    expect(objs.map((o) => `${o['kind']}/${o['metadata'].name}`).sort()).toEqual(
+      ['Deployment/orders-proxy', 'PodDisruptionBudget/orders-proxy', 'Role/orders-proxy', 'RoleBinding/orders-proxy', 'Secret/orders-proxy-config', 'Service/orders', 'ServiceAccount/orders-proxy'].sort(),
+    );
+    for (const o of objs) {
+      expect(o['metadata'].namespace).toBe('shop');
+      expect(o['metadata'].ownerReferences).toEqual([{ apiVersion: 'dbproxy.io/v1alpha1', kind: 'DBProxy', name: 'orders', uid: base.uid, controller: true, blockOwnerDeletion: true }]);
+      expect(o['metadata'].annotations[SPEC_HASH]).toMatch(/^[0-9a-f]{16}$/);
+      expect(o['metadata'].labels['app.kubernetes.io/managed-by']).toBe('dbproxy-operator');
+    }
+  });
+
+  it('a config change changes only the Secret: the pods hot-reload, they do not roll', () => {
+    const a = desiredObjects(base) as Any[];
+    const b = desiredObjects({ ...base, configYaml: base.configYaml + 'targetGeneration: 2\n' }) as Any[];
+    for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'Role', 'RoleBinding', 'PodDisruptionBudget']) expect(byKind(b, kind)).toEqual(byKind(a, kind));
+    expect(byKind(b, 'Secret')['metadata'].annotations[SPEC_HASH]).not.toBe(byKind(a, 'Secret')['metadata'].annotations[SPEC_HASH]);
+    expect(Buffer.from(byKind(b, 'Secret')['data']['config.yaml'], 'base64').toString()).toContain('targetGeneration: 2');
+  });
+
+  it('scaling changes the Deployment hash but not the pod template hash', () => {
+    const a = byKind(desiredObjects(base) as Any[], 'Deployment');
+    const b = byKind(desiredObjects({ ...base, spec: { ...base.spec, replicas: 5 } }) as Any[], 'Deployment');
+    expect(b['spec'].replicas).toBe(5);
+    expect(b['metadata'].annotations[SPEC_HASH]).not.toBe(a['metadata'].annotations[SPEC_HASH]);
+    expect(b['spec'].template).toEqual(a['spec'].template);
+  });
+
+  it('an image change rolls the pods (pod template hash changes)', () => {
+    const a = byKind(desiredObjects(base) as Any[], 'Deployment');
+    const b = byKind(desiredObjects({ ...base, defaultImage: 'ghcr.io/dbproxy/dbproxy:0.2.0' }) as Any[], 'Deployment');
+    expect(b['spec'].template.metadata.annotations[SPEC_HASH]).not.toBe(a['spec'].template.metadata.annotations[SPEC_HASH]);
+  });
+
+  it('the pod runs `proxy --config-secret X-proxy-config --bind-host $(POD_IP)` with probes on the admin port', () => {
+    const pod = byKind(desiredObjects(base) as Any[], 'Deployment')['spec'].template;
+    const c = pod.spec.containers[0];
+    expect(c.args).toEqual(['proxy', '--config-secret', 'orders-proxy-config', '--bind-host', '$(POD_IP)']);
+    expect(c.env.map((e: Any) => e['name'])).toEqual(['POD_IP', 'POD_NAME', 'POD_NAMESPACE']);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' });
+    expect(c.ports).toContainEqual({ name: 'admin', containerPort: 9187, protocol: 'TCP' });
+    expect(pod.spec.serviceAccountName).toBe('orders-proxy');
+    expect(pod.metadata.annotations['dbproxy.io/config-hash']).toBeUndefined();
+  });
+
+  it('the Role grants get/list/watch on the config Secret only', () => {
+    const role = byKind(desiredObjects(base) as Any[], 'Role');
+    expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['orders-proxy-config'], verbs: ['get', 'list', 'watch'] }]);
+  });
+
+  it('template labels add to the selector labels, and the TLS Secret is mounted', () => {
+    const pod = byKind(desiredObjects(full) as Any[], 'Deployment')['spec'].template;
+    expect(pod.metadata.labels).toMatchObject({ team: 'shop', 'app.kubernetes.io/instance': 'orders' });
+    expect(pod.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'orders-proxy-tls' } });
+    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/dbproxy/tls', readOnly: true });
+  });
+
+  it('golden files parse back as YAML', () => {
+    expect(parse(readFileSync(path.join(dir, 'desired-basic.yaml'), 'utf8').split('---\n')[0]!)).toHaveProperty('kind');
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The objects that should exist for DBProxy X, pure: Deployment X-proxy, Service X, Secret
+ * X-proxy-config, ServiceAccount/Role/RoleBinding X-proxy and PDB X-proxy, each owned by X and
+ * annotated with a hash of its own content (plan.ts compares it). The pod template carries a hash of
+ * the template only: the config is NOT hashed into it, because the pods hot-reload the config Secret
+ * through a watch and a failover must not roll the fleet.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { DBProxySpec } from '../api/v1alpha1/schema.js';
+import { stableHash } from './hash.js';
+import { ADMIN_PORT, CONFIG_KEY, PG_PORT, SPEC_HASH, TLS_MOUNT, childLabels, childNames, ownerRef, selectorLabels } from './names.js';
+
+export interface DesiredInput {
+  name: string;
+  namespace: string;
+  uid: string;
+  spec: DBProxySpec;
+  configYaml: string;
+  /** The operator's default proxy image (--proxy-image); spec.image wins. */
+  defaultImage: string;
+}
+
+export type Obj = KubernetesObject & Record<string, unknown>;
+
+/** Adds the standard metadata and the content hash annotation to a child. */
+function child(i: DesiredInput, apiVersion: string, kind: string, name: string, body: Record<string, unknown>): Obj {
+  const metadata = { name, namespace: i.namespace, labels: childLabels(i.name), ownerReferences: [ownerRef(i.name, i.uid)] };
+  const hash = stableHash({ apiVersion, kind, metadata, ...body });
+  return { apiVersion, kind, metadata: { ...metadata, annotations: { [SPEC_HASH]: hash } }, ...body };
+}
+
+export function desiredObjects(i: DesiredInput): Obj[] {
+  const n = childNames(i.name);
+  return [
+    child(i, 'v1', 'ServiceAccount', n.serviceAccount, { automountServiceAccountToken: true }),
+    child(i, 'rbac.authorization.k8s.io/v1', 'Role', n.role, {
+      // The pod lists/watches with fieldSelector metadata.name=<secret>, which resourceNames allows.
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [n.configSecret], verbs: ['get', 'list', 'watch'] }],
+    }),
+    child(i, 'rbac.authorization.k8s.io/v1', 'RoleBinding', n.roleBinding, {
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: n.role },
+      subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: i.namespace }],
+    }),
+    child(i, 'v1', 'Secret', n.configSecret, {
+      type: 'Opaque',
+      // `data` (not stringData) so plan.ts can compare it byte for byte with what the apiserver returns.
+      data: { [CONFIG_KEY]: Buffer.from(i.configYaml, 'utf8').toString('base64') },
+    }),
+    child(i, 'v1', 'Service', n.service, {
+      spec: {
+        type: 'ClusterIP',
+        selector: selectorLabels(i.name),
+        ports: [{ name: 'postgresql', port: PG_PORT, targetPort: 'pg', protocol: 'TCP' }],
+      },
+    }),
+    child(i, 'policy/v1', 'PodDisruptionBudget', n.pdb, {
+      spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(i.name) } },
+    }),
+    child(i, 'apps/v1', 'Deployment', n.deployment, {
+      spec: {
+        replicas: i.spec.replicas,
+        selector: { matchLabels: selectorLabels(i.name) },
+        // Surge first: a ready pod is replaced only once its successor is ready.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: podTemplate(i),
+      },
+    }),
+  ];
+}
+
+function podTemplate(i: DesiredInput): Record<string, unknown> {
+  const t = i.spec.template ?? {};
+  const n = childNames(i.name);
+  const tls = i.spec.tls;
+  const container: Record<string, unknown> = {
+    name: 'proxy',
+    image: i.spec.image ?? i.defaultImage,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['proxy', '--config-secret', n.configSecret, '--bind-host', '$(POD_IP)'],
+    env: [
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    ],
+    ports: [
+      { name: 'pg', containerPort: PG_PORT, protocol: 'TCP' },
+      { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },
+    ],
+    readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(tls ? [{ name: 'tls', mountPath: TLS_MOUNT, readOnly: true }] : [])],
+    ...(t.resources ? { resources: t.resources } : {}),
+  };
+  const spec: Record<string, unknown> = {
+    serviceAccountName: n.serviceAccount,
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    terminationGracePeriodSeconds: 30,
+    containers: [container],
+    volumes: [{ name: 'tmp', emptyDir: {} }, ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretRef.name } }] : [])],
+    ...(t.nodeSelector ? { nodeSelector: t.nodeSelector } : {}),
+    ...(t.tolerations ? { tolerations: t.tolerations } : {}),
+    ...(t.affinity ? { affinity: t.affinity } : {}),
+  };
+  // Selector labels last: user labels may add, never override (validate.ts also rejects them).
+  const labels = { ...t.labels, ...selectorLabels(i.name) };
+  const hash = stableHash({ labels, annotations: t.annotations ?? {}, spec });
+  return { metadata: { labels, annotations: { ...t.annotations, [SPEC_HASH]: hash } }, spec };
+}

@@ -1,0 +1,40 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_CONNECTIONS, idlePerPod, poolSizePerPod } from './pool-size.js';
+
+describe('poolSizePerPod', () => {
+  it.each([
+    [100, 100, 2, 50],
+    [100, 90, 2, 45],
+    [500, 90, 3, 150],
+    [101, 100, 2, 50], // floor
+    [10, 10, 4, 1], // at least one
+    [1, 1, 100, 1],
+  ])('max_connections %i × %i%% / %i replicas = %i', (max, pct, replicas, want) => {
+    expect(poolSizePerPod(max, pct, replicas)).toBe(want);
+  });
+
+  it('uses PostgreSQL\'s default max_connections while the real one is unknown', () => {
+    expect(poolSizePerPod(undefined, 100, 2)).toBe(DEFAULT_MAX_CONNECTIONS / 2);
+    expect(poolSizePerPod(0, 100, 1)).toBe(DEFAULT_MAX_CONNECTIONS);
+  });
+
+  it('the fleet never exceeds its share (unless one per pod is already more)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 100 }), (max, pct, replicas) => {
+        const per = poolSizePerPod(max, pct, replicas);
+        expect(per).toBeGreaterThanOrEqual(1);
+        if (per > 1) expect(per * replicas).toBeLessThanOrEqual((max * pct) / 100);
+      }),
+    );
+  });
+});
+
+describe('idlePerPod', () => {
+  it.each([
+    [50, 50, 25],
+    [45, 25, 11],
+    [10, 0, 0],
+    [10, 100, 10],
+  ])('pool %i at %i%% idle keeps %i', (pool, pct, want) => expect(idlePerPod(pool, pct)).toBe(want));
+});

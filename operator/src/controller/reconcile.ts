@@ -1,0 +1,145 @@
+/**
+ * One reconcile of one DBProxy: observe (informer caches + the prober) → decide (pure: validate,
+ * desired, plan, status) → apply (server-side apply, one field manager) → write the status if it
+ * changed → Events → tell the prober what to probe. API errors are sorted here, at the boundary.
+ */
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { DBProxy, DBProxyStatus } from '../api/v1alpha1/schema.js';
+import { API_VERSION, KIND } from '../api/v1alpha1/schema.js';
+import type { OperatorMetrics } from '../metrics.js';
+import { classifyApiError } from '../runtime/errors.js';
+import { decide, type Decision, type Observed } from './decide.js';
+import type { Action, ObjectRef } from './plan.js';
+import type { TargetProber } from './prober.js';
+import type { EndpointSliceLike } from './targets.js';
+
+/** What reconcile reads from an informer (Informer<T> satisfies it). */
+export interface Cache<T> {
+  get(namespace: string | undefined, name: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+/** The child kinds, each with the cache that watches it. */
+export const CHILD_KINDS = [
+  { cache: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
+  { cache: 'services', apiVersion: 'v1', kind: 'Service' },
+  { cache: 'secrets', apiVersion: 'v1', kind: 'Secret' },
+  { cache: 'serviceAccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
+  { cache: 'roles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { cache: 'roleBindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { cache: 'pdbs', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+] as const;
+
+export type ChildCache = (typeof CHILD_KINDS)[number]['cache'];
+
+export interface Caches extends Record<ChildCache, Cache<KubernetesObject>> {
+  dbproxies: Cache<DBProxy>;
+  endpointSlices: Cache<KubernetesObject>;
+}
+
+export interface ApiWriter {
+  applyObject(kc: KubeConfig, obj: KubernetesObject): Promise<KubernetesObject>;
+  deleteObject(kc: KubeConfig, ref: ObjectRef): Promise<void>;
+  applyStatus(kc: KubeConfig, obj: { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; status: DBProxyStatus }): Promise<void>;
+}
+
+export interface EventSink {
+  record(involved: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+export interface ReconcileDeps {
+  kc: KubeConfig;
+  log: Logger;
+  caches: Caches;
+  prober: Pick<TargetProber, 'sync' | 'health' | 'remove'>;
+  api: ApiWriter;
+  events: EventSink;
+  metrics: OperatorMetrics;
+  defaultImage: string;
+  now?: () => Date;
+}
+
+export type ReconcileOutcome = { requeueAfterMs?: number } | void;
+
+/** Requeue soon after a conflict: someone else wrote first, the cache will catch up. */
+const CONFLICT_REQUEUE_MS = 1_000;
+
+export async function reconcile(key: string, d: ReconcileDeps): Promise<ReconcileOutcome> {
+  const [namespace = '', name = ''] = key.split('/');
+  const x = d.caches.dbproxies.get(namespace, name);
+  if (!x?.metadata.uid || (x.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
+    // Gone (or going): the garbage collector removes the children through their owner references.
+    d.prober.remove(key);
+    d.metrics.forgetDBProxy(key);
+    return;
+  }
+  const decision = decide(observe(x as Observed['dbproxy'], key, d));
+  const log = d.log.child({ dbproxy: key });
+  let status = decision.status;
+  try {
+    await applyActions(decision, log, d);
+  } catch (err) {
+    const e = classifyApiError(err);
+    if (e.kind === 'NotFound') return; // the namespace or the DBProxy went away mid-flight
+    if (e.kind === 'Conflict') return { requeueAfterMs: CONFLICT_REQUEUE_MS };
+    if (e.kind !== 'Invalid' && e.kind !== 'Forbidden') throw err; // Transient, Gone: the queue backs off
+    // The apiserver refuses what we send (a template override it rejects, missing RBAC): say so in status.
+    status = decision.withApplyError(e.message);
+    await d.events.record(x, 'Warning', 'ApplyFailed', e.message);
+  }
+  const statusChanged = status === decision.status ? decision.statusChanged : true;
+  if (statusChanged) {
+    const outcome = await writeStatus(x, status, d);
+    if (outcome) return outcome;
+  }
+  for (const ev of decision.events) await d.events.record(x, ev.type, ev.reason, ev.message);
+  d.prober.sync(key, decision.probe);
+  return;
+}
+
+function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observed {
+  const ns = x.metadata.namespace;
+  const children: KubernetesObject[] = [];
+  for (const c of CHILD_KINDS) {
+    for (const o of d.caches[c.cache].list(ns)) {
+      const owned = o.metadata?.ownerReferences?.some((r) => r.controller && r.uid === x.metadata.uid);
+      // List items carry no apiVersion/kind; plan.ts matches children by kind.
+      if (owned) children.push({ ...o, apiVersion: c.apiVersion, kind: c.kind });
+    }
+  }
+  return {
+    dbproxy: x,
+    children,
+    secret: (n) => d.caches.secrets.get(ns, n) as ReturnType<Observed['secret']>,
+    endpointSlices: d.caches.endpointSlices.list(ns) as EndpointSliceLike[],
+    health: (e) => d.prober.health(key, e),
+    now: (d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    defaultImage: d.defaultImage,
+  };
+}
+
+async function applyActions(decision: Decision, log: Logger, d: ReconcileDeps): Promise<void> {
+  for (const a of decision.actions as Action[]) {
+    if (a.type === 'nothing') continue;
+    if (a.type === 'delete') {
+      log.info({ action: a.type, kind: a.ref.kind, name: a.ref.name, reason: a.reason }, 'delete child');
+      await d.api.deleteObject(d.kc, a.ref);
+      continue;
+    }
+    log.info({ action: a.type, kind: a.object.kind, name: a.object.metadata?.name, reason: a.reason }, 'apply child');
+    await d.api.applyObject(d.kc, a.object);
+  }
+}
+
+async function writeStatus(x: DBProxy, status: DBProxyStatus, d: ReconcileDeps): Promise<ReconcileOutcome> {
+  try {
+    await d.api.applyStatus(d.kc, { apiVersion: API_VERSION, kind: KIND, metadata: { name: x.metadata.name, namespace: x.metadata.namespace }, status });
+    return undefined;
+  } catch (err) {
+    const e = classifyApiError(err);
+    if (e.kind === 'NotFound') return {};
+    if (e.kind === 'Conflict') return { requeueAfterMs: CONFLICT_REQUEUE_MS };
+    throw err;
+  }
+}

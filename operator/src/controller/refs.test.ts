@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import type { DBProxy } from '../api/v1alpha1/schema.js';
+import { dbproxiesForSlice, referencesSecret, referencesService } from './refs.js';
+
+const x = (name: string, spec: unknown): DBProxy => ({ apiVersion: 'dbproxy.io/v1alpha1', kind: 'DBProxy', metadata: { name, namespace: 'shop' }, spec });
+
+describe('refs', () => {
+  const a = x('a', { auth: [{ secretRef: { name: 'app' } }], tls: { secretRef: { name: 'cert' } }, targets: [{ serviceRef: { name: 'pg' } }] });
+  const junk = x('junk', { auth: 'nope', targets: [null] });
+
+  it('finds auth and TLS Secrets', () => {
+    expect([referencesSecret(a, 'app'), referencesSecret(a, 'cert'), referencesSecret(a, 'other')]).toEqual([true, true, false]);
+  });
+  it('survives malformed specs', () => {
+    expect(referencesSecret(junk, 'app')).toBe(false);
+    expect(referencesService(junk, 'pg')).toBe(false);
+    expect(referencesSecret(x('none', undefined), 'app')).toBe(false);
+  });
+  it('maps an EndpointSlice to the DBProxies using its Service', () => {
+    expect(dbproxiesForSlice({ metadata: { labels: { 'kubernetes.io/service-name': 'pg' } } }, [a, junk])).toEqual(['shop/a']);
+    expect(dbproxiesForSlice({ metadata: {} }, [a])).toEqual([]);
+  });
+});

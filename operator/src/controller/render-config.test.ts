@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ProxyConfigSchema } from '../../../proxy/src/config/schema.js';
+import { validateSpec } from '../api/v1alpha1/validate.js';
+import { renderConfig, renderConfigYaml, type RenderInput } from './render-config.js';
+
+function spec(raw: unknown) {
+  const r = validateSpec(raw);
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  return r.spec;
+}
+
+const input: RenderInput = {
+  spec: spec({
+    targets: [{ host: 'db-0' }, { host: 'db-1', port: 6543 }],
+    auth: [{ secretRef: { name: 'a' } }, { secretRef: { name: 'b' } }],
+    connectionPool: { maxIdleConnectionsPercent: 25, connectionBorrowTimeout: '30s', initQuery: "SET statement_timeout = '30s'" },
+  }),
+  users: [
+    { username: 'zed', password: 'z' },
+    { username: 'app', password: 'p' },
+  ],
+  writer: 'db-1:6543',
+  fallbackTargets: ['db-0:5432', 'db-1:6543'],
+  poolSize: 45,
+  targetGeneration: 3,
+};
+
+describe('renderConfig', () => {
+  it('is a valid proxy config with the writer only, the generation and the per-pod pool', () => {
+    const c = ProxyConfigSchema.parse(parse(renderConfigYaml(input)));
+    expect(c.targets).toEqual([{ host: 'db-1', port: 6543 }]);
+    expect(c.targetGeneration).toBe(3);
+    expect(c.pool).toMatchObject({ maxConnections: 45, maxIdleConnections: 11, borrowTimeout: 30_000, initQuery: "SET statement_timeout = '30s'" });
+    expect(c.auth).toEqual({ method: 'scram', users: [{ username: 'app', password: 'p' }, { username: 'zed', password: 'z' }] });
+    expect(c.idleClientTimeout).toBe(1_800_000);
+    expect(c.tls).toBeUndefined();
+  });
+
+  it('without a writer lists every fallback target so the pods probe them themselves', () => {
+    const c = ProxyConfigSchema.parse(renderConfig({ ...input, writer: undefined, targetGeneration: 0 }));
+    expect(c.targets).toEqual([{ host: 'db-0', port: 5432 }, { host: 'db-1', port: 6543 }]);
+  });
+
+  it('MD5 and TLS map to the proxy\'s names and the mounted cert files', () => {
+    const s = spec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'a' } }], clientPasswordAuthType: 'MD5', requireTLS: true, tls: { secretRef: { name: 't' } } });
+    const c = ProxyConfigSchema.parse(renderConfig({ ...input, spec: s }));
+    expect(c.auth.method).toBe('md5');
+    expect(c.tls).toEqual({ certFile: '/etc/dbproxy/tls/tls.crt', keyFile: '/etc/dbproxy/tls/tls.key', require: true });
+  });
+
+  it('IPv6 writers round-trip', () => {
+    expect(renderConfig({ ...input, writer: '[fd00::5]:5432' }).targets).toEqual([{ host: 'fd00::5', port: 5432 }]);
+  });
+
+  it('is byte-stable: user order does not matter', () => {
+    expect(renderConfigYaml({ ...input, users: [...input.users].reverse() })).toBe(renderConfigYaml(input));
+  });
+});

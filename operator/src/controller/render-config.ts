@@ -1,0 +1,59 @@
+/**
+ * Renders the proxy config (proxy/src/config/schema.ts) a DBProxy's pods load from Secret
+ * `X-proxy-config`, key config.yaml. Pure; the same inputs give byte-identical YAML, so an unchanged
+ * config never rewrites the Secret (and never wakes the pods' watches).
+ */
+import { stringify } from 'yaml';
+import type { ProxyConfigInput } from '../../../proxy/src/config/schema.js';
+import { parseHostPort } from '../../../proxy/src/config/host-port.js';
+import type { DBProxySpec } from '../api/v1alpha1/schema.js';
+import { ADMIN_PORT, PG_PORT, TLS_MOUNT } from './names.js';
+import { idlePerPod } from './pool-size.js';
+
+export interface AuthUser {
+  username: string;
+  password: string;
+}
+
+export interface RenderInput {
+  spec: DBProxySpec;
+  users: AuthUser[];
+  /** The chosen writer (`host:port`); undefined until one is known. */
+  writer: string | undefined;
+  /** Used as the targets while no writer is known: the proxy probes them itself. */
+  fallbackTargets: string[];
+  poolSize: number;
+  targetGeneration: number;
+}
+
+/** The probe timeout the pods use when they probe fallback targets themselves. */
+const POD_PROBE_TIMEOUT = '2s';
+
+export function renderConfig(i: RenderInput): ProxyConfigInput {
+  const s = i.spec;
+  const targets = (i.writer !== undefined ? [i.writer] : i.fallbackTargets).map((e) => parseHostPort(e));
+  const users = [...i.users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  const pool = s.connectionPool;
+  return {
+    listen: `0.0.0.0:${PG_PORT}`,
+    admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+    targets,
+    targetGeneration: i.targetGeneration,
+    auth: { method: s.clientPasswordAuthType === 'MD5' ? 'md5' : 'scram', users },
+    ...(s.tls ? { tls: { certFile: `${TLS_MOUNT}/tls.crt`, keyFile: `${TLS_MOUNT}/tls.key`, require: s.requireTLS } } : {}),
+    pool: {
+      maxConnections: i.poolSize,
+      maxIdleConnections: idlePerPod(i.poolSize, pool.maxIdleConnectionsPercent),
+      borrowTimeout: pool.connectionBorrowTimeout,
+      initQuery: pool.initQuery ?? '',
+      sessionPinningFilters: [...pool.sessionPinningFilters],
+    },
+    idleClientTimeout: s.idleClientTimeout,
+    healthCheck: { interval: s.healthCheck.interval, failureThreshold: s.healthCheck.failureThreshold, timeout: POD_PROBE_TIMEOUT },
+    logLevel: 'info',
+  };
+}
+
+export function renderConfigYaml(i: RenderInput): string {
+  return '# Rendered by dbproxy-operator; edits are overwritten.\n' + stringify(renderConfig(i), { lineWidth: 0 });
+}

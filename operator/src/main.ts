@@ -1,0 +1,186 @@
+/**
+ * `dbproxy operator`: admin HTTP (/metrics /healthz /readyz /status), leader election on a Lease, and
+ * while leading the controller (controller/manager.ts). SIGTERM/SIGINT stop the controller and release
+ * the Lease so a standby takes over at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { KubeConfig } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import { startAdminServer } from '../../proxy/src/admin/http.js';
+import { tryParseHostPort } from '../../proxy/src/config/host-port.js';
+import type { RunningController } from './controller/manager.js';
+import { OperatorMetrics } from './metrics.js';
+import { loadKubeConfig } from './runtime/kube.js';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const DEFAULT_PROXY_IMAGE = 'ghcr.io/dbproxy/dbproxy:0.1.0';
+export const LEASE_NAME = 'dbproxy-operator';
+
+const USAGE = `usage: dbproxy operator [flags]
+  --watch-namespace NS     reconcile DBProxies in NS only (default: all namespaces)
+  --lease-namespace NS     namespace of the Lease "${LEASE_NAME}" (default: $POD_NAMESPACE, the service account's, or default)
+  --metrics-listen H:P     admin HTTP: /metrics /healthz /readyz /status (default 0.0.0.0:8080)
+  --proxy-image IMAGE      default proxy image (default: $DBPROXY_PROXY_IMAGE or ${DEFAULT_PROXY_IMAGE})
+  --concurrency N          DBProxies reconciled in parallel (default 4)
+  --log-level LEVEL        fatal|error|warn|info|debug|trace (default info)
+Kubernetes access: $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
+
+export interface OperatorOptions {
+  watchNamespace: string | undefined;
+  leaseNamespace: string;
+  metricsHost: string;
+  metricsPort: number;
+  proxyImage: string;
+  concurrency: number;
+  logLevel: string;
+  identity: string;
+}
+
+function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorOptions | 'help' {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        'watch-namespace': { type: 'string' },
+        'lease-namespace': { type: 'string' },
+        'metrics-listen': { type: 'string' },
+        'proxy-image': { type: 'string' },
+        concurrency: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) return 'help';
+  const listen = values['metrics-listen'] ?? '0.0.0.0:8080';
+  const hp = tryParseHostPort(listen);
+  if (!hp) throw new UsageError(`--metrics-listen "${listen}": expected HOST:PORT, e.g. 0.0.0.0:8080`);
+  const concurrency = Number(values.concurrency ?? '4');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency "${values.concurrency}": expected an integer from 1 to 64`);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}": expected fatal|error|warn|info|debug|trace|silent`);
+  const watch = values['watch-namespace']?.trim();
+  return {
+    watchNamespace: watch ? watch : undefined,
+    leaseNamespace: values['lease-namespace'] ?? env['POD_NAMESPACE'] ?? serviceAccountNamespace() ?? 'default',
+    metricsHost: hp.host,
+    metricsPort: hp.port,
+    proxyImage: values['proxy-image'] ?? env['DBPROXY_PROXY_IMAGE'] ?? DEFAULT_PROXY_IMAGE,
+    concurrency,
+    logLevel,
+    // Unique per process: a restarted pod with the same name must not think it still holds the Lease.
+    identity: `${env['POD_NAME'] ?? hostname()}_${randomUUID().slice(0, 8)}`,
+  };
+}
+
+export interface RunningOperator {
+  stop(): Promise<void>;
+  isLeader(): boolean;
+  /** The admin server's bound address (port 0 picks a free one). */
+  adminAddress(): { host: string; port: number };
+}
+
+/** Starts everything and returns at once; the caller owns the process (signals, exit). */
+export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig; log?: Logger } = {}): Promise<RunningOperator> {
+  // Loaded here, not at the top: `--help` and flag errors need no Kubernetes client.
+  const [{ startController }, { LeaderElector }] = await Promise.all([import('./controller/manager.js'), import('./runtime/leader.js')]);
+  const log = deps.log ?? pino({ level: o.logLevel, base: { component: 'operator' } });
+  const kc = deps.kc ?? loadKubeConfig();
+  const metrics = new OperatorMetrics();
+  let controller: RunningController | undefined;
+  let starting: Promise<void> | undefined;
+  let stopping = false;
+
+  const elector = new LeaderElector({ kc, namespace: o.leaseNamespace, name: LEASE_NAME, identity: o.identity, log: log.child({ component: 'leader' }) });
+  const stopController = async () => {
+    await starting?.catch(() => undefined);
+    const c = controller;
+    controller = undefined;
+    await c?.stop();
+  };
+
+  const admin: Server = await startAdminServer(o.metricsHost, o.metricsPort, {
+    registry: metrics.registry,
+    // A standby is healthy and ready: it is doing its job (waiting). A leader is ready once its caches synced.
+    ready: () => (elector.isLeader() && !controller?.synced() ? { ok: false, reason: 'leading; caches not synced yet' } : { ok: true }),
+    status: () => ({ identity: o.identity, leader: elector.isLeader(), synced: controller?.synced() ?? false, queue: controller?.queueLength() ?? 0, watchNamespace: o.watchNamespace ?? null }),
+  });
+
+  const electing = elector.run({
+    onStartedLeading: (signal) => {
+      log.info({ identity: o.identity }, 'became leader');
+      metrics.isLeader.set(1);
+      starting = startController({ kc, log, metrics, defaultImage: o.proxyImage, watchNamespace: o.watchNamespace, concurrency: o.concurrency }).then((c) => {
+        if (signal.aborted) return void c.stop();
+        controller = c;
+      });
+      starting.catch((err: unknown) => log.error({ err }, 'controller failed to start'));
+      signal.addEventListener('abort', () => void stopController(), { once: true });
+    },
+    onStoppedLeading: () => {
+      if (stopping) log.info({ identity: o.identity }, 'released leadership');
+      else log.warn({ identity: o.identity }, 'lost leadership; stopping the controller');
+      metrics.isLeader.set(0);
+      void stopController();
+    },
+  });
+  electing.catch((err: unknown) => log.error({ err }, 'leader election ended with an error'));
+
+  return {
+    async stop() {
+      stopping = true;
+      await stopController();
+      await elector.stop(); // releases the Lease
+      metrics.isLeader.set(0);
+      await electing.catch(() => undefined);
+      await new Promise<void>((r) => admin.close(() => r()));
+    },
+    isLeader: () => elector.isLeader(),
+    adminAddress: () => {
+      const a = admin.address();
+      return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: o.metricsHost, port: o.metricsPort };
+    },
+  };
+}
+
+/** `dbproxy operator [flags]`: runs until SIGTERM or SIGINT. */
+export async function runOperator(argv: string[]): Promise<void> {
+  const opts = parseOperatorArgs(argv);
+  if (opts === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  const log = pino({ level: opts.logLevel, base: { component: 'operator' } });
+  const running = await startOperator(opts, { log });
+  log.info({ identity: opts.identity, lease: `${opts.leaseNamespace}/${LEASE_NAME}`, admin: running.adminAddress() }, 'operator started');
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, 'stopping');
+      running.stop().then(resolve, (err: unknown) => {
+        log.error({ err }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
