@@ -140,8 +140,7 @@ describe('charts/dbproxy-operator', () => {
     const granted = new Set<string>();
     for (const rule of role.rules ?? []) for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
     const needed = new Set(permissions.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
-    // events.k8s.io events is granted alongside core events: the operator may record through either API.
-    const extra = [...granted].filter((k) => !needed.has(k) && !k.startsWith('events.k8s.io|events|'));
+    const extra = [...granted].filter((k) => !needed.has(k));
     expect(extra).toEqual([]);
     const sa = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
     for (const [verb, resource] of [['delete', 'dbproxies.dbproxy.io'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'nodes'], ['create', 'pods']] as const) {

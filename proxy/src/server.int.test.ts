@@ -255,6 +255,11 @@ describe('malformed input', () => {
     await healthy.end();
   });
 
+  it('refuses a session that asks for standard_conforming_strings = off (the classifier assumes on)', async () => {
+    const c = new pg.Client({ connectionString: proxy.url(APP.name, APP.password), options: '-c standard_conforming_strings=off' });
+    await expect(c.connect()).rejects.toMatchObject({ code: '0A000', message: expect.stringMatching(/standard_conforming_strings = on/) });
+  });
+
   it('survives a client that connects and never says anything (half-open)', async () => {
     const s = net.connect(proxy.port, proxy.host);
     await new Promise((r) => s.on('connect', r));

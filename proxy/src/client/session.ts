@@ -199,6 +199,11 @@ export class ClientSession implements Waiter<BackendConnection>, ServerMessageVi
       if (err instanceof StartupOptionsError) return this.sendFatal('0A000', err.message);
       throw err;
     }
+    const scs = this.settings.get('standard_conforming_strings');
+    if (scs !== undefined && !/^'(on|true|yes|1)'$/i.test(scs)) {
+      // The pinning classifier reads literals as the server does with it on (the default since 9.1).
+      return this.sendFatal('0A000', 'the proxy requires standard_conforming_strings = on (the PostgreSQL default); connect without setting it off');
+    }
     this.handle = this.ctx.poolFor(database, user);
     if (prefix) this.socket.write(prefix);
     this.socket.write(authenticationOk());
