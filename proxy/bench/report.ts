@@ -20,6 +20,8 @@ export interface Result {
   cpuUserMicrosPerTx: number | null;
   cpuSysMicrosPerTx: number | null;
   rssMiB: number | null;
+  /** DBProxy only: sessions pinned during the run (dbproxy_session_pins_total delta). */
+  pins: number | null;
 }
 
 export interface IdleResult {
@@ -64,6 +66,8 @@ function row(r: Result, all: Result[]): string {
     fmt(r.latencyP99Ms, 2),
     String(r.failed),
     `${r.peakBackends} (${r.backendsSeen})`,
+    r.peakBackends > 0 ? fmt(r.clients / r.peakBackends, 1) : '—',
+    r.pins === null ? '' : String(r.pins),
     cpu,
     fmt(r.rssMiB),
     r.target === 'dbproxy' ? ratio(r, peer('pgbouncer')) : '',
@@ -87,7 +91,10 @@ export function summary(results: Result[]): string[] {
     if (cpu.length) parts.push(`CPU µs/tx ${cpu.map(([t, v]) => `${t} ${fmt(v ?? null)}`).join(', ')}`);
     if (b && !clean(b)) parts.push(`PgBouncer: ${b.abortedClients} clients aborted (${b.firstError ?? 'no report'})`);
     if (!clean(d)) parts.push(`DBProxy: ${d.abortedClients} clients aborted (${d.firstError ?? 'no report'})`);
-    lines.push(`- ${c}: ${parts.join('; ')}; DBProxy peak backends ${d.peakBackends} (${d.backendsSeen} distinct seen), failed ${d.failed}.`);
+    lines.push(
+      `- ${c}: ${parts.join('; ')}; DBProxy peak backends ${d.peakBackends} (${d.backendsSeen} distinct seen), ` +
+        `${d.peakBackends > 0 ? fmt(d.clients / d.peakBackends, 1) : '—'} clients per backend, ${d.pins ?? 0} pins, failed ${d.failed}.`,
+    );
   }
   return lines;
 }
@@ -101,8 +108,8 @@ export function markdown(info: RunInfo, results: Result[], idle: Record<string, 
     'CPU is the proxy process’s utime+stime over the run ÷ transactions (user + kernel in brackets).',
     'Backends: the most seen at once in pg_stat_activity (200 ms samples), and how many distinct ones were seen.',
     '',
-    '| case | target | tps | latency avg ms | p99 ms | failed | peak backends (distinct seen) | proxy CPU µs/tx | proxy RSS MiB | ÷ PgBouncer | ÷ direct |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| case | target | tps | latency avg ms | p99 ms | failed | peak backends (distinct seen) | clients per backend | pins | proxy CPU µs/tx (user + kernel) | proxy RSS MiB | ÷ PgBouncer | ÷ direct |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) => row(r, results)),
     '',
     '## Summary',

@@ -66,6 +66,14 @@ function cases(scriptDir: string): Case[] {
 /** Each target connects as its own role, so pg_stat_activity tells whose backends are whose. */
 const roleOf = (target: string) => `via_${target}`;
 
+/** Sum of dbproxy_session_pins_total over all reasons, from the proxy's /metrics. */
+async function pinsTotal(adminPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^dbproxy_session_pins_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
 async function measure(p: Proc | undefined, port: number, c: Case, watcher: pg.Client): Promise<Result> {
   const user = roleOf(p?.name ?? 'direct');
   let peak = 0;
@@ -83,10 +91,12 @@ async function measure(p: Proc | undefined, port: number, c: Case, watcher: pg.C
       }, () => undefined)
       .finally(() => (inFlight = false));
   }, 200);
+  const pins0 = p?.adminPort ? await pinsTotal(p.adminPort) : null;
   const cpu0 = p ? cpuTimes(p.pid) : undefined;
   const r = await pgbench({ port, user, clients: c.clients, seconds: SECONDS, args: c.args });
   const cpu1 = p ? cpuTimes(p.pid) : undefined;
   clearInterval(poll);
+  const pins1 = p?.adminPort ? await pinsTotal(p.adminPort) : null;
   const perTx = (k: 'user' | 'sys' | 'both') => {
     if (!cpu0 || !cpu1 || r.processed === 0) return null;
     const d = (f: 'user' | 'sys') => cpu1[f] - cpu0[f];
@@ -105,6 +115,7 @@ async function measure(p: Proc | undefined, port: number, c: Case, watcher: pg.C
     processed: r.processed,
     peakBackends: peak,
     backendsSeen: seen.size,
+    pins: pins0 !== null && pins1 !== null ? pins1 - pins0 : null,
     cpuMicrosPerTx: perTx('both'),
     cpuUserMicrosPerTx: perTx('user'),
     cpuSysMicrosPerTx: perTx('sys'),
