@@ -1,17 +1,12 @@
 /** The benchmark's results and their readable form (a Markdown table plus the key ratios). */
 import os from 'node:os';
+import type { PgbenchRun } from './pgbench.js';
 
-export interface Result {
+/** One pgbench run through one target, with what was measured around it. */
+export interface Result extends Omit<PgbenchRun, 'ran'> {
   case: string;
   target: string;
   clients: number;
-  tps: number;
-  latencyAvgMs: number;
-  latencyP99Ms: number | null;
-  failed: number;
-  abortedClients: number;
-  firstError: string | null;
-  processed: number;
   peakBackends: number;
   /** Distinct backend pids sampled during the run (≥ peak; more than the pool size: churn). */
   backendsSeen: number;

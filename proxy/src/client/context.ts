@@ -14,22 +14,11 @@ export interface PoolHandle {
   serverParams: ReadonlyMap<string, string> | undefined;
 }
 
-export interface SetOp {
-  op: 'set' | 'reset' | 'reset_all';
-  name?: string;
-  value?: string;
-}
+import type { Decision } from '../pinning/index.js';
 
-/** What the pinning classifier and filters decided for one SQL string. */
-export interface SqlDecision {
-  pin?: { reason: string; rule: string };
-  track: SetOp[];
-  /** The SQL drops every prepared statement (DEALLOCATE ALL, DISCARD ALL) or resets everything. */
-  discardAll?: boolean;
-  deallocateAll?: boolean;
-  /** Ends a transaction block: ROLLBACK/ABORT/COMMIT/END (answered by the proxy after a failover). */
-  endsTransaction?: boolean;
-}
+/** What the pinning classifier and filters decided for one SQL string (defined by the classifier). */
+export type SqlDecision = Decision;
+export type { SetOp } from '../pinning/index.js';
 
 export interface UserCredentials {
   username: string;
