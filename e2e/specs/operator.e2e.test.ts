@@ -61,11 +61,17 @@ async function renderedConfig(name: string): Promise<{ pool?: { maxConnections?:
   return parseYaml(text) ?? {};
 }
 
-async function podAddresses(service: string): Promise<string[]> {
-  const slices = await getJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
-    '-n', ns, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${service}`,
+/**
+ * Addresses of the ready proxy pods of DBProxy `name`, from pod status (what the Service's
+ * EndpointSlices would list; the local agent's loopback pod IPs are not allowed in EndpointSlices).
+ */
+async function podAddresses(name: string): Promise<string[]> {
+  const pods = await getJson<{ items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] }>([
+    '-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/name=dbproxy,app.kubernetes.io/instance=${name},app.kubernetes.io/component=proxy`,
   ]);
-  return slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+  return pods.items
+    .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .flatMap((p) => (p.status?.podIP ? [p.status.podIP] : []));
 }
 
 beforeAll(async () => {
