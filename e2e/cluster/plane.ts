@@ -66,11 +66,11 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-/** SIGTERM, SIGKILL after 10 s; resolves once the process has exited. */
-async function stopChild(c: ChildProcess): Promise<void> {
+/** SIGTERM, SIGKILL after `graceMs`; resolves once the process has exited. */
+export async function stopChild(c: ChildProcess, graceMs = 10_000): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   await new Promise<void>((resolve) => {
-    const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    const kill = setTimeout(() => c.kill('SIGKILL'), graceMs);
     c.once('exit', () => {
       clearTimeout(kill);
       resolve();

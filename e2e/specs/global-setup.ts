@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startControlPlane, type ControlPlane } from '../cluster/plane.js';
+import { startControlPlane, stopChild, type ControlPlane } from '../cluster/plane.js';
 import { apiFromKubeconfig } from '../agent/api.js';
 import { removePodRoute } from '../agent/pod-network.js';
 import { ON_KIND, ROOT } from './support/env.js';
@@ -85,16 +85,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('stateDir', stateDir);
 
   return async () => {
-    if (agent && agent.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => agent.kill('SIGKILL'), 15_000);
-        agent.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        agent.kill('SIGTERM');
-      });
-    }
+    if (agent) await stopChild(agent, 15_000);
     await plane?.stop();
     if (agent) removePodRoute();
   };
