@@ -5,6 +5,11 @@
 # Go's own module and build caches stay where Go keeps them, so a fresh clone on the same
 # machine relinks in about a minute instead of compiling for 15.
 set -euo pipefail
+if ! command -v go >/dev/null 2>&1; then
+  echo "e2e/kube/build.sh: Go is needed to build the test control plane (etcd, kube-apiserver," >&2
+  echo "kube-controller-manager) from the Go module proxy: install Go 1.26+ (https://go.dev/dl) and retry" >&2
+  exit 1
+fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 k8s=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$root/e2e/kube/go.mod")
 etcd=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/p' "$root/e2e/etcd/go.mod")
