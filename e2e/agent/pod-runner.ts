@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { stopChild } from '../cluster/child.js';
 import type { Api } from './api.js';
 import { expandArgs, resolveEnv } from './expand.js';
 import { computePodStatus, restartDelayMs, statusChanged, type ContainerState } from './pod-status.js';
@@ -182,14 +183,7 @@ export class PodRunner {
     this.timers.clear();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    await stopChild(child, graceMs);
     this.deps.log(`${this.key}: stopped`);
   }
 

@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../proxy/src/testing/ports.js';
+import { stopChild } from './child.js';
 
 export const ROOT = path.resolve(import.meta.dirname, existsSync(path.resolve(import.meta.dirname, '../../package.json')) ? '../..' : '../../..');
 export const BIN = path.join(ROOT, '.cache/kube/bin/current');
@@ -66,18 +67,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-/** SIGTERM, SIGKILL after `graceMs`; resolves once the process has exited. */
-export async function stopChild(c: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const kill = setTimeout(() => c.kill('SIGKILL'), graceMs);
-    c.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    c.kill('SIGTERM');
-  });
-}
 
 /** Starts the plane. `detached` keeps it running after this process exits (make cluster-up). */
 export async function startControlPlane(opts: { dir?: string; detached?: boolean } = {}): Promise<ControlPlane> {

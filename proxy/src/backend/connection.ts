@@ -35,7 +35,6 @@ export class BackendStartupError extends Error {
 }
 
 const PERMANENT = new Set(['28P01', '28000', '3D000', '42704', '0A000']);
-const NO_SESSION_PARAMS: ReadonlyMap<string, string> = new Map();
 
 let nextBackendId = 1;
 
@@ -233,4 +232,3 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
   });
 }
 
-export { NO_SESSION_PARAMS };

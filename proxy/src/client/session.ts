@@ -8,7 +8,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { BackendConnection } from '../backend/connection.js';
-import { BorrowError, type Waiter } from '../pool/pool.js';
+import type { BorrowError, Waiter } from '../pool/pool.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ClientFramer, FrameMode } from '../protocol/framer.js';
 import {
@@ -818,4 +818,3 @@ const ABORTED = {
 /** Visitor of a backend nobody owns: a stray message is dropped (the socket's close handler acts). */
 const IDLE: ServerMessageVisitor = { keep: () => false, message: () => {} };
 
-export { BorrowError };
