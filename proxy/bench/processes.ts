@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../src/testing/ports.js';
+import { waitFor } from '../src/testing/wait.js';
 
 export const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -47,12 +48,15 @@ export function rssKiB(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-async function waitFor(child: ChildProcess, text: string, out: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!out().includes(text)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`process did not start:\n${out()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function waitForOutput(child: ChildProcess, text: string, out: () => string): Promise<void> {
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`process did not start:\n${out()}`);
+      return out().includes(text);
+    },
+    () => `process to start (${text}):\n${out()}`,
+    { timeoutMs: 20_000 },
+  );
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
@@ -144,7 +148,7 @@ export async function startRelay(targetPort: number): Promise<Proc> {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  await waitFor(child, 'relay listening', () => out);
+  await waitForOutput(child, 'relay listening', () => out);
   return { name: 'relay', port, pid: child.pid!, stop: stopper(child) };
 }
 

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PgInstance } from './testing/postgres.js';
+import { waitFor } from './testing/wait.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/dbproxy');
@@ -35,11 +36,14 @@ async function start(args: string[]): Promise<Running> {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('proxy listening')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`proxy did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`proxy did not start:\n${out}`);
+      return out.includes('proxy listening');
+    },
+    () => `the proxy to start:\n${out}`,
+    { timeoutMs: 20_000 },
+  );
   const line = out.split('\n').find((l) => l.includes('proxy listening'))!;
   const info = JSON.parse(line) as { listen: string; admin: string };
   return { child, port: Number(info.listen.split(':').pop()), adminPort: Number(info.admin.split(':').pop()), output: () => out, exited };
@@ -94,15 +98,9 @@ describe('bin/dbproxy proxy', () => {
     await c.query('select 1');
     writeFileSync(file, config(7));
     const deadline = Date.now() + 15_000;
-    while ((await status(r)).pools[0]!.maxConnections !== 7) {
-      if (Date.now() > deadline) throw new Error(`config not reloaded:\n${r.output()}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await waitFor(async () => (await status(r)).pools[0]!.maxConnections === 7, () => `the config reload:\n${r.output()}`, { timeoutMs: 15_000, intervalMs: 100 });
     writeFileSync(file, 'targets: not-a-list\n');
-    while (!r.output().includes('config file rejected')) {
-      if (Date.now() > deadline + 15_000) throw new Error(`invalid config not reported:\n${r.output()}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await waitFor(() => r.output().includes('config file rejected'), () => `the invalid config to be reported:\n${r.output()}`, { timeoutMs: deadline + 15_000 - Date.now(), intervalMs: 100 });
     expect((await status(r)).pools[0]!.maxConnections).toBe(7);
     expect((await c.query('select 2 as n')).rows[0].n).toBe(2);
     await c.end();

@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PgInstance } from './testing/postgres.js';
 import { startProxy, type TestProxy } from './testing/start-proxy.js';
+import { waitFor } from './testing/wait.js';
 
 const APP = { name: 'app', password: 'app-secret' };
 
@@ -41,14 +42,6 @@ async function connect(proxy: TestProxy, password = APP.password): Promise<pg.Cl
 async function backendCount(): Promise<number> {
   const r = await db.query(`select count(*)::int as n from pg_stat_activity where usename = 'app' and backend_type = 'client backend'`);
   return (r.rows[0] as { n: number }).n;
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe.each(['scram', 'md5'] as const)('client authentication (%s)', (method) => {

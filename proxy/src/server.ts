@@ -19,7 +19,7 @@ import { ClientSession } from './client/session.js';
 import type { ProxyConfig } from './config/schema.js';
 import { parseHostPort } from './config/schema.js';
 import { Pool } from './pool/pool.js';
-import { ClientState } from './session/state.js';
+import { Mode } from './session/state.js';
 import { TargetMonitor } from './health/monitor.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -261,8 +261,15 @@ export class ProxyServer implements SessionContext {
     });
     const socket = backend.socket;
     socket.on('data', (chunk: Buffer) => {
-      if (backend.owner) backend.owner.onBackendData(chunk);
-      else backend.scanner.scan(chunk);
+      if (backend.owner) return backend.owner.onBackendData(chunk);
+      try {
+        backend.scanner.scan(chunk);
+      } catch (err) {
+        // A malformed message from an idle server: that connection goes, nothing else.
+        this.log.warn({ backend: backend.id, err: (err as Error).message }, 'closing a database connection that sent a malformed message');
+        backend.destroy();
+        handle.pool.remove(backend);
+      }
     });
     socket.on('error', (err) => this.log.debug({ backend: backend.id, err: err.message }, 'database connection error'));
     socket.on('close', () => {
@@ -285,15 +292,28 @@ export class ProxyServer implements SessionContext {
     this.byProcessId.delete(processId);
   }
 
-  /** A CancelRequest: forward it to the backend running that client's query, if any. */
+  /**
+   * A CancelRequest: forwarded only while that client's own request runs on its backend, and the
+   * backend does not change hands until the server has taken the cancel (PROTOCOL.md: a cancel
+   * interrupts whatever runs when it arrives).
+   */
   cancel(processId: number, secretKey: number): void {
     const entry = this.byProcessId.get(processId);
     if (!entry || entry.secretKey !== secretKey) return;
-    const backend = entry.session.backend;
+    const backend = entry.session.cancelTarget();
     if (!backend) return;
+    backend.cancels++;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      backend.cancels--;
+      backend.owner?.onCancelDone?.(backend);
+    };
     const socket = net.connect({ host: backend.target.host, port: backend.target.port });
     socket.on('connect', () => socket.end(serialize.cancel(backend.processId, backend.secretKey)));
     socket.on('error', (err) => this.log.warn({ err: err.message }, 'could not forward a cancel request'));
+    socket.on('close', finish);
     socket.setTimeout(5_000, () => socket.destroy());
   }
 
@@ -303,6 +323,10 @@ export class ProxyServer implements SessionContext {
 
   onClose(session: unknown): void {
     this.sessions.delete(session as ClientSession);
+  }
+
+  onSessionError(kind: string): void {
+    this.metrics.sessionErrors.inc({ kind });
   }
 
   // ------------------------------------------------------------ connections
@@ -324,8 +348,8 @@ export class ProxyServer implements SessionContext {
     const idleLimit = this.config.idleClientTimeout;
     for (const s of this.sessions) {
       const idle = now - s.lastActive;
-      if (s.state === ClientState.Idle && idleLimit > 0 && idle > idleLimit) s.idleTimeout();
-      else if ((s.state === ClientState.Startup || s.state === ClientState.Authenticating) && idle > CONNECT_TIMEOUT_MS * 6) s.close();
+      if (s.state === Mode.Idle && idleLimit > 0 && idle > idleLimit) s.idleTimeout();
+      else if ((s.state === 'startup' || s.state === 'authenticating') && idle > CONNECT_TIMEOUT_MS * 6) s.close();
     }
   }
 

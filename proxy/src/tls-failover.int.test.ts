@@ -12,16 +12,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, startStandby, type PgInstance } from './testing/postgres.js';
 import { startProxy, type TestProxy } from './testing/start-proxy.js';
+import { waitFor } from './testing/wait.js';
 
 const APP = { username: 'app', password: 'app-secret' };
 
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** How this file polls: a 30 s bound, every 100 ms. */
+const POLL = { timeoutMs: 30_000, intervalMs: 100 };
 
 describe('TLS to clients', () => {
   let db: PgInstance;
@@ -81,7 +77,7 @@ describe('failover in the standalone proxy', () => {
       healthCheck: { interval: '200ms', failureThreshold: 2, timeout: '1s' },
       pool: { maxConnections: 2, borrowTimeout: '30s' },
     });
-    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).target === `${primary.host}:${primary.port}`, 'the proxy to pick the primary');
+    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).target === `${primary.host}:${primary.port}`, 'the proxy to pick the primary', POLL);
   }, 180_000);
   afterAll(async () => {
     await proxy?.stop();
@@ -95,14 +91,14 @@ describe('failover in the standalone proxy', () => {
     await c.connect();
     await c.query('insert into t values (1)');
     // Replication is asynchronous: let the standby have row 1 before the primary dies.
-    await waitFor(async () => (await standby.query('select count(*)::int as n from t')).rows[0].n === 1, 'the standby to replay row 1');
+    await waitFor(async () => (await standby.query('select count(*)::int as n from t')).rows[0].n === 1, 'the standby to replay row 1', POLL);
     await c.query('begin');
     await c.query('insert into t values (2)');
     const before = JSON.parse((await proxy.admin('/status')).text);
 
     await primary.kill();
     await standby.promote();
-    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).target === `${standby.host}:${standby.port}`, 'the proxy to follow the new writer');
+    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).target === `${standby.host}:${standby.port}`, 'the proxy to follow the new writer', POLL);
     const after = JSON.parse((await proxy.admin('/status')).text);
     expect(after.targetGeneration).toBeGreaterThan(before.targetGeneration);
 

@@ -1,16 +1,10 @@
-/** Polling with a deadline and the last observation in the error: the specs' only way to wait. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${typeof last === 'string' ? last : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+import { waitFor as poll } from '../../../proxy/src/testing/wait.js';
+
+/**
+ * The specs' only way to wait: the shared poller (`proxy/src/testing/wait.ts`) with the specs'
+ * argument order and defaults — 120 s bound, a poll every 500 ms, errors from `probe` retried and
+ * reported as the last observation.
+ */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 500): Promise<T> {
+  return poll(probe, what, { timeoutMs, intervalMs: everyMs, retryErrors: true });
 }

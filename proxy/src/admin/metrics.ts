@@ -17,6 +17,7 @@ export class ProxyMetrics {
   readonly borrowTimeouts: Counter;
   readonly pins: Counter<'reason'>;
   readonly failovers: Counter;
+  readonly sessionErrors: Counter<'kind'>;
   readonly backendOpenFailures: Counter<'reason'>;
 
   constructor(source: MetricsSource) {
@@ -84,6 +85,12 @@ export class ProxyMetrics {
       name: 'dbproxy_database_connection_failures_total',
       help: 'Failed attempts to open a database connection, by reason.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.sessionErrors = new Counter({
+      name: 'dbproxy_client_session_errors_total',
+      help: 'Client sessions ended on an error in their own handling, by kind (protocol_violation, server_message, internal).',
+      labelNames: ['kind'],
       registers,
     });
   }

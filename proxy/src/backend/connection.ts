@@ -4,7 +4,10 @@ import { ScramClient } from '../auth/scram.js';
 import { md5Response } from '../auth/md5.js';
 import { ClientFramer, FrameMode } from '../protocol/framer.js';
 import { Code, decodeErrorFields, decodeParameterStatus, readCString, type ErrorFields } from '../protocol/messages.js';
-import { ServerScanner } from '../protocol/server-scanner.js';
+import { ServerScanner, type ServerMessageVisitor } from '../protocol/server-scanner.js';
+import { ReplyLedger } from '../session/ledger.js';
+import type { BackendState } from '../session/machine.js';
+import { BackendStatements } from '../session/statements.js';
 import { PermanentOpenError } from '../pool/pool.js';
 
 export interface Endpoint {
@@ -38,25 +41,30 @@ const PERMANENT = new Set(['28P01', '28000', '3D000', '42704', '0A000']);
 
 let nextBackendId = 1;
 
-/**
- * One server connection after startup. The relay (client/session.ts) owns the byte flow; this object
- * only carries what the proxy knows about the session on that server: its key for cancels, the
- * parameters it reported, the SETs applied to it, its prepared statements and its generation.
- */
 /** Whoever holds a backend receives its bytes and learns when it dies. */
 export interface BackendOwner {
   onBackendData(chunk: Buffer): void;
   onBackendLost(reason: string): void;
+  onCancelDone?(backend: BackendConnection): void;
 }
 
-export class BackendConnection {
+/** Visitor of a backend nobody holds: stray messages (a notice, a FATAL before close) are dropped. */
+export const UNOWNED: ServerMessageVisitor = { begin: () => false, end: () => {} };
+
+/**
+ * One server connection after startup. The session that holds it owns the byte flow; this object
+ * carries what the proxy knows about the server's side: its key for cancels, the parameters it
+ * reported, the reply ledger, the settings applied to it, its prepared statements, its generation.
+ */
+export class BackendConnection implements BackendState {
   readonly id = nextBackendId++;
   owner: BackendOwner | undefined;
   readonly scanner: ServerScanner;
+  readonly ledger = new ReplyLedger();
+  readonly statements = new BackendStatements();
   /** Session parameters applied with SET on this connection (name → SQL value text). */
   params: Map<string, string> = new Map();
-  /** Prepared statements this connection holds: backend name → client statement text signature. */
-  readonly prepared = new Map<string, string>();
+  cancels = 0;
   closed = false;
   lastUsed = Date.now();
 
@@ -68,19 +76,26 @@ export class BackendConnection {
     readonly secretKey: number,
     readonly serverParams: ReadonlyMap<string, string>,
   ) {
-    this.scanner = new ServerScanner({ keep: () => false, message: () => {} });
+    this.scanner = new ServerScanner(UNOWNED);
     const want = this.scanner.wantBody;
     want[Code.ReadyForQuery] = 1;
-    want[Code.Sync /* ParameterStatus */] = 1;
     want[Code.Execute /* ErrorResponse */] = 1;
+    want[Code.Close /* CommandComplete */] = 1;
   }
 
+  /**
+   * Closes the connection: Terminate after whatever was already written, so the server reads and
+   * runs it all first (as for a client that quits) and logs a clean exit; cut after a grace period.
+   */
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    // Terminate first so the server logs a clean exit rather than an unexpected EOF.
-    if (this.socket.writable) this.socket.end(serialize.end());
-    this.socket.destroy();
+    const socket = this.socket;
+    if (!socket.writable) return void socket.destroy();
+    socket.end(serialize.end());
+    const t = setTimeout(() => socket.destroy(), 5_000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
   }
 }
 

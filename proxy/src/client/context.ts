@@ -41,8 +41,11 @@ export interface SessionContext {
   cancel(processId: number, secretKey: number): void;
   onPin(reason: string, rule: string): void;
   onClose(session: unknown): void;
+  /** A session ended on an exception: `kind` protocol_violation | server_message | internal. */
+  onSessionError(kind: string): void;
 }
 
 export interface CancelTarget {
-  readonly backend: BackendConnection | undefined;
+  /** The backend running this client's request now, if one runs. */
+  cancelTarget(): BackendConnection | undefined;
 }

@@ -2,20 +2,15 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../testing/wait.js';
 import { parseConfigText } from './load.js';
 import type { ProxyConfig } from './schema.js';
 import { watchConfigFile, type WatchOptions } from './watch.js';
 
 const config = (pool: number, extra = '') => `targets: [db:5432]\nauth: { method: trust${extra} }\npool: { maxConnections: ${pool} }\n`;
 
-/** Waits (bounded) until `check` holds; fails with `what` otherwise. No assertion on how long it took. */
-async function until(what: string, check: () => boolean, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** How this file waits (bounded; no assertion on how long it took). */
+const UNTIL = { timeoutMs: 15_000, intervalMs: 20 };
 
 let stops: (() => void)[] = [];
 const dirs: string[] = [];
@@ -45,7 +40,7 @@ describe('watchConfigFile', () => {
     const file = path.join(tempDir(), 'proxy.yaml');
     const { changes, errors } = setup(file, config(3), { pollMs: 3_600_000 });
     writeFileSync(file, config(7));
-    await until('the changed config', () => changes.length === 1);
+    await waitFor(() => changes.length === 1, 'the changed config', UNTIL);
     expect(changes[0]!.pool.maxConnections).toBe(7);
     expect(errors).toEqual([]);
   });
@@ -56,7 +51,7 @@ describe('watchConfigFile', () => {
     const { changes } = setup(file, config(3));
     writeFileSync(path.join(dir, '.proxy.yaml.swp'), config(9));
     renameSync(path.join(dir, '.proxy.yaml.swp'), file);
-    await until('the renamed config', () => changes.length === 1);
+    await waitFor(() => changes.length === 1, 'the renamed config', UNTIL);
     expect(changes[0]!.pool.maxConnections).toBe(9);
   });
 
@@ -73,7 +68,7 @@ describe('watchConfigFile', () => {
     writeFileSync(path.join(dir, '..v2', 'proxy.yaml'), config(11));
     symlinkSync('..v2', path.join(dir, '..data_tmp'));
     renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
-    await until('the swapped config', () => changes.length === 1);
+    await waitFor(() => changes.length === 1, 'the swapped config', UNTIL);
     expect(changes[0]!.pool.maxConnections).toBe(11);
   });
 
@@ -82,11 +77,11 @@ describe('watchConfigFile', () => {
     const { changes, errors } = setup(file, config(3));
     writeFileSync(file, config(3)); // same content: nothing to deliver
     writeFileSync(file, 'targets: []\npool: { maxConnections: 0 }\n');
-    await until('the error', () => errors.length === 1);
+    await waitFor(() => errors.length === 1, 'the error', UNTIL);
     expect(errors[0]!.message).toMatch(/targets: at least one target[\s\S]*pool.maxConnections: must be >= 1/);
     writeFileSync(file, config(3) + '# a comment changes the text, not the config\n');
     writeFileSync(file, config(4));
-    await until('the fixed config', () => changes.length >= 1);
+    await waitFor(() => changes.length >= 1, 'the fixed config', UNTIL);
     expect(changes.map((c) => c.pool.maxConnections)).toEqual([4]);
     expect(errors).toHaveLength(1);
   });
@@ -99,7 +94,7 @@ describe('watchConfigFile', () => {
     const file = path.join(dir, 'proxy.yaml');
     const { changes } = setup(file, config(3, ', usersFile: users/users.txt'));
     writeFileSync(users, '"app" "two"\n"other" "x"\n');
-    await until('the new users', () => changes.length === 1);
+    await waitFor(() => changes.length === 1, 'the new users', UNTIL);
     expect(changes[0]!.auth.users.map((u) => [u.username, u.password])).toEqual([
       ['app', 'two'],
       ['other', 'x'],
@@ -115,7 +110,7 @@ describe('watchConfigFile', () => {
     const stop = watchConfigFile(file, (c) => changes.push(c), () => undefined, { initial, debounceMs: 3_600_000, pollMs: 50 });
     stops.push(stop);
     writeFileSync(file, config(5));
-    await until('the polled config', () => changes.length === 1);
+    await waitFor(() => changes.length === 1, 'the polled config', UNTIL);
     stop();
     writeFileSync(file, config(6));
     await new Promise((r) => setTimeout(r, 300));

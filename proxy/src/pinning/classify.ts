@@ -67,8 +67,18 @@ function classifyStatement(sql: string, toks: Token[]): StatementEffect {
 function leadEffect(sql: string, r: Rule & { match: LeadMatch }, body: Token[], lead: string[]): StatementEffect {
   if (r.kind === 'set') return setEffect(sql, body, r);
   if (r.kind === 'reset') return resetEffect(body, r);
-  if (r.kind === 'discard' || r.kind === 'deallocate') return effectOf(r, { value: lead[lead.length - 1] === 'all' ? 'all' : (lead[lead.length - 1] ?? '') });
+  if (r.kind === 'discard') return effectOf(r, { value: lead[lead.length - 1] === 'all' ? 'all' : (lead[lead.length - 1] ?? '') });
+  if (r.kind === 'deallocate') return effectOf(r, { value: deallocateTarget(body) });
   return effectOf(r);
+}
+
+/** `DEALLOCATE [PREPARE] name | ALL`: `all`, the name (a quoted one keeps its case), or '' if neither. */
+function deallocateTarget(body: Token[]): string {
+  let i = 1;
+  if (body[i]?.t === Tok.Word && body[i]!.v === 'prepare' && body.length > 2) i++;
+  const t = body[i];
+  if (t === undefined || body.length !== i + 1 || (t.t !== Tok.Word && t.t !== Tok.Ident)) return '';
+  return t.t === Tok.Word && t.v === 'all' ? 'all' : t.v;
 }
 
 /** EXPLAIN [ANALYZE] [VERBOSE] stmt | EXPLAIN (options) stmt: where stmt starts. */

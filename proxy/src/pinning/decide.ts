@@ -26,6 +26,8 @@ export interface Decision {
   discardAll?: boolean;
   /** DEALLOCATE ALL (or DEALLOCATE PREPARE ALL). */
   deallocateAll?: boolean;
+  /** The string is one `DEALLOCATE [PREPARE] name`: the name (folded to lower case unless quoted). */
+  deallocate?: string;
   /** Ends a transaction block: COMMIT/END/ROLLBACK/ABORT/PREPARE TRANSACTION. */
   endsTransaction?: boolean;
 }
@@ -46,10 +48,11 @@ export function decide(c: Classification, filters: ReadonlySet<PinningFilter> | 
     else if (s.pinReason && !d.pin) d.pin = { reason: s.pinReason, rule: s.rule };
     if (s.kind === 'discard' && s.value === 'all') d.discardAll = true;
     if (s.kind === 'deallocate' && s.value === 'all') d.deallocateAll = true;
+    else if (s.kind === 'deallocate' && c.statements.length === 1 && s.value) d.deallocate = s.value;
     if (s.kind === 'begin' || s.kind === 'commit' || s.kind === 'rollback') d.txn = s.kind;
     if (s.kind === 'commit' || s.kind === 'rollback') d.endsTransaction = true;
   }
-  return d.track.length === 0 && !d.pin && !d.txn && !d.discardAll && !d.deallocateAll ? NOTHING : d;
+  return d.track.length === 0 && !d.pin && !d.txn && !d.discardAll && !d.deallocateAll && !d.deallocate ? NOTHING : d;
 }
 
 function setOp(s: { kind: string; name?: string; value?: string }): SetOp {

@@ -19,6 +19,8 @@ const MIN_STARTUP_LENGTH = 8;
  */
 export class ClientFramer {
   mode: FrameMode = FrameMode.Startup;
+  /** In typed mode, the message types accepted (1 = valid); others end the client before their length is read. */
+  validTypes: Uint8Array | undefined;
   private parts: Buffer[] = [];
   private partsLength = 0;
 
@@ -93,6 +95,8 @@ export class ClientFramer {
       }
       return len;
     }
+    const type = buf[offset]!;
+    if (this.validTypes !== undefined && this.validTypes[type] !== 1) throw new ProtocolError(`invalid frontend message type ${type}`);
     const len = buf.readInt32BE(offset + 1);
     if (len < 4) throw new ProtocolError(`invalid message length ${len} for message type "${typeName(buf[offset]!)}"`);
     if (len > this.maxLength) {

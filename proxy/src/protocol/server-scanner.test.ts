@@ -23,12 +23,19 @@ interface Run {
   bodies: [string, string][];
 }
 
-/** Scans chunks; drops messages whose type is in `drop`; returns forwarded bytes and wanted bodies. */
-function run(chunks: Buffer[], drop = ''): Run {
+/**
+ * Scans chunks; drops messages whose type is in `drop`, inserts `insert` after each message whose
+ * type is in `after`; returns forwarded bytes and wanted bodies.
+ */
+function run(chunks: Buffer[], drop = '', after = '', insert: Buffer = Buffer.alloc(0)): Run {
   const bodies: [string, string][] = [];
   const visitor: ServerMessageVisitor = {
-    keep: (t) => !drop.includes(String.fromCharCode(t)),
-    message: (t, body) => bodies.push([String.fromCharCode(t), body.toString('latin1')]),
+    begin: (t) => !drop.includes(String.fromCharCode(t)),
+    end: (t, body) => {
+      const type = String.fromCharCode(t);
+      if (type === 'Z' || type === 'C') bodies.push([type, body.toString('latin1')]);
+      if (after.includes(type)) s.insert(insert);
+    },
   };
   const s = new ServerScanner(visitor);
   s.wantBody['Z'.charCodeAt(0)] = 1;
@@ -36,7 +43,7 @@ function run(chunks: Buffer[], drop = ''): Run {
   const out: Buffer[] = [];
   for (const c of chunks) {
     if (s.scan(c)) out.push(c);
-    else for (let i = 0; i < s.ranges.length; i += 2) out.push(c.subarray(s.ranges[i], s.ranges[i + 1]));
+    else out.push(...s.out);
   }
   expect(s.atBoundary()).toBe(true);
   return { forwarded: Buffer.concat(out).toString('hex'), bodies };
@@ -83,8 +90,20 @@ describe('ServerScanner', () => {
     );
   });
 
+  it('puts inserted bytes right after their message, dropped or kept, at any chunking (property)', () => {
+    const marker = msg('E', 'rewritten\0');
+    // After each ParseComplete (dropped) and each ReadyForQuery (kept): the marker, in order.
+    const expected = Buffer.concat([marker, rowDescription, dataRow, complete, ready('T'), marker, marker, ready('I'), marker]);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const r = run(splits(stream, cuts), '1', '1Z', marker);
+        expect(r.forwarded).toEqual(expected.toString('hex'));
+      }),
+    );
+  });
+
   it('throws on an impossible length from the server', () => {
-    const s = new ServerScanner({ keep: () => true, message: () => {} });
+    const s = new ServerScanner({ begin: () => true, end: () => {} });
     expect(() => s.scan(Buffer.from([0x5a, 0, 0, 0, 2]))).toThrow(/invalid length/);
   });
 });

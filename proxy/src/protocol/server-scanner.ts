@@ -1,12 +1,14 @@
 /**
  * Walks the headers of backend → client messages as chunks arrive, without copying or decoding rows.
- * The owner says, at each message's first byte, whether its bytes are forwarded (`keep`), and gets
- * the complete body only of the few message types it asked for (`wantBody`), e.g. ReadyForQuery.
- * When every message of a chunk is kept (the normal case) the chunk is forwarded whole.
+ * The visitor says at each message's first byte whether its bytes are forwarded (`begin`), and is
+ * told at its last byte (`end`), with the body for the few types it asked for (`wantBody`). It may
+ * `insert` bytes there (a rewritten message), in order. When every byte of a chunk is forwarded (the
+ * normal case) the chunk goes out whole.
  */
 export interface ServerMessageVisitor {
-  keep(type: number): boolean;
-  message(type: number, body: Buffer): void;
+  begin(type: number): boolean;
+  /** `body` is the whole body for wanted types, empty for the others. */
+  end(type: number, body: Buffer): void;
 }
 
 export class ServerProtocolError extends Error {
@@ -19,13 +21,13 @@ const enum Stage {
   Body,
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
 export class ServerScanner {
   /** Message types (by code) whose bodies the visitor wants; every other body is skipped. */
   readonly wantBody = new Uint8Array(256);
-  /** After `scan` returned false: [from, to) pairs of the chunk's bytes to forward. */
-  readonly ranges: number[] = [];
+  /** After `scan` returned false: the bytes to forward, in order. */
+  readonly out: Buffer[] = [];
 
   private stage = Stage.Type;
   private type = 0;
@@ -35,6 +37,11 @@ export class ServerScanner {
   private want = false;
   private keeping = true;
   private parts: Buffer[] = [];
+  // While scanning a chunk:
+  private chunk: Buffer = EMPTY;
+  private runStart = -1;
+  private pos = 0;
+  private whole = true;
 
   constructor(private visitor: ServerMessageVisitor) {}
 
@@ -42,31 +49,28 @@ export class ServerScanner {
     this.visitor = visitor;
   }
 
-  /** True when the whole chunk is to be forwarded; else `ranges` says which bytes are. */
+  /** True when the whole chunk is to be forwarded; else `out` has what is. */
   scan(chunk: Buffer): boolean {
     const n = chunk.length;
-    const ranges = this.ranges;
-    ranges.length = 0;
-    let all = this.keeping;
-    let runStart = this.keeping ? 0 : -1;
+    this.out.length = 0;
+    this.chunk = chunk;
+    this.whole = this.keeping;
+    this.runStart = this.keeping ? 0 : -1;
     let i = 0;
     while (i < n) {
       if (this.stage === Stage.Type) {
         const type = chunk[i]!;
-        const keep = this.visitor.keep(type);
+        const keep = this.visitor.begin(type);
         if (keep !== this.keeping) {
           this.keeping = keep;
-          if (keep) runStart = i;
-          else {
-            all = false;
-            if (runStart >= 0 && i > runStart) ranges.push(runStart, i);
-            runStart = -1;
-          }
+          if (keep) this.runStart = i;
+          else this.cut(i);
         }
         this.type = type;
         if (n - i >= 5) {
           this.length = chunk.readInt32BE(i + 1);
           i += 5;
+          this.pos = i;
           this.startBody();
         } else {
           this.stage = Stage.Length;
@@ -77,22 +81,43 @@ export class ServerScanner {
       } else if (this.stage === Stage.Length) {
         this.length = (this.length << 8) | chunk[i]!;
         i++;
+        this.pos = i;
         if (++this.lengthBytes === 4) this.startBody();
       } else {
         const take = Math.min(this.remaining, n - i);
         if (this.want) this.parts.push(chunk.subarray(i, i + take));
         i += take;
         this.remaining -= take;
+        this.pos = i;
         if (this.remaining === 0) this.finish();
       }
     }
-    if (!all && runStart >= 0 && n > runStart) ranges.push(runStart, n);
-    return all;
+    if (!this.whole && this.runStart >= 0 && n > this.runStart) this.out.push(chunk.subarray(this.runStart, n));
+    this.chunk = EMPTY;
+    return this.whole;
+  }
+
+  /** From inside `end`: bytes to forward right after the message just ended. */
+  insert(bytes: Buffer): void {
+    if (this.keeping) {
+      this.cut(this.pos);
+      this.runStart = this.pos;
+    } else {
+      this.whole = false;
+    }
+    this.out.push(bytes);
   }
 
   /** True when the scanner stands between two messages (nothing half-read). */
   atBoundary(): boolean {
     return this.stage === Stage.Type;
+  }
+
+  /** Ends the forwarded run at `at`. */
+  private cut(at: number): void {
+    this.whole = false;
+    if (this.runStart >= 0 && at > this.runStart) this.out.push(this.chunk.subarray(this.runStart, at));
+    this.runStart = -1;
   }
 
   private startBody(): void {
@@ -105,10 +130,12 @@ export class ServerScanner {
 
   private finish(): void {
     this.stage = Stage.Type;
-    if (!this.want) return;
-    const parts = this.parts;
-    const body = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    this.parts = [];
-    this.visitor.message(this.type, body);
+    let body: Buffer = EMPTY;
+    if (this.want) {
+      const parts = this.parts;
+      body = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      this.parts = [];
+    }
+    this.visitor.end(this.type, body);
   }
 }

@@ -1,45 +1,44 @@
 import { describe, expect, it } from 'vitest';
-import { ClientState, IllegalTransition, canReturnBackend, transition, type ClientEvent } from './state.js';
+import { holdsBackend, IllegalTransition, Mode, transition } from './state.js';
 
-describe('client state machine', () => {
-  it.each<[ClientState, ClientEvent, ClientState]>([
-    [ClientState.Startup, 'authenticating', ClientState.Authenticating],
-    [ClientState.Startup, 'authenticated', ClientState.Idle],
-    [ClientState.Authenticating, 'authenticated', ClientState.Idle],
-    [ClientState.Idle, 'work', ClientState.Waiting],
-    [ClientState.Waiting, 'linked', ClientState.Active],
-    [ClientState.Waiting, 'borrowFailed', ClientState.Idle],
-    [ClientState.Active, 'released', ClientState.Idle],
-    [ClientState.Active, 'lost', ClientState.Idle],
-    [ClientState.Active, 'close', ClientState.Closing],
-    [ClientState.Closing, 'closed', ClientState.Closed],
-  ])('%s --%s--> %s', (from, event, to) => {
-    expect(transition(from, event)).toBe(to);
+describe('session modes', () => {
+  it.each<[Mode, Mode]>([
+    [Mode.Welcoming, Mode.Idle],
+    [Mode.Welcoming, Mode.Linked],
+    [Mode.Idle, Mode.Waiting],
+    [Mode.Waiting, Mode.Linked],
+    [Mode.Waiting, Mode.Idle],
+    [Mode.Waiting, Mode.DiscardUntilSync],
+    [Mode.Linked, Mode.Idle],
+    [Mode.Linked, Mode.Pinned],
+    [Mode.Linked, Mode.FailedTransaction],
+    [Mode.Linked, Mode.Draining],
+    [Mode.Pinned, Mode.Draining],
+    [Mode.FailedTransaction, Mode.Idle],
+    [Mode.DiscardUntilSync, Mode.FailedTransaction],
+    [Mode.Draining, Mode.Closed],
+  ])('%s → %s', (from, to) => {
+    expect(transition(from, to)).toBe(to);
   });
 
-  it.each<[ClientState, ClientEvent]>([
-    [ClientState.Startup, 'work'],
-    [ClientState.Authenticating, 'linked'],
-    [ClientState.Idle, 'released'],
-    [ClientState.Idle, 'linked'],
-    [ClientState.Waiting, 'work'],
-    [ClientState.Active, 'linked'],
-    [ClientState.Closed, 'work'],
-  ])('refuses %s --%s-->', (from, event) => {
-    expect(() => transition(from, event)).toThrow(IllegalTransition);
+  it.each<[Mode, Mode]>([
+    [Mode.Idle, Mode.Linked],
+    [Mode.Idle, Mode.Draining],
+    [Mode.Pinned, Mode.Idle],
+    [Mode.Pinned, Mode.Linked],
+    [Mode.Draining, Mode.Idle],
+    [Mode.Draining, Mode.Linked],
+    [Mode.Closed, Mode.Waiting],
+    [Mode.FailedTransaction, Mode.Linked],
+  ])('refuses %s → %s', (from, to) => {
+    expect(() => transition(from, to)).toThrow(IllegalTransition);
   });
 
-  it('every state can be closed', () => {
-    for (const s of Object.values(ClientState)) expect(() => transition(s, 'close')).not.toThrow();
+  it('every mode can close', () => {
+    for (const m of Object.values(Mode)) expect(transition(m, Mode.Closed)).toBe(Mode.Closed);
   });
 
-  it.each([
-    [0x49, 0, false, true],
-    [0x49, 1, false, false],
-    [0x54, 0, false, false],
-    [0x45, 0, false, false],
-    [0x49, 0, true, false],
-  ])('canReturnBackend(status %s, owed %s, pinned %s) = %s', (status, owed, pinned, expected) => {
-    expect(canReturnBackend(status, owed, pinned)).toBe(expected);
+  it('only linked, pinned and draining sessions hold a backend', () => {
+    expect(Object.values(Mode).filter(holdsBackend)).toEqual([Mode.Linked, Mode.Pinned, Mode.Draining]);
   });
 });

@@ -1,58 +1,54 @@
 /**
- * A client connection's lifecycle as an explicit enum; every change goes through `transition`, which
- * refuses the ones that cannot happen, so a bug shows up as an error instead of a dirty backend.
+ * A client session's modes, as one enum; every change goes through `transition`, which refuses the
+ * ones that cannot happen, so a bug shows up as an error for that one session instead of a backend
+ * handed over dirty.
  */
-export enum ClientState {
-  /** Reading StartupMessage / SSLRequest. */
-  Startup = 'startup',
-  /** Password or SASL exchange. */
-  Authenticating = 'authenticating',
-  /** Authenticated; no backend; waiting for the first message of a unit of work. */
+export enum Mode {
+  /** The first client of a pool waits for a backend to learn what the server reports at startup. */
+  Welcoming = 'welcoming',
+  /** Authenticated, no backend, nothing open. */
   Idle = 'idle',
-  /** A unit of work started; queued for a backend. */
+  /** A unit of work started; queued for a backend with its messages held. */
   Waiting = 'waiting',
-  /** Linked to a backend; bytes flow both ways. */
-  Active = 'active',
-  /** Going away; what it holds is being given back. */
-  Closing = 'closing',
+  /** Linked to a backend; bytes flow both ways; released on ReadyForQuery `I` with nothing owed. */
+  Linked = 'linked',
+  /** Linked for good: session state that cannot move between backends. */
+  Pinned = 'pinned',
+  /** The backend was lost inside a transaction block: the proxy answers errors until ROLLBACK. */
+  FailedTransaction = 'failed-transaction',
+  /** The proxy answered an extended-protocol batch with an error: it discards up to Sync. */
+  DiscardUntilSync = 'discard-until-sync',
+  /** The client is gone; its backend is being brought back to idle (or closed). */
+  Draining = 'draining',
   Closed = 'closed',
 }
 
-export type ClientEvent =
-  | 'authenticating' // startup accepted, auth exchange begins
-  | 'authenticated'
-  | 'work' // first message of a unit of work
-  | 'linked' // a backend was borrowed
-  | 'released' // ReadyForQuery I, nothing owed, not pinned
-  | 'borrowFailed'
-  | 'lost' // the backend died under an active client that stays connected
-  | 'close'
-  | 'closed';
-
-const TABLE: Record<ClientState, Partial<Record<ClientEvent, ClientState>>> = {
-  [ClientState.Startup]: { authenticating: ClientState.Authenticating, authenticated: ClientState.Idle, close: ClientState.Closing },
-  [ClientState.Authenticating]: { authenticated: ClientState.Idle, close: ClientState.Closing },
-  [ClientState.Idle]: { work: ClientState.Waiting, close: ClientState.Closing },
-  [ClientState.Waiting]: { linked: ClientState.Active, borrowFailed: ClientState.Idle, close: ClientState.Closing },
-  [ClientState.Active]: { released: ClientState.Idle, lost: ClientState.Idle, close: ClientState.Closing },
-  [ClientState.Closing]: { closed: ClientState.Closed, close: ClientState.Closing },
-  [ClientState.Closed]: { close: ClientState.Closed, closed: ClientState.Closed },
+const M = Mode;
+const TABLE: Record<Mode, readonly Mode[]> = {
+  [M.Welcoming]: [M.Idle, M.Linked, M.Pinned, M.Closed],
+  [M.Idle]: [M.Waiting, M.Closed],
+  [M.Waiting]: [M.Linked, M.Pinned, M.Idle, M.DiscardUntilSync, M.Closed],
+  [M.Linked]: [M.Pinned, M.Idle, M.FailedTransaction, M.DiscardUntilSync, M.Draining, M.Closed],
+  [M.Pinned]: [M.Draining, M.Closed],
+  [M.FailedTransaction]: [M.Idle, M.DiscardUntilSync, M.Closed],
+  [M.DiscardUntilSync]: [M.Idle, M.FailedTransaction, M.Closed],
+  [M.Draining]: [M.Closed],
+  [M.Closed]: [M.Closed],
 };
 
 export class IllegalTransition extends Error {
-  constructor(from: ClientState, event: ClientEvent) {
-    super(`client state machine: no transition from ${from} on ${event}`);
+  constructor(from: Mode, to: Mode) {
+    super(`session machine: no transition from ${from} to ${to}`);
     this.name = 'IllegalTransition';
   }
 }
 
-export function transition(from: ClientState, event: ClientEvent): ClientState {
-  const to = TABLE[from][event];
-  if (to === undefined) throw new IllegalTransition(from, event);
+export function transition(from: Mode, to: Mode): Mode {
+  if (!TABLE[from].includes(to)) throw new IllegalTransition(from, to);
   return to;
 }
 
-/** Whether a backend linked in this state may return to the pool when the client goes away. */
-export function canReturnBackend(txStatus: number, owed: number, pinned: boolean): boolean {
-  return txStatus === 0x49 /* I */ && owed === 0 && !pinned;
+/** Modes in which the session holds a backend. */
+export function holdsBackend(mode: Mode): boolean {
+  return mode === Mode.Linked || mode === Mode.Pinned || mode === Mode.Draining;
 }

@@ -1,24 +1,133 @@
 /**
- * Protocol-level prepared statements under transaction pooling. A client's named statement lives in
- * the client session (its Parse body); on each backend it is prepared on demand under a name derived
- * from a hash of that body, so clients that prepare the same SQL share one backend statement.
+ * Protocol-level prepared statements under transaction pooling. Each Parse of a client is a real
+ * Parse on the server (fresh plan, fresh type OIDs), under a backend-unique name; when the client
+ * later uses the statement on another backend, the proxy prepares it there first. Nothing is shared
+ * between clients, so one client's Close, DDL recovery or name reuse never touches another's.
  */
-import { createHash } from 'node:crypto';
 import { Code } from '../protocol/messages.js';
 
-export interface ClientStatement {
-  /** Backend-side name: `dbp_` + hash of the Parse body after the name (query + parameter types). */
-  backendName: string;
-  /** The Parse body after the statement name: query text, NUL, parameter type OIDs. */
-  tail: Buffer;
+let nextInstance = 1;
+
+/** One client Parse: its text and the backends that hold it. */
+export class Statement {
+  /** Empty for the unnamed statement. */
+  readonly backendName: string;
+  closed = false;
+  readonly holders = new Set<BackendStatements>();
+
+  constructor(
+    /** The Parse body after the name: query text, NUL, parameter type OIDs. */
+    readonly tail: Buffer,
+    named: boolean,
+  ) {
+    this.backendName = named ? `dbp_${(nextInstance++).toString(36)}` : '';
+  }
+
+  /** Parse of this statement under its backend name. */
+  parse(): Buffer {
+    return message(Code.Parse, [cstr(this.backendName), this.tail]);
+  }
 }
 
-export function clientStatement(tail: Buffer): ClientStatement {
-  const hash = createHash('sha256').update(tail).digest('base64url').slice(0, 22);
-  return { backendName: `dbp_${hash}`, tail: Buffer.from(tail) };
+/** Per-backend cap on statements before the oldest are closed. */
+export const MAX_STATEMENTS_PER_BACKEND = 2000;
+
+/** The statements one server connection holds, and the ones to close there at the next chance. */
+export class BackendStatements {
+  readonly named = new Map<string, Statement>();
+  /** The statement in the server's unnamed slot, as far as the proxy sent it. */
+  unnamed: Statement | undefined;
+  /** Backend names of closed statements still on the server. */
+  garbage: string[] = [];
+  /** A DEALLOCATE ALL / DISCARD ALL failed half-way: what the server holds is unknown. */
+  unknown = false;
+
+  holds(s: Statement): boolean {
+    return this.named.get(s.backendName) === s;
+  }
+
+  add(s: Statement): void {
+    this.named.set(s.backendName, s);
+    s.holders.add(this);
+  }
+
+  /** The server no longer has it (a Close, or its Parse failed). */
+  forget(s: Statement): void {
+    if (this.named.get(s.backendName) === s) this.named.delete(s.backendName);
+    s.holders.delete(this);
+  }
+
+  /** DEALLOCATE ALL or DISCARD ALL ran here: the server holds no named statement. */
+  clearAll(): void {
+    for (const s of this.named.values()) s.holders.delete(this);
+    this.named.clear();
+    this.garbage = [];
+  }
+
+  /** Close messages for the garbage and for the oldest statements above the cap, emptying the list. */
+  takeCloses(): Buffer[] {
+    if (this.named.size > MAX_STATEMENTS_PER_BACKEND) {
+      let n = this.named.size - MAX_STATEMENTS_PER_BACKEND / 2;
+      for (const s of this.named.values()) {
+        if (n-- <= 0) break;
+        this.forget(s);
+        this.garbage.push(s.backendName);
+      }
+    }
+    if (this.garbage.length === 0) return [];
+    const out = this.garbage.map((name) => closeStatement(name));
+    this.garbage = [];
+    return out;
+  }
 }
 
-function withHeader(type: number, parts: Buffer[]): Buffer {
+/** Ends a statement everywhere: each backend that holds it closes it at its next borrow. */
+export function retire(s: Statement, except?: BackendStatements): void {
+  s.closed = true;
+  for (const b of s.holders) {
+    if (b.named.get(s.backendName) === s) {
+      b.named.delete(s.backendName);
+      if (b !== except) b.garbage.push(s.backendName);
+    }
+  }
+  s.holders.clear();
+}
+
+/** A client's statements by the names it gave them. */
+export class ClientStatements {
+  readonly named = new Map<string, Statement>();
+  unnamed: Statement | undefined;
+
+  /** The client is gone: its statements go too. */
+  retireAll(): void {
+    for (const s of this.named.values()) retire(s);
+    this.named.clear();
+    this.unnamed = undefined;
+  }
+}
+
+/** A statement name no backend ever holds: a request naming it fails as the client's unknown name would. */
+export const MISSING = 'dbproxy_missing';
+
+/** Rewrites backend names in an error's text back to the client's. */
+export function renamer(backendName: string, clientName: string): (f: Record<string, string>) => Record<string, string> {
+  const from = `"${backendName}"`;
+  const to = `"${clientName}"`;
+  return (f) => {
+    if (f['M']?.includes(from)) f['M'] = f['M'].split(from).join(to);
+    return f;
+  };
+}
+
+/** The error PostgreSQL gives for the unnamed statement when there is none. */
+export function unnamedMissing(f: Record<string, string>): Record<string, string> {
+  if (f['C'] === '26000') f['M'] = 'unnamed prepared statement does not exist';
+  return f;
+}
+
+// ------------------------------------------------------------------ message encoding
+
+function message(type: number, parts: Buffer[]): Buffer {
   const bodyLength = parts.reduce((n, p) => n + p.length, 0);
   const out = Buffer.allocUnsafe(5 + bodyLength);
   out[0] = type;
@@ -30,25 +139,23 @@ function withHeader(type: number, parts: Buffer[]): Buffer {
 
 const cstr = (s: string): Buffer => Buffer.from(s + '\0', 'utf8');
 
+/** A Parse of `tail` under `name`. */
 export function parseMessage(name: string, tail: Buffer): Buffer {
-  return withHeader(Code.Parse, [cstr(name), tail]);
+  return message(Code.Parse, [cstr(name), tail]);
 }
-
-/** Parse of the empty query into the unnamed statement: answered with ParseComplete, costs nothing. */
-export const EMPTY_PARSE = parseMessage('', Buffer.from([0, 0, 0]));
 
 /** A Bind with its statement name replaced; portal and everything after the name are kept. */
 export function renameBind(buf: Buffer, start: number, end: number, statementAt: number, restAt: number, name: string): Buffer {
-  return withHeader(Code.Bind, [buf.subarray(start + 5, statementAt), cstr(name), buf.subarray(restAt, end)]);
+  return message(Code.Bind, [buf.subarray(start + 5, statementAt), cstr(name), buf.subarray(restAt, end)]);
 }
 
-/** Describe or Close of a statement ('S') by its backend name. */
+/** Describe or Close of a statement ('S') by name. */
 export function statementTarget(type: Code.Describe | Code.Close, name: string): Buffer {
-  return withHeader(type, [Buffer.from('S'), cstr(name)]);
+  return message(type, [Buffer.from('S'), cstr(name)]);
 }
 
-/**
- * Closing a client's statement must not close the shared backend statement, yet the client expects a
- * CloseComplete in order: closing a statement that does not exist is not an error, so this does it.
- */
-export const NOOP_CLOSE = statementTarget(Code.Close, 'dbproxy_no_such_statement');
+export function closeStatement(name: string): Buffer {
+  return statementTarget(Code.Close, name);
+}
+
+export const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);

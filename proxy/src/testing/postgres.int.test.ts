@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, startStandby, type PgInstance } from './postgres.js';
+import { waitFor } from './wait.js';
 
 /** Connects once with a connection string and returns the error's SQLSTATE or network code, if any. */
 async function connectError(connectionString: string): Promise<string | undefined> {
@@ -15,16 +16,6 @@ async function connectError(connectionString: string): Promise<string | undefine
     return (err as { code?: string }).code ?? (err as Error).message;
   } finally {
     await c.end().catch(() => undefined);
-  }
-}
-
-/** Polls `check` until it returns true or the bound runs out (no timing is asserted). */
-async function eventually(check: () => Promise<boolean>, what: string, boundMs = 30_000): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -124,7 +115,7 @@ describe('startStandby', () => {
     expect(standby.port).not.toBe(primary.port);
     expect((await standby.query('select pg_is_in_recovery() as r')).rows[0].r).toBe(true);
     await primary.query(`insert into t values (1, 'replicated')`);
-    await eventually(async () => (await standby.query('select note from t where id = 1')).rows[0]?.note === 'replicated', 'the row on the standby');
+    await waitFor(async () => (await standby.query('select note from t where id = 1')).rows[0]?.note === 'replicated', 'the row on the standby', { timeoutMs: 30_000, intervalMs: 100, retryErrors: true });
     await expect(standby.query(`insert into t values (2, 'nope')`)).rejects.toMatchObject({ code: '25006' });
     const senders = await primary.query(`select count(*)::int as n from pg_stat_replication where state = 'streaming'`);
     expect(senders.rows[0].n).toBe(1);

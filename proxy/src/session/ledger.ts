@@ -1,0 +1,436 @@
+/**
+ * The reply ledger: a model of one backend's input queue, advanced by the replies PostgreSQL sends.
+ * Every message forwarded to the server is recorded; each server message is matched to the request
+ * it answers, following the rules of the protocol (PROTOCOL.md): after an error in the extended
+ * protocol everything up to Sync is skipped (a simple Query too); Flush and stray COPY messages owe
+ * nothing; during COPY FROM STDIN the server ignores Sync and Flush. A backend may go to another
+ * client only when `idle()`: nothing owed and the last ReadyForQuery said `I`.
+ */
+
+/** What the client (or the proxy) asked; one value per frontend message type. */
+export const enum Req {
+  Parse,
+  Bind,
+  DescribeStatement,
+  DescribePortal,
+  Execute,
+  Close,
+  Sync,
+  Flush,
+  Query,
+  FunctionCall,
+  CopyData,
+  CopyDone,
+  CopyFail,
+}
+
+/** How the server is processing its input, as far as its replies tell. */
+export const enum ServerMode {
+  /** Between units: the last thing it sent was ReadyForQuery (or nothing yet). */
+  Ready,
+  /** Extended-protocol messages processed since the last Sync (an implicit transaction is open). */
+  Batch,
+  /** An extended-protocol message failed: input is discarded up to the next Sync. */
+  Skip,
+  /** A simple Query (or FunctionCall) is running; it ends with ReadyForQuery. */
+  Query,
+  CopyIn,
+  CopyOut,
+}
+
+/** How a request ended. */
+export const enum Outcome {
+  Ok,
+  /** It got an ErrorResponse, or the backend was lost before it was answered. */
+  Failed,
+  /** Discarded unread after an earlier error in its batch. */
+  Skipped,
+}
+
+/** Bookkeeping attached to one request: told how it ended. */
+export interface Hook {
+  /** Replies to this request are the proxy's own (injected requests): not forwarded. */
+  readonly injected: boolean;
+  done?(outcome: Outcome): void;
+  /** For an injected request: its ErrorResponse goes to the client (the client's next request would have failed). */
+  readonly forwardErrors?: boolean;
+  /** For an injected request: told the fields of its ErrorResponse. */
+  onError?(fields: Record<string, string>): void;
+  /** An ErrorResponse for this request, before forwarding (to translate backend names). */
+  rewrite?: (fields: Record<string, string>) => Record<string, string>;
+}
+
+export const enum Match {
+  /** The message answers a request of the client: forward it. */
+  Client,
+  /** It answers a request the proxy injected: drop it. */
+  Injected,
+  /** NoticeResponse, ParameterStatus, NotificationResponse: owe nothing. */
+  Async,
+  /** Nothing was asked that this can answer: the backend is out of step. */
+  Unexpected,
+}
+
+const CODE = {
+  ParseComplete: 0x31,
+  BindComplete: 0x32,
+  CloseComplete: 0x33,
+  NotificationResponse: 0x41,
+  CommandComplete: 0x43,
+  DataRow: 0x44,
+  ErrorResponse: 0x45,
+  CopyInResponse: 0x47,
+  CopyOutResponse: 0x48,
+  EmptyQueryResponse: 0x49,
+  NoticeResponse: 0x4e,
+  ParameterStatus: 0x53,
+  RowDescription: 0x54,
+  FunctionCallResponse: 0x56,
+  CopyBothResponse: 0x57,
+  ReadyForQuery: 0x5a,
+  CopyDone: 0x63,
+  CopyData: 0x64,
+  NoData: 0x6e,
+  PortalSuspended: 0x73,
+  ParameterDescription: 0x74,
+} as const;
+
+const FRONTEND: Record<number, Req> = {
+  0x50: Req.Parse,
+  0x42: Req.Bind,
+  0x45: Req.Execute,
+  0x43: Req.Close,
+  0x53: Req.Sync,
+  0x48: Req.Flush,
+  0x51: Req.Query,
+  0x46: Req.FunctionCall,
+  0x64: Req.CopyData,
+  0x63: Req.CopyDone,
+  0x66: Req.CopyFail,
+};
+
+/** The request a frontend message is, or undefined for types that are not requests (Describe: see `describeReq`). */
+export function reqOf(type: number): Req | undefined {
+  return FRONTEND[type];
+}
+
+export function describeReq(kind: number): Req {
+  return kind === 0x53 ? Req.DescribeStatement : Req.DescribePortal;
+}
+
+export function isExtended(r: Req): boolean {
+  return r <= Req.Close;
+}
+
+function isCopy(r: Req): boolean {
+  return r >= Req.CopyData;
+}
+
+/** Requests the server consumes without a reply in the given mode. */
+function silent(r: Req, mode: ServerMode): boolean {
+  if (mode === ServerMode.Skip) return r !== Req.Sync;
+  return r === Req.Flush || isCopy(r);
+}
+
+export class ReplyLedger {
+  private reqs: Req[] = [];
+  private hooks: (Hook | undefined)[] = [];
+  private head = 0;
+  mode = ServerMode.Ready;
+  /** Status byte of the last ReadyForQuery: `I`, `T` or `E`. */
+  status = 0x49;
+  /** An ErrorResponse arrived during the current simple Query (for settings that only count on success). */
+  queryFailed = false;
+  /** The model lost track (COPY both ways, Sync inside COPY data that failed): never reuse this backend. */
+  unreliable = false;
+  /** Set by `begin`: the request the message being read answers (index), or -1. */
+  private current = -1;
+  private sawParameterDescription = false;
+
+  get length(): number {
+    return this.reqs.length - this.head;
+  }
+
+  /** Records a request forwarded to the server. */
+  push(r: Req, hook?: Hook): void {
+    this.reqs.push(r);
+    this.hooks.push(hook);
+  }
+
+  /** Nothing owed and no transaction or batch open: the backend can serve another client. */
+  idle(): boolean {
+    if (this.mode !== ServerMode.Ready || this.status !== 0x49 || this.unreliable) return false;
+    for (let i = this.head; i < this.reqs.length; i++) if (!silent(this.reqs[i]!, ServerMode.Ready)) return false;
+    return true;
+  }
+
+  /** Nothing owed (a transaction block may be open): a request of the client is not running. */
+  quiet(): boolean {
+    return this.mode === ServerMode.Ready && !this.owes();
+  }
+
+  /** Some request still has replies to come. */
+  owes(): boolean {
+    if (this.mode === ServerMode.Query || this.mode === ServerMode.CopyIn || this.mode === ServerMode.CopyOut) return true;
+    for (let i = this.head; i < this.reqs.length; i++) if (!silent(this.reqs[i]!, this.mode)) return true;
+    return false;
+  }
+
+  /** An extended-protocol batch is open and nothing queued (Sync, Query) will close it. */
+  awaitsSync(): boolean {
+    for (let i = this.reqs.length - 1; i >= this.head; i--) {
+      const r = this.reqs[i]!;
+      if (r === Req.Sync || r === Req.Query || r === Req.FunctionCall) return false;
+      if (isExtended(r)) return true;
+    }
+    return this.mode === ServerMode.Batch || this.mode === ServerMode.Skip;
+  }
+
+  /**
+   * The server holds replies back until a Flush or Sync: the last requests are extended-protocol
+   * messages with neither after them (it sends nothing of them before the client asks).
+   */
+  awaitsFlush(): boolean {
+    for (let i = this.reqs.length - 1; i >= this.head; i--) {
+      const r = this.reqs[i]!;
+      if (r === Req.Sync || r === Req.Query || r === Req.FunctionCall || r === Req.Flush) return false;
+      if (isExtended(r)) return true;
+    }
+    return false;
+  }
+
+  /** COPY FROM STDIN is running and nothing queued ends it. */
+  awaitsCopyEnd(): boolean {
+    if (this.mode !== ServerMode.CopyIn) return false;
+    for (let i = this.head + 1; i < this.reqs.length; i++) {
+      const r = this.reqs[i]!;
+      if (r !== Req.CopyData && r !== Req.Sync && r !== Req.Flush) return false;
+    }
+    return true;
+  }
+
+  /** At the first byte of a server message: whose reply is it. */
+  begin(type: number): Match {
+    if (type === CODE.NoticeResponse || type === CODE.ParameterStatus || type === CODE.NotificationResponse) {
+      this.current = -1;
+      return Match.Async;
+    }
+    this.settle();
+    this.current = this.head < this.reqs.length ? this.head : -1;
+    if (this.current < 0) return Match.Unexpected;
+    return this.hooks[this.current]?.injected ? Match.Injected : Match.Client;
+  }
+
+  /** The hook of the request the message being read answers (after `begin`). */
+  currentHook(): Hook | undefined {
+    return this.current < 0 ? undefined : this.hooks[this.current];
+  }
+
+  /** At the end of a server message. `status` is the ReadyForQuery byte. False: out of step. */
+  end(type: number, status = 0): boolean {
+    if (type === CODE.NoticeResponse || type === CODE.ParameterStatus || type === CODE.NotificationResponse) return true;
+    if (this.current < 0 || this.current !== this.head) return false;
+    const r = this.reqs[this.head]!;
+    switch (this.mode) {
+      case ServerMode.CopyIn:
+        return this.inCopyIn(r, type);
+      case ServerMode.CopyOut:
+        return this.inCopyOut(r, type);
+      case ServerMode.Query:
+        return this.inQuery(type, status);
+      default:
+        return this.answer(r, type, status);
+    }
+  }
+
+  /** The requests not yet answered, oldest first (to answer them when the backend is gone). */
+  outstanding(): Req[] {
+    this.settle();
+    return this.reqs.slice(this.head);
+  }
+
+  /** Forgets everything (the backend is gone), telling every hook its request failed. */
+  clear(): void {
+    for (let i = this.head; i < this.reqs.length; i++) this.hooks[i]?.done?.(Outcome.Failed);
+    this.reqs = [];
+    this.hooks = [];
+    this.head = 0;
+    this.mode = ServerMode.Ready;
+  }
+
+  // ------------------------------------------------------------------ matching
+
+  private answer(r: Req, type: number, status: number): boolean {
+    if (r === Req.Query || r === Req.FunctionCall) {
+      this.mode = ServerMode.Query;
+      this.queryFailed = false;
+      return this.inQuery(type, status);
+    }
+    if (r === Req.Sync) {
+      // An error at Sync (a deferred constraint failing the implicit commit) still ends with Z.
+      if (type === CODE.ErrorResponse) return true;
+      return type === CODE.ReadyForQuery && this.ready(status);
+    }
+    if (type === CODE.ErrorResponse) return this.failed(r);
+    switch (r) {
+      case Req.Parse:
+        return this.expect(type === CODE.ParseComplete);
+      case Req.Bind:
+        return this.expect(type === CODE.BindComplete);
+      case Req.Close:
+        return this.expect(type === CODE.CloseComplete);
+      case Req.DescribeStatement:
+        if (type === CODE.ParameterDescription && !this.sawParameterDescription) return (this.sawParameterDescription = true);
+        if (!this.sawParameterDescription) return false;
+        this.sawParameterDescription = false;
+        return this.expect(type === CODE.RowDescription || type === CODE.NoData);
+      case Req.DescribePortal:
+        return this.expect(type === CODE.RowDescription || type === CODE.NoData);
+      case Req.Execute:
+        return this.onExecute(type);
+      default:
+        return false;
+    }
+  }
+
+  private onExecute(type: number): boolean {
+    switch (type) {
+      case CODE.DataRow:
+        this.mode = ServerMode.Batch;
+        return true;
+      case CODE.CommandComplete:
+      case CODE.EmptyQueryResponse:
+      case CODE.PortalSuspended:
+        return this.expect(true);
+      case CODE.CopyInResponse:
+        this.mode = ServerMode.CopyIn;
+        return true;
+      case CODE.CopyOutResponse:
+        this.mode = ServerMode.CopyOut;
+        return true;
+      case CODE.CopyBothResponse:
+        this.unreliable = true;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private inQuery(type: number, status: number): boolean {
+    switch (type) {
+      case CODE.ReadyForQuery:
+        return this.ready(status);
+      case CODE.ErrorResponse:
+        this.queryFailed = true;
+        return true;
+      case CODE.CopyInResponse:
+        this.mode = ServerMode.CopyIn;
+        return true;
+      case CODE.CopyOutResponse:
+        this.mode = ServerMode.CopyOut;
+        return true;
+      case CODE.CopyBothResponse:
+        this.unreliable = true;
+        return true;
+      default:
+        return true; // RowDescription, DataRow, CommandComplete, EmptyQueryResponse, FunctionCallResponse
+    }
+  }
+
+  private inCopyOut(r: Req, type: number): boolean {
+    if (type === CODE.CopyData || type === CODE.CopyDone) return true;
+    if (type === CODE.CommandComplete) {
+      if (r === Req.Execute) return this.expect(true);
+      this.mode = ServerMode.Query;
+      return true;
+    }
+    if (type === CODE.ErrorResponse) {
+      if (r === Req.Execute) return this.failed(r);
+      this.mode = ServerMode.Query;
+      this.queryFailed = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** COPY FROM STDIN ends with CommandComplete (after CopyDone) or an error. */
+  private inCopyIn(r: Req, type: number): boolean {
+    if (type !== CODE.CommandComplete && type !== CODE.ErrorResponse) return false;
+    this.consumeCopyInput(type === CODE.ErrorResponse);
+    if (r === Req.Execute) return type === CODE.ErrorResponse ? this.failed(r) : this.expect(true);
+    this.mode = ServerMode.Query;
+    if (type === CODE.ErrorResponse) this.queryFailed = true;
+    return true;
+  }
+
+  /**
+   * The messages the server read as COPY input: CopyData, and Sync/Flush (ignored), up to the
+   * CopyDone/CopyFail or the other message that ended the copy. After an error in the middle of the
+   * data, a later Sync may have been read after the copy ended: which one cannot be known.
+   */
+  private consumeCopyInput(failed: boolean): void {
+    let sawData = false;
+    let i = this.head + 1;
+    for (; i < this.reqs.length; i++) {
+      const r = this.reqs[i]!;
+      if (r === Req.CopyData) sawData = true;
+      else if (r === Req.Sync && failed && sawData) {
+        this.unreliable = true;
+        break;
+      } else if (r !== Req.Sync && r !== Req.Flush) {
+        i++; // CopyDone, CopyFail, or the message that aborted the copy
+        break;
+      }
+    }
+    const consumed = this.reqs.splice(this.head + 1, i - this.head - 1);
+    const hooks = this.hooks.splice(this.head + 1, consumed.length);
+    for (const h of hooks) h?.done?.(failed ? Outcome.Failed : Outcome.Ok);
+  }
+
+  private expect(ok: boolean): boolean {
+    if (!ok) return false;
+    this.mode = ServerMode.Batch;
+    this.pop(Outcome.Ok);
+    return true;
+  }
+
+  private failed(r: Req): boolean {
+    if (!isExtended(r)) return false;
+    this.mode = ServerMode.Skip;
+    this.pop(Outcome.Failed);
+    return true;
+  }
+
+  private ready(status: number): boolean {
+    this.status = status;
+    this.mode = ServerMode.Ready;
+    this.pop(Outcome.Ok);
+    return true;
+  }
+
+  private pop(outcome: Outcome): void {
+    const hook = this.hooks[this.head];
+    this.reqs[this.head] = Req.Flush;
+    this.hooks[this.head] = undefined;
+    this.head++;
+    if (this.head === this.reqs.length) {
+      this.reqs.length = 0;
+      this.hooks.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.reqs.length) {
+      this.reqs = this.reqs.slice(this.head);
+      this.hooks = this.hooks.slice(this.head);
+      this.head = 0;
+    }
+    hook?.done?.(outcome);
+  }
+
+  /** Drops the requests the server consumed without a reply before whatever comes next. */
+  private settle(): void {
+    while (this.head < this.reqs.length && this.mode !== ServerMode.CopyIn && this.mode !== ServerMode.Query && this.mode !== ServerMode.CopyOut) {
+      const r = this.reqs[this.head]!;
+      if (!silent(r, this.mode)) return;
+      this.pop(this.mode === ServerMode.Skip ? Outcome.Skipped : Outcome.Ok);
+    }
+  }
+}
