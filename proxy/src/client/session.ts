@@ -4,25 +4,21 @@
  * effects; any exception on one connection's path ends that connection only.
  */
 import type net from 'node:net';
-import tls from 'node:tls';
 import { UNOWNED, type BackendConnection, type BackendOwner } from '../backend/connection.js';
 import type { BorrowError, Waiter } from '../pool/pool.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { ClientFramer, FrameMode } from '../protocol/framer.js';
-import { authenticationOk, backendKeyData, errorResponse, parameterStatus, readyForQuery, type ErrorInfo } from '../protocol/messages.js';
+import { ClientFramer } from '../protocol/framer.js';
+import { authenticationOk, errorResponse, type ErrorInfo } from '../protocol/messages.js';
 import type { ServerMessageVisitor } from '../protocol/server-scanner.js';
-import { decodeFrontend, FRONTEND_TYPES } from '../session/frontend.js';
+import { decodeFrontend } from '../session/frontend.js';
 import { SessionMachine, type SessionIO } from '../session/machine.js';
 import { StartupOptionsError } from '../session/params.js';
 import { Mode } from '../session/state.js';
 import type { PoolHandle, SessionContext } from './context.js';
-import { Handshake, type HandshakeStep } from './handshake.js';
+import { Flow } from './flow.js';
+import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 
-/** Parameters PostgreSQL reports to clients; a client's own value wins over the pool's. */
-const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone'];
 const DRAIN_TIMEOUT_MS = 5_000;
-
-type Phase = 'startup' | 'authenticating';
 
 export class ClientSession implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor {
   socket: net.Socket;
@@ -34,19 +30,14 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
   readonly remoteAddress: string;
   machine: SessionMachine<BackendConnection> | undefined;
 
-  private phase: Phase = 'startup';
   private readonly framer: ClientFramer;
-  private handshake: Handshake | undefined;
+  private readonly startup: StartupPhase;
   private handle: PoolHandle | undefined;
   private startupParams = new Map<string, string>();
-  private upgradeRequested = false;
-  /** Bytes for the backend, written once per event. */
-  private toBackend: Buffer[] = [];
-  private outBackend: BackendConnection | undefined;
+  private readonly flow = new Flow();
   /** Set while a backend chunk is being scanned: output goes in order through the scanner. */
   private scanning: BackendConnection | undefined;
   private afterScan: (() => void)[] = [];
-  private pausedBackend: BackendConnection | undefined;
   private ended = false;
   private drainTimer: NodeJS.Timeout | undefined;
 
@@ -57,13 +48,13 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     this.socket = socket;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.framer = new ClientFramer(ctx.maxMessageLength);
-    this.handshake = new Handshake(ctx, () => this.socket instanceof tls.TLSSocket);
+    this.startup = new StartupPhase(ctx, this.framer, this.owner);
     this.attach(socket);
   }
 
   /** For the server: the handshake phase, then the machine's mode. */
   get state(): string {
-    return this.machine?.mode ?? this.phase;
+    return this.machine?.mode ?? this.startup.phase;
   }
 
   get backend(): BackendConnection | undefined {
@@ -88,58 +79,30 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     this.lastActive = Date.now();
     this.guard(() => {
       this.framer.push(chunk, this.onClientMessage);
-      if (this.upgradeRequested) this.upgradeToTls();
+      this.startup.afterChunk();
     });
   };
 
   private readonly onClientMessage = (buf: Buffer, start: number, end: number): void => {
-    if (this.machine === undefined) {
-      const step =
-        this.phase === 'startup' && this.framer.mode === FrameMode.Startup ? this.handshake!.onStartupPacket(buf, start, end) : this.handshake!.onMessage(buf, start, end);
-      this.onHandshakeStep(step);
-      return;
-    }
+    if (this.machine === undefined) return this.startup.onMessage(buf, start, end);
     this.machine.onClientMessage(decodeFrontend(buf, start, end));
   };
 
-  private onHandshakeStep(step: HandshakeStep): void {
-    switch (step.kind) {
-      case 'reply':
-        this.socket.write(step.bytes);
-        if (this.framer.mode === FrameMode.Startup && step.bytes.length > 1) {
-          this.framer.mode = FrameMode.Typed;
-          this.phase = 'authenticating';
-        }
-        return;
-      case 'tls':
-        this.socket.write('S');
-        this.framer.detach();
-        this.upgradeRequested = true;
-        return;
-      case 'cancel':
-        this.ctx.cancel(step.processId, step.secretKey);
-        return this.closeSocket();
-      case 'fail':
-        return this.closeSocket({ severity: 'FATAL', code: step.sqlstate, message: step.message });
-      case 'authenticated':
-        this.framer.mode = FrameMode.Typed;
-        this.framer.validTypes = FRONTEND_TYPES;
-        return this.onAuthenticated(step.user, step.database, step.params, step.prefix);
-    }
-  }
-
-  private upgradeToTls(): void {
-    this.upgradeRequested = false;
-    if (this.framer.takeRemainder().length > 0) throw new ProtocolError('received unencrypted data after SSL request');
-    const raw = this.socket;
-    raw.removeListener('data', this.onClientData);
-    raw.removeListener('drain', this.onClientDrain);
-    raw.removeListener('error', this.onClientGone);
-    raw.removeListener('close', this.onClientGone);
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.ctx.tls! });
-    this.socket = secure;
-    this.attach(secure);
-  }
+  /** The startup phase's callbacks. */
+  private readonly owner: StartupOwner = {
+    socket: () => this.socket,
+    upgraded: (secure) => {
+      const raw = this.socket;
+      raw.removeListener('data', this.onClientData);
+      raw.removeListener('drain', this.onClientDrain);
+      raw.removeListener('error', this.onClientGone);
+      raw.removeListener('close', this.onClientGone);
+      this.socket = secure;
+      this.attach(secure);
+    },
+    closeSocket: (fatal) => this.closeSocket(fatal),
+    authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
+  };
 
   private onAuthenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void {
     this.user = user;
@@ -170,21 +133,13 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
 
   private welcome(server: ReadonlyMap<string, string>): void {
     this.handle!.serverParams ??= server;
-    const parts: Buffer[] = [];
-    for (const [name, value] of server) {
-      const own = REPORTED.includes(name) ? (this.startupParams.get(name) ?? this.startupParams.get(name.toLowerCase())) : undefined;
-      parts.push(parameterStatus(name, own ?? value));
-    }
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
-    parts.push(backendKeyData(keys.processId, keys.secretKey), readyForQuery('I'));
-    this.socket.write(Buffer.concat(parts));
+    this.socket.write(welcomeMessages(server, this.startupParams, keys));
   }
 
   private readonly onClientDrain = (): void => {
-    const b = this.pausedBackend;
-    this.pausedBackend = undefined;
-    b?.socket.resume();
+    this.flow.resume();
   };
 
   private readonly onClientGone = (): void => {
@@ -200,11 +155,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
       if (this.scanning) this.scanning.scanner.insert(bytes);
       else if (!this.ended) this.writeClient(bytes);
     },
-    toBackend: (backend, bytes) => {
-      if (this.outBackend !== backend) this.flushBackend();
-      this.outBackend = backend;
-      this.toBackend.push(bytes);
-    },
+    toBackend: (backend, bytes) => this.flow.toBackend(backend, bytes),
     borrow: () => this.handle!.pool.acquire(this),
     cancelBorrow: () => this.handle!.pool.cancel(this),
     release: (b) => this.later(() => this.giveBack(b, undefined)),
@@ -226,7 +177,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
 
   private giveBack(b: BackendConnection, discardReason: string | undefined): void {
     // What this session sent goes out before anyone else's bytes, or the Terminate that closes it.
-    if (this.outBackend === b) this.flushBackend();
+    this.flow.flushFor(b, this.ended ? undefined : this.socket);
     this.detach(b);
     if (discardReason !== undefined) {
       this.ctx.log.info({ backend: b.id, reason: discardReason }, 'closing a database connection instead of reusing it');
@@ -238,27 +189,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
   }
 
   private writeClient(bytes: Buffer): void {
-    if (!this.socket.write(bytes)) {
-      const b = this.machine?.backend;
-      if (b && !this.pausedBackend) {
-        b.socket.pause();
-        this.pausedBackend = b;
-      }
-    }
-  }
-
-  private flushBackend(): void {
-    const b = this.outBackend;
-    const out = this.toBackend;
-    if (b === undefined || out.length === 0) return;
-    this.toBackend = [];
-    if (b.closed) return;
-    const ok = b.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    if (!ok && !this.ended) {
-      // The server is not reading (e.g. a big COPY): stop reading the client until it drains.
-      this.socket.pause();
-      b.socket.once('drain', () => this.socket.resume());
-    }
+    this.flow.toClient(this.socket, bytes, this.machine?.backend);
   }
 
   // ---------------------------------------------------------------- pool and backend events
@@ -331,10 +262,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     b.owner = undefined;
     b.scanner.setVisitor(UNOWNED);
     b.lastUsed = Date.now();
-    if (this.pausedBackend === b) {
-      this.pausedBackend = undefined;
-      b.socket.resume();
-    }
+    this.flow.resume(b);
   }
 
   // ---------------------------------------------------------------- ending
@@ -362,7 +290,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
   private guard(f: () => void, from?: BackendConnection): void {
     try {
       f();
-      this.flushBackend();
+      this.flow.flush(this.ended ? undefined : this.socket);
       this.armDrainTimer();
     } catch (err) {
       this.failed(err, from);
@@ -375,7 +303,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     if (protocol) this.ctx.log.warn({ client: this.remoteAddress, err: e.message }, 'protocol violation');
     else this.ctx.log.error({ client: this.remoteAddress, err }, 'client session failed');
     this.ctx.onSessionError(protocol ? 'protocol_violation' : from ? 'server_message' : 'internal');
-    this.toBackend = [];
+    this.flow.drop();
     const m = this.machine;
     const b = from ?? m?.backend;
     // After an exception the session's view of its backend cannot be trusted: close it.

@@ -5,61 +5,19 @@
  * client/session.ts is the only place that connects it to sockets.
  */
 import type { Decision } from '../pinning/index.js';
-import {
-  Code,
-  commandComplete,
-  decodeCommandComplete,
-  decodeErrorFields,
-  errorResponse,
-  errorResponseFromFields,
-  noticeResponse,
-  readyForQuery,
-  type ErrorInfo,
-} from '../protocol/messages.js';
+import { Code, decodeCommandComplete, type ErrorInfo } from '../protocol/messages.js';
 import { drainStep } from './drain.js';
-import { bytesOf, type FrontendMessage } from './frontend.js';
-import { describeReq, Match, Req, reqOf, ServerMode, type Hook, type ReplyLedger } from './ledger.js';
-import { INJECTED, PreparedRouter } from './prepared.js';
-import { ABORTED, failRequests, lostError } from './replies.js';
+import type { FrontendMessage } from './frontend.js';
+import type { BackendState, MachineContext, SessionIO } from './io.js';
+import { Forwarder } from './forward.js';
+import { Match, type Hook } from './ledger.js';
+import { routeError } from './server-errors.js';
 import { SettingsTracker } from './settings.js';
-import { ClientStatements, type BackendStatements } from './statements.js';
+import { ClientStatements } from './statements.js';
 import { Mode, transition } from './state.js';
-import { serialize } from 'pg-protocol';
+import { backendLost, borrowFailed, discarding, inFailedTransaction, whenIdle, type Answer } from './unlinked.js';
 
-const I = 0x49;
-
-/** What the machine knows of a backend (BackendConnection implements it). */
-export interface BackendState {
-  readonly id: number;
-  readonly ledger: ReplyLedger;
-  readonly statements: BackendStatements;
-  /** Settings applied to it with SET (name → SQL value). */
-  params: Map<string, string>;
-  /** CancelRequests forwarded for it and not yet done: it may not change hands until they are. */
-  cancels: number;
-  readonly serverParams: ReadonlyMap<string, string>;
-}
-
-export interface SessionIO<B extends BackendState> {
-  toClient(bytes: Buffer): void;
-  toBackend(backend: B, bytes: Buffer): void;
-  borrow(): void;
-  cancelBorrow(): void;
-  /** The backend is idle: back to the pool. */
-  release(backend: B): void;
-  /** The backend cannot be trusted: close it. */
-  discard(backend: B, reason: string): void;
-  /** ParameterStatus…, BackendKeyData, ReadyForQuery for a client that waited for its pool's first backend. */
-  welcome(serverParams: ReadonlyMap<string, string>): void;
-  /** Close the client's connection, after a FATAL error if given. */
-  end(fatal?: ErrorInfo): void;
-  pinned(reason: string, rule: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
-
-export interface MachineContext {
-  decide(sql: string): Decision;
-}
+export type { BackendState, MachineContext, SessionIO } from './io.js';
 
 export class SessionMachine<B extends BackendState> {
   mode: Mode;
@@ -67,7 +25,7 @@ export class SessionMachine<B extends BackendState> {
   pin: { reason: string; rule: string } | undefined;
   readonly settings: SettingsTracker;
   readonly statements = new ClientStatements();
-  private readonly router = new PreparedRouter(this.statements);
+  private readonly fwd: Forwarder<B>;
   /** Messages of a unit of work that arrived before a backend was linked. */
   private pending: FrontendMessage[] = [];
   /** The client sent Terminate or closed: nothing more will come from it. */
@@ -94,6 +52,7 @@ export class SessionMachine<B extends BackendState> {
   ) {
     this.settings = new SettingsTracker(startupParams);
     this.mode = welcoming ? Mode.Welcoming : Mode.Idle;
+    this.fwd = new Forwarder(io, ctx, this.settings, this.statements, (d) => this.applyDecision(d));
   }
 
   // ------------------------------------------------------------------ client events
@@ -106,17 +65,30 @@ export class SessionMachine<B extends BackendState> {
         this.pending.push(m);
         if (m.type === Code.Terminate) this.clientDone = true;
         return;
-      case Mode.Idle:
-        return this.onIdle(m);
       case Mode.Linked:
       case Mode.Pinned:
         return this.forward(m);
+      case Mode.Idle:
+        return this.apply(whenIdle(m), m);
       case Mode.FailedTransaction:
-        return this.inFailedTransaction(m);
+        return this.apply(inFailedTransaction(m, (sql) => this.ctx.decide(sql)));
       case Mode.DiscardUntilSync:
-        return this.discarding(m);
+        return this.apply(discarding(m, this.afterSync));
       default:
         return; // Draining, Closed: after Terminate nothing is read
+    }
+  }
+
+  /** Carries out an answer given without a backend. */
+  private apply(a: Answer, m?: FrontendMessage): void {
+    if (a.bytes) this.io.toClient(a.bytes);
+    if (a.finish) return this.finish();
+    if (a.discardUntilSync) return this.discardUntilSync(a.discardUntilSync.after, a.discardUntilSync.status);
+    if (a.next) this.go(a.next);
+    if (a.borrow) {
+      this.pending.push(m!);
+      this.go(Mode.Waiting);
+      this.io.borrow();
     }
   }
 
@@ -137,56 +109,6 @@ export class SessionMachine<B extends BackendState> {
       default:
         return this.finish();
     }
-  }
-
-  private onIdle(m: FrontendMessage): void {
-    switch (m.type) {
-      case Code.Terminate:
-        return this.finish();
-      case Code.Sync:
-        return this.io.toClient(readyForQuery('I'));
-      case Code.Flush:
-      case Code.CopyData:
-      case Code.CopyDone:
-      case Code.CopyFail:
-        return; // owed nothing, as PostgreSQL outside COPY
-    }
-    this.pending.push(m);
-    this.go(Mode.Waiting);
-    this.io.borrow();
-  }
-
-  private inFailedTransaction(m: FrontendMessage): void {
-    switch (m.type) {
-      case Code.Terminate:
-        return this.finish();
-      case Code.Query:
-        if (this.ctx.decide(m.sql).endsTransaction) {
-          this.go(Mode.Idle);
-          return this.io.toClient(Buffer.concat([commandComplete('ROLLBACK'), readyForQuery('I')]));
-        }
-        return this.io.toClient(Buffer.concat([errorResponse(ABORTED), readyForQuery('E')]));
-      case Code.Sync:
-        return this.io.toClient(readyForQuery('E'));
-      case Code.FunctionCall:
-        return this.io.toClient(Buffer.concat([errorResponse(ABORTED), readyForQuery('E')]));
-      case Code.Flush:
-      case Code.CopyData:
-      case Code.CopyDone:
-      case Code.CopyFail:
-        return;
-      default:
-        this.io.toClient(errorResponse(ABORTED));
-        this.discardUntilSync(Mode.FailedTransaction, 'E');
-    }
-  }
-
-  private discarding(m: FrontendMessage): void {
-    if (m.type === Code.Terminate) return this.finish();
-    if (m.type !== Code.Sync) return;
-    const { mode, status } = this.afterSync;
-    this.go(mode);
-    this.io.toClient(readyForQuery(status));
   }
 
   private discardUntilSync(after: Mode.Idle | Mode.FailedTransaction, status: 'I' | 'E'): void {
@@ -219,22 +141,16 @@ export class SessionMachine<B extends BackendState> {
     if (this.mode !== Mode.Waiting) return;
     const pending = this.pending;
     this.pending = [];
-    const reqs: Req[] = [];
-    for (const m of pending) {
-      const r = m.type === Code.Describe ? describeReq(m.kind) : reqOf(m.type);
-      if (r !== undefined) reqs.push(r);
-    }
-    const replies = failRequests(reqs, { severity: 'ERROR', code: err.sqlstate, message: err.message }, 'I');
-    if (replies.bytes.length > 0) this.io.toClient(Buffer.concat(replies.bytes));
+    const a = borrowFailed(pending, err);
+    if (a.bytes) this.io.toClient(a.bytes);
     if (this.clientDone) return this.finish();
-    if (replies.openBatch) this.discardUntilSync(Mode.Idle, 'I');
-    else this.go(Mode.Idle);
+    this.apply({ ...a, bytes: undefined });
   }
 
   private link(b: B): void {
     this.backend = b;
     this.go(this.pin ? Mode.Pinned : Mode.Linked);
-    this.prepare(b);
+    this.fwd.prepare(b);
     const pending = this.pending;
     this.pending = [];
     for (const m of pending) {
@@ -244,86 +160,16 @@ export class SessionMachine<B extends BackendState> {
     if (this.clientDone && (this.mode === Mode.Linked || this.mode === Mode.Pinned)) this.leave();
   }
 
-  /** At a boundary: close the backend's garbage statements and bring its settings in line. */
-  private prepare(b: B): void {
-    const closes = b.statements.takeCloses();
-    if (closes.length > 0) {
-      for (const c of closes) this.send(c, Req.Close, INJECTED);
-      this.send(SYNC, Req.Sync, INJECTED);
-    }
-    const sql = this.settings.syncSql(b.params);
-    if (sql !== '') {
-      b.statements.unnamed = undefined;
-      this.send(serialize.query(sql), Req.Query, this.settingsHook(b));
-    }
-  }
-
-  private settingsHook(b: B): Hook {
-    return {
-      injected: true,
-      onError: (fields) => {
-        this.io.warn({ error: fields['M'] }, 'replaying session settings failed');
-        // The backend's settings are now unknown: the next borrower re-applies its own.
-        b.params = new Map([['dbproxy.unknown', "'1'"]]);
-        this.io.toClient(
-          noticeResponse({
-            severity: 'WARNING',
-            code: fields['C'] ?? 'XX000',
-            message: `the proxy could not restore a session setting on the database connection: ${fields['M'] ?? ''}`,
-          }),
-        );
-      },
-    };
-  }
-
-  // ------------------------------------------------------------------ client → backend
-
-  private send(bytes: Buffer, req: Req, hook?: Hook): void {
-    const b = this.backend!;
-    this.io.toBackend(b, bytes);
-    b.ledger.push(req, hook);
-  }
-
-  private readonly sender = (bytes: Buffer, req: Req, hook?: Hook): void => this.send(bytes, req, hook);
-
+  /** One client message for the linked backend. */
   private forward(m: FrontendMessage): void {
     const b = this.backend!;
     if (this.resync && b.ledger.quiet()) {
       this.resync = false;
-      this.prepare(b);
+      this.fwd.prepare(b);
     }
-    switch (m.type) {
-      case Code.Query:
-        return this.forwardQuery(m, b);
-      case Code.Parse:
-        this.applyDecision(this.ctx.decide(m.sql));
-        return this.router.parse(m, b.statements, this.sender);
-      case Code.Bind:
-        return this.router.bind(m, b.statements, this.sender);
-      case Code.Describe:
-        if (m.kind === 0x53) return this.router.describe(m, b.statements, this.sender);
-        return this.send(bytesOf(m), Req.DescribePortal);
-      case Code.Close:
-        if (m.kind === 0x53) return this.router.close(m, b.statements, this.sender);
-        return this.send(bytesOf(m), Req.Close);
-      case Code.Terminate:
-        this.clientDone = true;
-        return this.leave();
-      default:
-        return this.send(bytesOf(m), reqOf(m.type)!);
-    }
-  }
-
-  private forwardQuery(m: FrontendMessage, b: B): void {
-    const d = this.ctx.decide(m.sql);
-    this.applyDecision(d);
-    const undoUnnamed = this.router.query(b.statements);
-    if (d.deallocate !== undefined) {
-      const mapped = this.router.deallocate(d.deallocate, b.statements, b.ledger, this.sender);
-      if (mapped) return this.send(mapped.bytes, Req.Query, mapped.hook);
-    }
-    if (d.deallocateAll || d.discardAll) return this.send(bytesOf(m), Req.Query, this.router.deallocateAll(b.statements, b.ledger));
-    this.send(bytesOf(m), Req.Query, undoUnnamed);
+    if (m.type !== Code.Terminate) return this.fwd.forward(b, m);
+    this.clientDone = true;
+    this.leave();
   }
 
   private applyDecision(d: Decision): void {
@@ -379,24 +225,12 @@ export class SessionMachine<B extends BackendState> {
   }
 
   private onServerError(b: B, hook: Hook | undefined, match: Match, body: Buffer): void {
-    const fields = decodeErrorFields(body);
-    const severity = fields['V'] ?? fields['S'];
-    if (severity === 'FATAL' || severity === 'PANIC') {
-      b.ledger.unreliable = true;
-      // A server shutting down (failover, restart): the backend is lost, the client stays.
-      if (SHUTDOWN.has(fields['C'] ?? '')) return;
-      this.serverFatal = true;
-      if (this.clientOpen) this.io.toClient(errorMessage(body));
-      return;
-    }
+    const route = routeError(body, hook, match);
+    if (route.fatal) b.ledger.unreliable = true;
+    if (route.fatal === 'client') this.serverFatal = true;
+    if (route.clientError) this.settings.onError();
     const toClient = this.clientOpen && (this.mode !== Mode.Draining || match !== Match.Injected);
-    if (match === Match.Injected) {
-      hook?.onError?.(fields);
-      if (!hook?.forwardErrors) return;
-    }
-    this.settings.onError();
-    if (!toClient) return;
-    this.io.toClient(hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : errorMessage(body));
+    if (route.forward && toClient) this.io.toClient(route.forward);
   }
 
   private onReady(b: B, match: Match, status: number): void {
@@ -464,7 +298,7 @@ export class SessionMachine<B extends BackendState> {
       case 'send':
         this.cleaning = true;
         if (step.reset) this.reset = true;
-        for (const [bytes, req, hook] of step.requests) this.send(bytes, req, hook);
+        for (const [bytes, req, hook] of step.requests) this.fwd.send(b, bytes, req, hook);
         return;
       case 'release':
         this.unlink();
@@ -491,12 +325,9 @@ export class SessionMachine<B extends BackendState> {
   onBackendLost(reason: string): void {
     const b = this.backend;
     if (b === undefined) return;
-    const ledger = b.ledger;
-    const outstanding = ledger.outstanding();
-    const skipping = ledger.mode === ServerMode.Skip;
-    const inTxn = ledger.status !== I;
+    const answer = backendLost(b.ledger, reason);
     this.unlink();
-    ledger.clear();
+    b.ledger.clear();
     if (this.mode === Mode.Draining) {
       if (this.clientOpen) this.io.end();
       return this.go(Mode.Closed);
@@ -511,10 +342,7 @@ export class SessionMachine<B extends BackendState> {
       });
     }
     this.settings.dropTransaction();
-    const replies = failRequests(outstanding, lostError(reason, inTxn), inTxn ? 'E' : 'I', skipping);
-    if (replies.bytes.length > 0) this.io.toClient(Buffer.concat(replies.bytes));
-    if (replies.openBatch) this.discardUntilSync(inTxn ? Mode.FailedTransaction : Mode.Idle, inTxn ? 'E' : 'I');
-    else this.go(inTxn ? Mode.FailedTransaction : Mode.Idle);
+    this.apply(answer);
   }
 
   /** Graceful shutdown: close now if nothing runs, else after the current unit of work. */
@@ -573,16 +401,3 @@ function releasable(b: BackendState): boolean {
   return b.ledger.idle() && b.cancels === 0 && !b.statements.unknown;
 }
 
-const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
-
-/** FATAL codes of a server going down: for the proxy a lost backend (failover), not the client's end. */
-const SHUTDOWN = new Set(['57P01', '57P02', '57P03']);
-
-/** An ErrorResponse from its body, as the server sent it. */
-function errorMessage(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = Code.Execute;
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
-}

@@ -1,0 +1,59 @@
+/**
+ * Bytes between one client socket and its backend: writes to the backend batched per event (one
+ * write per client chunk), and backpressure both ways — a client that does not read pauses its
+ * backend; a server that does not read pauses the client.
+ */
+import type net from 'node:net';
+import type { BackendConnection } from '../backend/connection.js';
+
+export class Flow {
+  private pending: Buffer[] = [];
+  private target: BackendConnection | undefined;
+  private paused: BackendConnection | undefined;
+
+  /** Queues bytes for `backend`; they go out at the next `flush`. */
+  toBackend(backend: BackendConnection, bytes: Buffer): void {
+    if (this.target !== backend) this.flush(undefined);
+    this.target = backend;
+    this.pending.push(bytes);
+  }
+
+  /** Writes what is queued. `client`: paused while the backend's socket is full (not after it ended). */
+  flush(client: net.Socket | undefined): void {
+    const b = this.target;
+    const out = this.pending;
+    if (b === undefined || out.length === 0) return;
+    this.pending = [];
+    if (b.closed) return;
+    const ok = b.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (!ok && client) {
+      client.pause();
+      b.socket.once('drain', () => client.resume());
+    }
+  }
+
+  /** Before `backend` changes hands: what this session queued for it goes first. */
+  flushFor(backend: BackendConnection, client: net.Socket | undefined): void {
+    if (this.target === backend) this.flush(client);
+  }
+
+  /** Drops what is queued (the session failed). */
+  drop(): void {
+    this.pending = [];
+  }
+
+  /** Writes to the client; a full socket pauses `backend` until the client drains. */
+  toClient(client: net.Socket, bytes: Buffer, backend: BackendConnection | undefined): void {
+    if (client.write(bytes) || backend === undefined || this.paused) return;
+    backend.socket.pause();
+    this.paused = backend;
+  }
+
+  /** The client drained (or `backend` leaves the session): the backend reads again. */
+  resume(backend?: BackendConnection): void {
+    const b = this.paused;
+    if (b === undefined || (backend !== undefined && b !== backend)) return;
+    this.paused = undefined;
+    b.socket.resume();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The startup phase of one client connection, before the session machine exists: SSL negotiation
+ * and the TLS upgrade, the handshake's replies, cancel requests, and the welcome (ParameterStatus,
+ * BackendKeyData, ReadyForQuery) once the pool knows what its server reports.
+ */
+import tls from 'node:tls';
+import type net from 'node:net';
+import { ProtocolError } from '../protocol/errors.js';
+import { FrameMode, type ClientFramer } from '../protocol/framer.js';
+import { backendKeyData, parameterStatus, readyForQuery, type ErrorInfo } from '../protocol/messages.js';
+import { FRONTEND_TYPES } from '../session/frontend.js';
+import type { SessionContext } from './context.js';
+import { Handshake, type HandshakeStep } from './handshake.js';
+
+/** Parameters PostgreSQL reports to clients; a client's own value wins over the pool's. */
+const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone'];
+
+export interface StartupOwner {
+  socket(): net.Socket;
+  /** The TLS socket now carries the connection. */
+  upgraded(secure: tls.TLSSocket): void;
+  closeSocket(fatal?: ErrorInfo): void;
+  authenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void;
+}
+
+export class StartupPhase {
+  phase: 'startup' | 'authenticating' = 'startup';
+  private readonly handshake: Handshake;
+  private upgradeRequested = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly framer: ClientFramer,
+    private readonly owner: StartupOwner,
+  ) {
+    this.handshake = new Handshake(ctx, () => owner.socket() instanceof tls.TLSSocket);
+  }
+
+  onMessage(buf: Buffer, start: number, end: number): void {
+    const startup = this.phase === 'startup' && this.framer.mode === FrameMode.Startup;
+    this.onStep(startup ? this.handshake.onStartupPacket(buf, start, end) : this.handshake.onMessage(buf, start, end));
+  }
+
+  /** After a chunk was framed: an SSLRequest answered 'S' switches the socket to TLS here. */
+  afterChunk(): void {
+    if (!this.upgradeRequested) return;
+    this.upgradeRequested = false;
+    if (this.framer.takeRemainder().length > 0) throw new ProtocolError('received unencrypted data after SSL request');
+    this.owner.upgraded(new tls.TLSSocket(this.owner.socket(), { isServer: true, secureContext: this.ctx.tls! }));
+  }
+
+  private onStep(step: HandshakeStep): void {
+    switch (step.kind) {
+      case 'reply':
+        this.owner.socket().write(step.bytes);
+        if (this.framer.mode === FrameMode.Startup && step.bytes.length > 1) {
+          this.framer.mode = FrameMode.Typed;
+          this.phase = 'authenticating';
+        }
+        return;
+      case 'tls':
+        this.owner.socket().write('S');
+        this.framer.detach();
+        this.upgradeRequested = true;
+        return;
+      case 'cancel':
+        this.ctx.cancel(step.processId, step.secretKey);
+        return this.owner.closeSocket();
+      case 'fail':
+        return this.owner.closeSocket({ severity: 'FATAL', code: step.sqlstate, message: step.message });
+      case 'authenticated':
+        this.framer.mode = FrameMode.Typed;
+        this.framer.validTypes = FRONTEND_TYPES;
+        return this.owner.authenticated(step.user, step.database, step.params, step.prefix);
+    }
+  }
+}
+
+/** What a client is told once authenticated: the server's parameters (with its own), its key, Z. */
+export function welcomeMessages(server: ReadonlyMap<string, string>, startup: ReadonlyMap<string, string>, keys: { processId: number; secretKey: number }): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of server) {
+    const own = REPORTED.includes(name) ? (startup.get(name) ?? startup.get(name.toLowerCase())) : undefined;
+    parts.push(parameterStatus(name, own ?? value));
+  }
+  parts.push(backendKeyData(keys.processId, keys.secretKey), readyForQuery('I'));
+  return Buffer.concat(parts);
+}
