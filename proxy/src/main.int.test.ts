@@ -120,8 +120,10 @@ describe('bin/dbproxy proxy', () => {
     const late = new pg.Client({ host: '127.0.0.1', port: r.port, user: 'postgres', database: 'postgres' });
     await expect(late.connect()).rejects.toThrow();
     expect((await slow).rows[0].n).toBe(7);
+    // Its unit of work done, the client is told to go: FATAL 57P01, as PostgreSQL's fast shutdown says.
+    const told = new Promise<Error & { code?: string }>((resolve) => c.on('error', resolve));
     await c.query('commit');
-    c.on('error', () => {});
+    expect((await told).code).toBe('57P01');
     expect(await r.exited).toBe(0);
   });
 

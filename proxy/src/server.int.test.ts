@@ -170,6 +170,8 @@ describe('limits and failures', () => {
     const tx = await next.query('select now() = statement_timestamp() as fresh');
     expect(tx.rows[0].fresh).toBe(true); // not inside the old transaction
     await next.end();
+    // Both clients are gone from the proxy's books, the one that vanished mid-transaction too.
+    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).clients.total === 0, 'the clients to be forgotten');
   });
 
   it('closes the backend of a client that disconnects while a query is running', async () => {

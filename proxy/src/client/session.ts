@@ -145,7 +145,8 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
   private readonly onClientGone = (): void => {
     this.ended = true;
     if (this.machine) this.guard(() => this.machine!.onClientGone());
-    else this.closeSocket();
+    // The machine may still drain the backend; the client itself is gone either way.
+    this.closeSocket();
   };
 
   // ---------------------------------------------------------------- the machine's effects
@@ -225,9 +226,11 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
         if (whole) this.writeClient(chunk);
         else for (const part of b.scanner.out) this.writeClient(part);
       }
-      const after = this.afterScan;
-      this.afterScan = [];
-      for (const f of after) f();
+      if (this.afterScan.length > 0) {
+        const after = this.afterScan;
+        this.afterScan = [];
+        for (const f of after) f();
+      }
     }, b);
   }
 

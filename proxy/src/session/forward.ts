@@ -66,24 +66,35 @@ export class Forwarder<B extends BackendState> {
 
   /** One client message (not Terminate) for the linked backend `b`. */
   forward(b: B, m: FrontendMessage): void {
-    const send: Send = (bytes, req, hook) => this.send(b, bytes, req, hook);
     switch (m.type) {
       case Code.Query:
-        return this.forwardQuery(m, b, send);
+        return this.forwardQuery(m, b, this.sender(b));
       case Code.Parse:
         this.onDecision(this.ctx.decide(m.sql));
-        return this.router.parse(m, b.statements, send);
+        return this.router.parse(m, b.statements, this.sender(b));
       case Code.Bind:
-        return this.router.bind(m, b.statements, send);
+        return this.router.bind(m, b.statements, this.sender(b));
       case Code.Describe:
-        if (m.kind === 0x53) return this.router.describe(m, b.statements, send);
-        return send(bytesOf(m), Req.DescribePortal);
+        if (m.kind === 0x53) return this.router.describe(m, b.statements, this.sender(b));
+        return this.send(b, bytesOf(m), Req.DescribePortal);
       case Code.Close:
-        if (m.kind === 0x53) return this.router.close(m, b.statements, send);
-        return send(bytesOf(m), Req.Close);
+        if (m.kind === 0x53) return this.router.close(m, b.statements, this.sender(b));
+        return this.send(b, bytesOf(m), Req.Close);
       default:
-        return send(bytesOf(m), reqOf(m.type)!);
+        return this.send(b, bytesOf(m), reqOf(m.type)!);
     }
+  }
+
+  private senderFor: B | undefined;
+  private senderFn: Send | undefined;
+
+  /** A `send` bound to `b`, made once per backend linked (not once per message). */
+  private sender(b: B): Send {
+    if (this.senderFor !== b || this.senderFn === undefined) {
+      this.senderFor = b;
+      this.senderFn = (bytes, req, hook) => this.send(b, bytes, req, hook);
+    }
+    return this.senderFn;
   }
 
   private forwardQuery(m: FrontendMessage, b: B, send: Send): void {
