@@ -3,7 +3,7 @@
  * compared message for message: the client must get an ErrorResponse 08P01 and/or be closed, and
  * nothing else may suffer (see the test's containment checks).
  */
-import { parse, raw, sync } from '../testing/wire.js';
+import { i16, i32, parse, raw, sync } from '../testing/wire.js';
 
 export interface MalformedCase {
   name: string;
@@ -12,16 +12,7 @@ export interface MalformedCase {
   setup?: Buffer[];
 }
 
-const i16 = (n: number): Buffer => {
-  const b = Buffer.alloc(2);
-  b.writeInt16BE(n);
-  return b;
-};
-const i32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-};
+
 /** A message whose length field is right for the body given (but the body is wrong). */
 const framed = (type: string | number, ...body: (Buffer | string)[]): Buffer => {
   const b = Buffer.concat(body.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));

@@ -197,6 +197,7 @@ export class ReplyLedger {
   }
 
   private onExecute(type: number): boolean {
+    if (this.copyStarts(type)) return true;
     switch (type) {
       case CODE.DataRow:
         this.mode = ServerMode.Batch;
@@ -205,39 +206,25 @@ export class ReplyLedger {
       case CODE.EmptyQueryResponse:
       case CODE.PortalSuspended:
         return this.expect(true);
-      case CODE.CopyInResponse:
-        this.mode = ServerMode.CopyIn;
-        return true;
-      case CODE.CopyOutResponse:
-        this.mode = ServerMode.CopyOut;
-        return true;
-      case CODE.CopyBothResponse:
-        this.unreliable = true;
-        return true;
       default:
         return false;
     }
   }
 
+  /** CopyInResponse / CopyOutResponse start a COPY; COPY both ways (replication) cannot be followed. */
+  private copyStarts(type: number): boolean {
+    if (type === CODE.CopyInResponse) this.mode = ServerMode.CopyIn;
+    else if (type === CODE.CopyOutResponse) this.mode = ServerMode.CopyOut;
+    else if (type === CODE.CopyBothResponse) this.unreliable = true;
+    else return false;
+    return true;
+  }
+
   private inQuery(type: number, status: number): boolean {
-    switch (type) {
-      case CODE.ReadyForQuery:
-        return this.ready(status);
-      case CODE.ErrorResponse:
-        this.queryFailed = true;
-        return true;
-      case CODE.CopyInResponse:
-        this.mode = ServerMode.CopyIn;
-        return true;
-      case CODE.CopyOutResponse:
-        this.mode = ServerMode.CopyOut;
-        return true;
-      case CODE.CopyBothResponse:
-        this.unreliable = true;
-        return true;
-      default:
-        return true; // RowDescription, DataRow, CommandComplete, EmptyQueryResponse, FunctionCallResponse
-    }
+    if (type === CODE.ReadyForQuery) return this.ready(status);
+    if (type === CODE.ErrorResponse) this.queryFailed = true;
+    else this.copyStarts(type);
+    return true; // and RowDescription, DataRow, CommandComplete, EmptyQueryResponse, FunctionCallResponse
   }
 
   private inCopyOut(r: Req, type: number): boolean {

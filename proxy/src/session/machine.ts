@@ -1,119 +1,38 @@
 /**
  * The session machine: one client's protocol state, with no sockets. Events come in (a client
  * message, a backend from the pool, a server message, a lost backend); effects go out through
- * `SessionIO` (bytes for the client or the backend, borrow, release, close). The join in
- * client/session.ts is the only place that connects it to sockets.
+ * `SessionIO` (bytes for the client or the backend, borrow, release, close). This file is the
+ * linked side — borrowing, forwarding, the server's replies, the one release rule, draining; the
+ * rest (modes without a backend, ending) is base.ts. client/session.ts joins it to sockets.
  */
 import type { Decision } from '../pinning/index.js';
-import { Code, decodeCommandComplete, type ErrorInfo } from '../protocol/messages.js';
+import { Code, decodeCommandComplete } from '../protocol/messages.js';
+import { SessionBase } from './base.js';
 import { drainStep } from './drain.js';
 import type { FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Forwarder } from './forward.js';
 import { Match, type Hook } from './ledger.js';
 import { routeError } from './server-errors.js';
-import { SettingsTracker } from './settings.js';
-import { ClientStatements } from './statements.js';
-import { Mode, transition } from './state.js';
-import { backendLost, borrowFailed, discarding, inFailedTransaction, whenIdle, type Answer } from './unlinked.js';
+import { Mode } from './state.js';
+import { backendLost, borrowFailed } from './unlinked.js';
 
 export type { BackendState, MachineContext, SessionIO } from './io.js';
 
-export class SessionMachine<B extends BackendState> {
-  mode: Mode;
-  backend: B | undefined;
-  pin: { reason: string; rule: string } | undefined;
-  readonly settings: SettingsTracker;
-  readonly statements = new ClientStatements();
+export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   private readonly fwd: Forwarder<B>;
-  /** Messages of a unit of work that arrived before a backend was linked. */
-  private pending: FrontendMessage[] = [];
-  /** The client sent Terminate or closed: nothing more will come from it. */
-  private clientDone = false;
-  /** The client's connection is still open: replies to what it sent before Terminate reach it. */
-  clientOpen = true;
   /** The server sent a FATAL error for the client's request: the client ends with it, as on PostgreSQL. */
   private serverFatal = false;
-  private closeAfterUnit = false;
   /** Pinned session, after a RESET that needs the startup value restored at the next boundary. */
   private resync = false;
-  /** After DiscardUntilSync: the mode and status the Sync returns to. */
-  private afterSync: { mode: Mode.Idle | Mode.FailedTransaction; status: 'I' | 'E' } = { mode: Mode.Idle, status: 'I' };
   /** Draining: the proxy sent cleanup requests; DISCARD ALL among them. */
   private cleaning = false;
   private reset = false;
   private match = Match.Client;
 
-  constructor(
-    startupParams: ReadonlyMap<string, string>,
-    private readonly ctx: MachineContext,
-    private readonly io: SessionIO<B>,
-    welcoming: boolean,
-  ) {
-    this.settings = new SettingsTracker(startupParams);
-    this.mode = welcoming ? Mode.Welcoming : Mode.Idle;
+  constructor(startupParams: ReadonlyMap<string, string>, ctx: MachineContext, io: SessionIO<B>, welcoming: boolean) {
+    super(startupParams, ctx, io, welcoming);
     this.fwd = new Forwarder(io, ctx, this.settings, this.statements, (d) => this.applyDecision(d));
-  }
-
-  // ------------------------------------------------------------------ client events
-
-  onClientMessage(m: FrontendMessage): void {
-    switch (this.mode) {
-      case Mode.Welcoming:
-      case Mode.Waiting:
-        if (this.clientDone) return;
-        this.pending.push(m);
-        if (m.type === Code.Terminate) this.clientDone = true;
-        return;
-      case Mode.Linked:
-      case Mode.Pinned:
-        return this.forward(m);
-      case Mode.Idle:
-        return this.apply(whenIdle(m), m);
-      case Mode.FailedTransaction:
-        return this.apply(inFailedTransaction(m, (sql) => this.ctx.decide(sql)));
-      case Mode.DiscardUntilSync:
-        return this.apply(discarding(m, this.afterSync));
-      default:
-        return; // Draining, Closed: after Terminate nothing is read
-    }
-  }
-
-  /** Carries out an answer given without a backend. */
-  private apply(a: Answer, m?: FrontendMessage): void {
-    if (a.bytes) this.io.toClient(a.bytes);
-    if (a.finish) return this.finish();
-    if (a.discardUntilSync) return this.discardUntilSync(a.discardUntilSync.after, a.discardUntilSync.status);
-    if (a.next) this.go(a.next);
-    if (a.borrow) {
-      this.pending.push(m!);
-      this.go(Mode.Waiting);
-      this.io.borrow();
-    }
-  }
-
-  /** The client's socket closed (or errored): what it sent before still runs, as on PostgreSQL. */
-  onClientGone(): void {
-    this.clientOpen = false;
-    if (this.mode === Mode.Draining) return this.drain(this.backend!);
-    if (this.mode === Mode.Closed) return;
-    this.clientDone = true;
-    switch (this.mode) {
-      case Mode.Waiting:
-      case Mode.Welcoming:
-        if (this.pending.length === 0) this.finish();
-        return;
-      case Mode.Linked:
-      case Mode.Pinned:
-        return this.leave();
-      default:
-        return this.finish();
-    }
-  }
-
-  private discardUntilSync(after: Mode.Idle | Mode.FailedTransaction, status: 'I' | 'E'): void {
-    this.afterSync = { mode: after, status };
-    this.go(Mode.DiscardUntilSync);
   }
 
   // ------------------------------------------------------------------ borrowing
@@ -161,7 +80,7 @@ export class SessionMachine<B extends BackendState> {
   }
 
   /** One client message for the linked backend. */
-  private forward(m: FrontendMessage): void {
+  protected forward(m: FrontendMessage): void {
     const b = this.backend!;
     if (this.resync && b.ledger.quiet()) {
       this.resync = false;
@@ -270,7 +189,7 @@ export class SessionMachine<B extends BackendState> {
   // ------------------------------------------------------------------ ending
 
   /** The client will send nothing more: bring its backend back to idle before anyone else gets it. */
-  private leave(): void {
+  protected leave(): void {
     this.go(Mode.Draining);
     this.statements.retireAll();
     this.drain(this.backend!);
@@ -285,7 +204,7 @@ export class SessionMachine<B extends BackendState> {
     return this.mode === Mode.Draining && this.clientOpen && !this.cleaning && l !== undefined && l.owes() && !l.awaitsFlush();
   }
 
-  private drain(b: B): void {
+  protected drain(b: B): void {
     if (this.awaitingReplies) return;
     if (this.clientOpen) {
       this.clientOpen = false;
@@ -352,48 +271,6 @@ export class SessionMachine<B extends BackendState> {
     }
     this.closeAfterUnit = true;
     if (this.mode === Mode.Pinned && this.backend && releasable(this.backend)) this.settle(this.backend);
-  }
-
-  /** Ends the session with a FATAL error (protocol violation, idle timeout, shutdown). */
-  end(fatal?: ErrorInfo): void {
-    if (this.mode === Mode.Closed) return;
-    this.io.end(fatal);
-    this.clientOpen = false;
-    this.clientDone = true;
-    if (this.mode === Mode.Linked || this.mode === Mode.Pinned) return this.leave();
-    if (this.mode === Mode.Draining) return;
-    this.finish();
-  }
-
-  private finish(): void {
-    if (this.mode === Mode.Waiting || this.mode === Mode.Welcoming) this.io.cancelBorrow();
-    this.pending = [];
-    this.statements.retireAll();
-    this.clientOpen = false;
-    this.io.end();
-    this.go(Mode.Closed);
-  }
-
-  /** After an exception in this session: it is over; the join closes the backend it held. */
-  abort(): void {
-    this.unlink();
-    this.pending = [];
-    this.statements.retireAll();
-    if (this.mode !== Mode.Closed) this.go(Mode.Closed);
-  }
-
-  /** Whether a CancelRequest may reach the backend now: only while this client's request runs on it. */
-  cancelTarget(): B | undefined {
-    if ((this.mode === Mode.Linked || this.mode === Mode.Pinned) && !this.backend!.ledger.quiet()) return this.backend;
-    return undefined;
-  }
-
-  private unlink(): void {
-    this.backend = undefined;
-  }
-
-  private go(to: Mode): void {
-    this.mode = transition(this.mode, to);
   }
 }
 

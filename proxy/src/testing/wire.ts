@@ -12,14 +12,15 @@ import { decodeBackend, show, type Rec } from './wire-records.js';
 // ------------------------------------------------------------------ frontend messages
 
 const cstr = (s: string): Buffer => Buffer.from(s + '\0', 'utf8');
-const i16 = (n: number): Buffer => {
+export const i16 = (n: number): Buffer => {
   const b = Buffer.alloc(2);
   b.writeInt16BE(n);
   return b;
 };
-const i32 = (n: number): Buffer => {
+/** A 32-bit integer; values above 2^31 - 1 are written as their unsigned bits (for bad lengths). */
+export const i32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
+  b.writeUInt32BE(n >>> 0);
   return b;
 };
 

@@ -1,0 +1,151 @@
+/**
+ * The part of the session machine that holds no backend: the session's fields and modes, what it
+ * answers itself (idle, a transaction cut by a failover, a batch discarded to its Sync), and how it
+ * ends. machine.ts adds the linked side: borrowing, forwarding, the server's replies, release.
+ */
+import { Code, type ErrorInfo } from '../protocol/messages.js';
+import type { FrontendMessage } from './frontend.js';
+import type { BackendState, MachineContext, SessionIO } from './io.js';
+import { SettingsTracker } from './settings.js';
+import { ClientStatements } from './statements.js';
+import { Mode, transition } from './state.js';
+import { discarding, inFailedTransaction, whenIdle, type Answer } from './unlinked.js';
+
+export abstract class SessionBase<B extends BackendState> {
+  mode: Mode;
+  backend: B | undefined;
+  pin: { reason: string; rule: string } | undefined;
+  readonly settings: SettingsTracker;
+  readonly statements = new ClientStatements();
+  /** Messages of a unit of work that arrived before a backend was linked. */
+  protected pending: FrontendMessage[] = [];
+  /** The client sent Terminate or closed: nothing more will come from it. */
+  protected clientDone = false;
+  /** The client's connection is still open: replies to what it sent before Terminate reach it. */
+  clientOpen = true;
+  protected closeAfterUnit = false;
+  /** After DiscardUntilSync: the mode and status the Sync returns to. */
+  private afterSync: { mode: Mode.Idle | Mode.FailedTransaction; status: 'I' | 'E' } = { mode: Mode.Idle, status: 'I' };
+
+  constructor(
+    startupParams: ReadonlyMap<string, string>,
+    protected readonly ctx: MachineContext,
+    protected readonly io: SessionIO<B>,
+    welcoming: boolean,
+  ) {
+    this.settings = new SettingsTracker(startupParams);
+    this.mode = welcoming ? Mode.Welcoming : Mode.Idle;
+  }
+
+  /** One client message for the linked backend. */
+  protected abstract forward(m: FrontendMessage): void;
+  /** The client will send nothing more: its backend is brought back to idle. */
+  protected abstract leave(): void;
+  protected abstract drain(b: B): void;
+
+  // ------------------------------------------------------------------ client events
+
+  onClientMessage(m: FrontendMessage): void {
+    switch (this.mode) {
+      case Mode.Welcoming:
+      case Mode.Waiting:
+        if (this.clientDone) return;
+        this.pending.push(m);
+        if (m.type === Code.Terminate) this.clientDone = true;
+        return;
+      case Mode.Linked:
+      case Mode.Pinned:
+        return this.forward(m);
+      case Mode.Idle:
+        return this.apply(whenIdle(m), m);
+      case Mode.FailedTransaction:
+        return this.apply(inFailedTransaction(m, (sql) => this.ctx.decide(sql)));
+      case Mode.DiscardUntilSync:
+        return this.apply(discarding(m, this.afterSync));
+      default:
+        return; // Draining, Closed: after Terminate nothing is read
+    }
+  }
+
+  /** Carries out an answer given without a backend. */
+  protected apply(a: Answer, m?: FrontendMessage): void {
+    if (a.bytes) this.io.toClient(a.bytes);
+    if (a.finish) return this.finish();
+    if (a.discardUntilSync) return this.discardUntilSync(a.discardUntilSync.after, a.discardUntilSync.status);
+    if (a.next) this.go(a.next);
+    if (a.borrow) {
+      this.pending.push(m!);
+      this.go(Mode.Waiting);
+      this.io.borrow();
+    }
+  }
+
+  /** The client's socket closed (or errored): what it sent before still runs, as on PostgreSQL. */
+  onClientGone(): void {
+    this.clientOpen = false;
+    if (this.mode === Mode.Draining) return this.drain(this.backend!);
+    if (this.mode === Mode.Closed) return;
+    this.clientDone = true;
+    switch (this.mode) {
+      case Mode.Waiting:
+      case Mode.Welcoming:
+        if (this.pending.length === 0) this.finish();
+        return;
+      case Mode.Linked:
+      case Mode.Pinned:
+        return this.leave();
+      default:
+        return this.finish();
+    }
+  }
+
+  protected discardUntilSync(after: Mode.Idle | Mode.FailedTransaction, status: 'I' | 'E'): void {
+    this.afterSync = { mode: after, status };
+    this.go(Mode.DiscardUntilSync);
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  /** Ends the session with a FATAL error (protocol violation, idle timeout, shutdown). */
+  end(fatal?: ErrorInfo): void {
+    if (this.mode === Mode.Closed) return;
+    this.io.end(fatal);
+    this.clientOpen = false;
+    this.clientDone = true;
+    if (this.mode === Mode.Linked || this.mode === Mode.Pinned) return this.leave();
+    if (this.mode === Mode.Draining) return;
+    this.finish();
+  }
+
+  protected finish(): void {
+    if (this.mode === Mode.Waiting || this.mode === Mode.Welcoming) this.io.cancelBorrow();
+    this.pending = [];
+    this.statements.retireAll();
+    this.clientOpen = false;
+    this.io.end();
+    this.go(Mode.Closed);
+  }
+
+  /** After an exception in this session: it is over; the join closes the backend it held. */
+  abort(): void {
+    if (this.mode === Mode.Waiting || this.mode === Mode.Welcoming) this.io.cancelBorrow();
+    this.unlink();
+    this.pending = [];
+    this.statements.retireAll();
+    if (this.mode !== Mode.Closed) this.go(Mode.Closed);
+  }
+
+  /** Whether a CancelRequest may reach the backend now: only while this client's request runs on it. */
+  cancelTarget(): B | undefined {
+    if ((this.mode === Mode.Linked || this.mode === Mode.Pinned) && !this.backend!.ledger.quiet()) return this.backend;
+    return undefined;
+  }
+
+  protected unlink(): void {
+    this.backend = undefined;
+  }
+
+  protected go(to: Mode): void {
+    this.mode = transition(this.mode, to);
+  }
+}
