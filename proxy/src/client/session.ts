@@ -4,23 +4,22 @@
  * effects; any exception on one connection's path ends that connection only.
  */
 import type net from 'node:net';
-import { UNOWNED, type BackendConnection, type BackendOwner } from '../backend/connection.js';
-import type { BorrowError, Waiter } from '../pool/pool.js';
+import type { BackendConnection } from '../backend/connection.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ClientFramer } from '../protocol/framer.js';
 import { authenticationOk, errorResponse, type ErrorInfo } from '../protocol/messages.js';
-import type { ServerMessageVisitor } from '../protocol/server-scanner.js';
 import { decodeFrontend } from '../session/frontend.js';
 import { SessionMachine, type SessionIO } from '../session/machine.js';
 import { StartupOptionsError } from '../session/params.js';
 import { Mode } from '../session/state.js';
 import type { PoolHandle, SessionContext } from './context.js';
+import { BackendSide, type SessionLink } from './backend-side.js';
 import { Flow } from './flow.js';
 import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 
 const DRAIN_TIMEOUT_MS = 5_000;
 
-export class ClientSession implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor {
+export class ClientSession implements SessionLink {
   socket: net.Socket;
   user = '';
   database = '';
@@ -32,18 +31,18 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
 
   private readonly framer: ClientFramer;
   private readonly startup: StartupPhase;
-  private handle: PoolHandle | undefined;
+  handle: PoolHandle | undefined;
   private startupParams = new Map<string, string>();
-  private readonly flow = new Flow();
-  /** Set while a backend chunk is being scanned: output goes in order through the scanner. */
-  private scanning: BackendConnection | undefined;
-  private afterScan: (() => void)[] = [];
-  private ended = false;
+  readonly flow = new Flow();
+  /** The session's side toward its backend (the pool's waiter, the backend's owner). */
+  private readonly side: BackendSide = new BackendSide(this);
+  /** The client's socket is closed, or closing. */
+  ended = false;
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
     socket: net.Socket,
-    private readonly ctx: SessionContext,
+    readonly ctx: SessionContext,
   ) {
     this.socket = socket;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -128,7 +127,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     this.socket.write(authenticationOk());
     if (this.handle.serverParams) this.welcome(this.handle.serverParams);
     // The first client of a pool waits for one backend, to learn what the server reports.
-    else this.handle.pool.acquire(this);
+    else this.handle.pool.acquire(this.side);
   }
 
   private welcome(server: ReadonlyMap<string, string>): void {
@@ -152,17 +151,14 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
   // ---------------------------------------------------------------- the machine's effects
 
   private readonly io: SessionIO<BackendConnection> = {
-    toClient: (bytes) => {
-      if (this.scanning) this.scanning.scanner.insert(bytes);
-      else if (!this.ended) this.writeClient(bytes);
-    },
+    toClient: (bytes) => this.side.toClient(bytes),
     toBackend: (backend, bytes) => this.flow.toBackend(backend, bytes),
-    borrow: () => this.handle!.pool.acquire(this),
-    cancelBorrow: () => this.handle!.pool.cancel(this),
-    release: (b) => this.later(() => this.giveBack(b, undefined)),
-    discard: (b, reason) => this.later(() => this.giveBack(b, reason)),
+    borrow: () => this.handle!.pool.acquire(this.side),
+    cancelBorrow: () => this.handle!.pool.cancel(this.side),
+    release: (b) => this.side.later(() => this.side.giveBack(b, undefined)),
+    discard: (b, reason) => this.side.later(() => this.side.giveBack(b, reason)),
     welcome: (server) => this.welcome(server),
-    end: (fatal) => this.later(() => this.closeSocket(fatal)),
+    end: (fatal) => this.side.later(() => this.closeSocket(fatal)),
     pinned: (reason, rule) => {
       this.ctx.onPin(reason, rule);
       this.ctx.log.info({ client: this.remoteAddress, user: this.user, reason, rule }, 'session pinned');
@@ -170,102 +166,9 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     warn: (fields, message) => this.ctx.log.warn({ client: this.remoteAddress, ...fields }, message),
   };
 
-  /** Runs `f` after the backend chunk being scanned is written (now if none is). */
-  private later(f: () => void): void {
-    if (this.scanning) this.afterScan.push(f);
-    else f();
-  }
-
-  private giveBack(b: BackendConnection, discardReason: string | undefined): void {
-    // What this session sent goes out before anyone else's bytes, or the Terminate that closes it.
-    this.flow.flushFor(b, this.ended ? undefined : this.socket);
-    this.detach(b);
-    if (discardReason !== undefined) {
-      this.ctx.log.info({ backend: b.id, reason: discardReason }, 'closing a database connection instead of reusing it');
-      b.destroy();
-      this.handle!.pool.remove(b);
-    } else {
-      this.handle!.pool.release(b);
-    }
-  }
-
-  private writeClient(bytes: Buffer): void {
-    this.flow.toClient(this.socket, bytes, this.machine?.backend);
-  }
-
-  // ---------------------------------------------------------------- pool and backend events
-
-  onBackend(backend: BackendConnection): void {
-    this.guard(() => {
-      backend.lastUsed = Date.now();
-      this.machine!.onBackend(backend);
-      if (this.machine!.backend === backend) {
-        backend.owner = this;
-        backend.scanner.setVisitor(this);
-      }
-    });
-  }
-
-  onBorrowError(err: BorrowError): void {
-    if (this.machine?.mode === Mode.Waiting) this.ctx.log.warn({ user: this.user, database: this.database, err: err.message }, 'borrow failed');
-    this.guard(() => this.machine!.onBorrowError(err));
-  }
-
-  onBackendData(chunk: Buffer): void {
-    const b = this.machine?.backend;
-    if (b === undefined) return;
-    this.guard(() => {
-      this.scanning = b;
-      let whole: boolean;
-      try {
-        whole = b.scanner.scan(chunk);
-      } finally {
-        this.scanning = undefined;
-      }
-      if (!this.ended) {
-        if (whole) this.writeClient(chunk);
-        else for (const part of b.scanner.out) this.writeClient(part);
-      }
-      if (this.afterScan.length > 0) {
-        const after = this.afterScan;
-        this.afterScan = [];
-        for (const f of after) f();
-      }
-    }, b);
-  }
-
-  begin(type: number): boolean {
-    return this.machine!.onServerBegin(type);
-  }
-
-  end(type: number, body: Buffer): void {
-    this.machine!.onServerEnd(type, body);
-  }
-
-  onBackendLost(reason: string): void {
-    this.guard(() => {
-      const b = this.machine?.backend;
-      if (b === undefined) return;
-      this.detach(b);
-      this.handle!.pool.remove(b);
-      this.machine!.onBackendLost(reason);
-    });
-  }
-
-  onCancelDone(backend: BackendConnection): void {
-    this.guard(() => this.machine?.onCancelDone(backend));
-  }
-
   /** For the server's cancel: the backend running this client's request, if one runs now. */
   cancelTarget(): BackendConnection | undefined {
     return this.machine?.cancelTarget();
-  }
-
-  private detach(b: BackendConnection): void {
-    b.owner = undefined;
-    b.scanner.setVisitor(UNOWNED);
-    b.lastUsed = Date.now();
-    this.flow.resume(b);
   }
 
   // ---------------------------------------------------------------- ending
@@ -290,7 +193,7 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
    * Runs one event for this session; whatever it throws ends this session only. A malformed server
    * message (`from` the backend) ends that backend too.
    */
-  private guard(f: () => void, from?: BackendConnection): void {
+  guard(f: () => void, from?: BackendConnection): void {
     try {
       f();
       this.flow.flush(this.ended ? undefined : this.socket);
@@ -311,9 +214,8 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     const b = from ?? m?.backend;
     // After an exception the session's view of its backend cannot be trusted: close it.
     if (b) {
-      this.scanning = undefined;
-      this.afterScan = [];
-      this.detach(b);
+      this.side.abandon();
+      this.side.detach(b);
       b.destroy();
       this.handle?.pool.remove(b);
     }
@@ -336,18 +238,12 @@ export class ClientSession implements Waiter<BackendConnection>, BackendOwner, S
     const socket = this.socket;
     if (this.ended || socket.destroyed) return;
     this.ended = true;
-    if (fatal && socket.writable) {
-      socket.end(errorResponse(fatal));
-      // A final error is on its way out: let it flush, then make sure the socket goes.
-      const t = setTimeout(() => socket.destroy(), 2_000);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-    } else {
-      socket.end();
-      const t = setTimeout(() => socket.destroy(), 2_000);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-    }
+    // What is on its way out (a final error among it) flushes first; the socket goes in any case.
+    if (fatal && socket.writable) socket.end(errorResponse(fatal));
+    else socket.end();
+    const t = setTimeout(() => socket.destroy(), 2_000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
   }
 
   /** For /status. */

@@ -7,33 +7,10 @@
  * client only when `idle()`: nothing owed and the last ReadyForQuery said `I`.
  */
 
-import { isExtended, Match, Outcome, Req, ServerMode, silent, type Hook } from './requests.js';
+import { CODE, isExtended, Match, Outcome, Req, ServerMode, silent, type Hook } from './requests.js';
 
 export { describeReq, isExtended, Match, Outcome, reqOf, Req, ServerMode, type Hook } from './requests.js';
 
-const CODE = {
-  ParseComplete: 0x31,
-  BindComplete: 0x32,
-  CloseComplete: 0x33,
-  NotificationResponse: 0x41,
-  CommandComplete: 0x43,
-  DataRow: 0x44,
-  ErrorResponse: 0x45,
-  CopyInResponse: 0x47,
-  CopyOutResponse: 0x48,
-  EmptyQueryResponse: 0x49,
-  NoticeResponse: 0x4e,
-  ParameterStatus: 0x53,
-  RowDescription: 0x54,
-  FunctionCallResponse: 0x56,
-  CopyBothResponse: 0x57,
-  ReadyForQuery: 0x5a,
-  CopyDone: 0x63,
-  CopyData: 0x64,
-  NoData: 0x6e,
-  PortalSuspended: 0x73,
-  ParameterDescription: 0x74,
-} as const;
 
 export class ReplyLedger {
   private reqs: Req[] = [];

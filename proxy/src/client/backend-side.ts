@@ -1,0 +1,139 @@
+/**
+ * A client session's side toward its backend: the pool's waiter, the backend's owner and the
+ * scanner's visitor. Server bytes reach the client in order (messages the machine rewrites are
+ * inserted where they belong), and a backend changes hands only after the chunk being scanned has
+ * been written to the client.
+ */
+import type net from 'node:net';
+import { UNOWNED, type BackendConnection, type BackendOwner } from '../backend/connection.js';
+import type { BorrowError, Waiter } from '../pool/pool.js';
+import type { ServerMessageVisitor } from '../protocol/server-scanner.js';
+import type { SessionMachine } from '../session/machine.js';
+import { Mode } from '../session/state.js';
+import type { PoolHandle, SessionContext } from './context.js';
+import type { Flow } from './flow.js';
+
+/** What the side needs of its session (client/session.ts). */
+export interface SessionLink {
+  readonly machine: SessionMachine<BackendConnection> | undefined;
+  readonly handle: PoolHandle | undefined;
+  readonly ended: boolean;
+  readonly socket: net.Socket;
+  readonly flow: Flow;
+  readonly ctx: SessionContext;
+  readonly user: string;
+  readonly database: string;
+  /** Runs one event of the session; an exception ends the session only. */
+  guard(f: () => void, from?: BackendConnection): void;
+}
+
+export class BackendSide implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor {
+  /** Set while a backend chunk is being scanned: output goes in order through the scanner. */
+  private scanning: BackendConnection | undefined;
+  private afterScan: (() => void)[] = [];
+
+  constructor(private readonly s: SessionLink) {}
+
+  /** Bytes for the client: in order with the chunk being scanned, if one is. */
+  toClient(bytes: Buffer): void {
+    if (this.scanning) this.scanning.scanner.insert(bytes);
+    else if (!this.s.ended) this.writeClient(bytes);
+  }
+
+  /** After an exception: nothing of the chunk being scanned is carried out. */
+  abandon(): void {
+    this.scanning = undefined;
+    this.afterScan = [];
+  }
+
+  /** Runs `f` after the backend chunk being scanned is written (now if none is). */
+  later(f: () => void): void {
+    if (this.scanning) this.afterScan.push(f);
+    else f();
+  }
+
+  giveBack(b: BackendConnection, discardReason: string | undefined): void {
+    // What this session sent goes out before anyone else's bytes, or the Terminate that closes it.
+    this.s.flow.flushFor(b, this.s.ended ? undefined : this.s.socket);
+    this.detach(b);
+    if (discardReason !== undefined) {
+      this.s.ctx.log.info({ backend: b.id, reason: discardReason }, 'closing a database connection instead of reusing it');
+      b.destroy();
+      this.s.handle!.pool.remove(b);
+    } else {
+      this.s.handle!.pool.release(b);
+    }
+  }
+
+  private writeClient(bytes: Buffer): void {
+    this.s.flow.toClient(this.s.socket, bytes, this.s.machine?.backend);
+  }
+
+  onBackend(backend: BackendConnection): void {
+    this.s.guard(() => {
+      backend.lastUsed = Date.now();
+      this.s.machine!.onBackend(backend);
+      if (this.s.machine!.backend === backend) {
+        backend.owner = this;
+        backend.scanner.setVisitor(this);
+      }
+    });
+  }
+
+  onBorrowError(err: BorrowError): void {
+    if (this.s.machine?.mode === Mode.Waiting) this.s.ctx.log.warn({ user: this.s.user, database: this.s.database, err: err.message }, 'borrow failed');
+    this.s.guard(() => this.s.machine!.onBorrowError(err));
+  }
+
+  onBackendData(chunk: Buffer): void {
+    const b = this.s.machine?.backend;
+    if (b === undefined) return;
+    this.s.guard(() => {
+      this.scanning = b;
+      let whole: boolean;
+      try {
+        whole = b.scanner.scan(chunk);
+      } finally {
+        this.scanning = undefined;
+      }
+      if (!this.s.ended) {
+        if (whole) this.writeClient(chunk);
+        else for (const part of b.scanner.out) this.writeClient(part);
+      }
+      if (this.afterScan.length > 0) {
+        const after = this.afterScan;
+        this.afterScan = [];
+        for (const f of after) f();
+      }
+    }, b);
+  }
+
+  begin(type: number): boolean {
+    return this.s.machine!.onServerBegin(type);
+  }
+
+  end(type: number, body: Buffer): void {
+    this.s.machine!.onServerEnd(type, body);
+  }
+
+  onBackendLost(reason: string): void {
+    this.s.guard(() => {
+      const b = this.s.machine?.backend;
+      if (b === undefined) return;
+      this.detach(b);
+      this.s.handle!.pool.remove(b);
+      this.s.machine!.onBackendLost(reason);
+    });
+  }
+
+  onCancelDone(backend: BackendConnection): void {
+    this.s.guard(() => this.s.machine?.onCancelDone(backend));
+  }
+
+  detach(b: BackendConnection): void {
+    b.owner = undefined;
+    b.scanner.setVisitor(UNOWNED);
+    b.lastUsed = Date.now();
+    this.s.flow.resume(b);
+  }
+}
