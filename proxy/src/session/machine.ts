@@ -154,7 +154,8 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
 
   private onReady(b: B, match: Match, status: number): void {
     if (match === Match.Client && this.mode !== Mode.Draining) {
-      const before = this.settings.differs(b.params);
+      // Only a pinned session keeps its backend across units: others are synced at their next borrow.
+      const before = this.pin !== undefined && this.settings.differs(b.params);
       this.settings.onReady(status, b.params);
       if (this.pin && !before && this.settings.differs(b.params)) this.resync = true;
     }
