@@ -11,6 +11,7 @@ import { authenticationOk, errorResponse, type ErrorInfo } from '../protocol/mes
 import { decodeFrontend } from '../session/frontend.js';
 import { SessionMachine, type SessionIO } from '../session/machine.js';
 import { StartupOptionsError } from '../session/params.js';
+import { ADMIN_SHUTDOWN } from '../session/replies.js';
 import { Mode } from '../session/state.js';
 import type { PoolHandle, SessionContext } from './context.js';
 import { BackendSide, type SessionLink } from './backend-side.js';
@@ -176,7 +177,7 @@ export class ClientSession implements SessionLink {
   /** Graceful shutdown: close now if idle, else after the current unit of work. */
   closeWhenIdle(): void {
     if (this.machine) this.guard(() => this.machine!.closeWhenIdle());
-    else this.closeSocket({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+    else this.closeSocket(ADMIN_SHUTDOWN);
   }
 
   idleTimeout(): void {

@@ -154,7 +154,8 @@ export function decodeCommandComplete(body: Buffer): string {
 
 // ---------- encoders for what the proxy says itself ----------
 
-function message(type: number, body: Buffer): Buffer {
+/** A backend message of `type` around `body` (the header computed). */
+export function message(type: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
   out[0] = type;
   out.writeInt32BE(4 + body.length, 1);

@@ -9,6 +9,7 @@ import { serialize } from 'pg-protocol';
 import { Outcome, Req, type Hook } from './ledger.js';
 import type { BackendState } from './machine.js';
 import { INJECTED } from './prepared.js';
+import { SYNC } from './statements.js';
 
 export type DrainStep =
   | { kind: 'wait' }
@@ -22,7 +23,6 @@ export const UNRESETTABLE = new Set(['load']);
 const I = 0x49;
 const ROLLBACK = serialize.query('ROLLBACK');
 const DISCARD_ALL = serialize.query('DISCARD ALL');
-const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
 const COPY_FAIL = serialize.copyFail('the client disconnected during COPY');
 const WAIT: DrainStep = { kind: 'wait' };
 const RELEASE: DrainStep = { kind: 'release' };

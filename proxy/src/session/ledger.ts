@@ -39,9 +39,7 @@ export class ReplyLedger {
 
   /** Nothing owed and no transaction or batch open: the backend can serve another client. */
   idle(): boolean {
-    if (this.mode !== ServerMode.Ready || this.status !== 0x49 || this.unreliable) return false;
-    for (let i = this.head; i < this.reqs.length; i++) if (!silent(this.reqs[i]!, ServerMode.Ready)) return false;
-    return true;
+    return this.status === 0x49 && !this.unreliable && this.quiet();
   }
 
   /** Nothing owed (a transaction block may be open): a request of the client is not running. */

@@ -13,6 +13,7 @@ import type { FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Forwarder } from './forward.js';
 import { Match, type Hook } from './ledger.js';
+import { ADMIN_SHUTDOWN } from './replies.js';
 import { routeError } from './server-errors.js';
 import { Mode } from './state.js';
 import { backendLost, borrowFailed } from './unlinked.js';
@@ -45,7 +46,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
         this.go(Mode.Idle);
         this.io.release(b);
         if (this.clientDone) this.finish();
-        else if (this.closeAfterUnit) this.end({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+        else if (this.closeAfterUnit) this.end(ADMIN_SHUTDOWN);
         return;
       }
     } else if (this.mode !== Mode.Waiting) {
@@ -178,9 +179,9 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
       this.unlink();
       this.go(Mode.Idle);
       this.io.release(b);
-      if (this.closeAfterUnit) this.end({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+      if (this.closeAfterUnit) this.end(ADMIN_SHUTDOWN);
     } else if (this.mode === Mode.Pinned && this.closeAfterUnit) {
-      this.io.end({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+      this.io.end(ADMIN_SHUTDOWN);
       this.clientOpen = false;
       this.clientDone = true;
       this.leave();
@@ -268,7 +269,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   /** Graceful shutdown: close now if nothing runs, else after the current unit of work. */
   closeWhenIdle(): void {
     if (this.mode === Mode.Idle || this.mode === Mode.FailedTransaction || this.mode === Mode.DiscardUntilSync) {
-      return this.end({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+      return this.end(ADMIN_SHUTDOWN);
     }
     this.closeAfterUnit = true;
     if (this.mode === Mode.Pinned && this.backend && releasable(this.backend)) this.settle(this.backend);

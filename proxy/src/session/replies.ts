@@ -34,6 +34,9 @@ export function failRequests(reqs: readonly Req[], error: ErrorInfo, status: 'I'
   return { bytes, openBatch: erred };
 }
 
+/** What a client is told when the proxy shuts down, as PostgreSQL's fast shutdown says it. */
+export const ADMIN_SHUTDOWN: ErrorInfo = { severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' };
+
 export const ABORTED: ErrorInfo = {
   severity: 'ERROR',
   code: '25P02',

@@ -4,7 +4,7 @@
  * backend (failover) and the client stays. An error for one of the proxy's own requests stays with
  * the proxy unless the request stood in for the client's. Backend names become the client's.
  */
-import { Code, decodeErrorFields, errorResponseFromFields } from '../protocol/messages.js';
+import { Code, decodeErrorFields, errorResponseFromFields, message } from '../protocol/messages.js';
 import { Match, type Hook } from './ledger.js';
 
 /** FATAL codes of a server going down: a lost backend (failover), not the client's end. */
@@ -24,20 +24,11 @@ export function routeError(body: Buffer, hook: Hook | undefined, match: Match): 
   const severity = fields['V'] ?? fields['S'];
   if (severity === 'FATAL' || severity === 'PANIC') {
     if (SHUTDOWN.has(fields['C'] ?? '')) return { clientError: false, fatal: 'shutdown' };
-    return { forward: errorMessage(body), clientError: false, fatal: 'client' };
+    return { forward: message(Code.Execute, body), clientError: false, fatal: 'client' };
   }
   if (match === Match.Injected) {
     hook?.onError?.(fields);
     if (!hook?.forwardErrors) return { clientError: false };
   }
-  return { forward: hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : errorMessage(body), clientError: true };
-}
-
-/** An ErrorResponse from its body, as the server sent it. */
-function errorMessage(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = Code.Execute;
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
+  return { forward: hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : message(Code.Execute, body), clientError: true };
 }

@@ -25,7 +25,7 @@ export class Statement {
 
   /** Parse of this statement under its backend name. */
   parse(): Buffer {
-    return message(Code.Parse, [cstr(this.backendName), this.tail]);
+    return parseMessage(this.backendName, this.tail);
   }
 }
 
