@@ -19,6 +19,14 @@ export class PgModel {
   private copyIn: 'Execute' | 'Query' | undefined;
   /** An extended message was read since the last ReadyForQuery. */
   private open = false;
+  /** During COPY FROM STDIN: a Sync was read after some CopyData. */
+  private syncAfterData = false;
+  private sawData = false;
+  /**
+   * A copy with a Sync among its data failed: a proxy cannot tell whether the error came from the
+   * data before that Sync (then the server reads the Sync after the copy and answers it) or later.
+   */
+  ambiguous = false;
 
   /** Replies to one request, in order. */
   process(q: ModelRequest): string[] {
@@ -45,7 +53,7 @@ export class PgModel {
       case 'Execute':
         if (fail) return this.extended(true, []);
         if (q.copy === 'in') {
-          this.copyIn = 'Execute';
+          this.startCopy('Execute');
           return ['G'];
         }
         if (q.copy === 'out') return ['H', 'd', 'd', 'c', 'C'];
@@ -54,7 +62,7 @@ export class PgModel {
         this.open = false;
         if (fail) return ['E', 'Z'];
         if (q.copy === 'in') {
-          this.copyIn = 'Query';
+          this.startCopy('Query');
           return ['G'];
         }
         if (q.copy === 'out') return ['H', 'd', 'c', 'C', 'Z'];
@@ -85,12 +93,21 @@ export class PgModel {
     return ['E'];
   }
 
+  private startCopy(from: 'Execute' | 'Query'): void {
+    this.copyIn = from;
+    this.sawData = false;
+    this.syncAfterData = false;
+  }
+
   private inCopy(q: ModelRequest): string[] {
+    if (q.type === 'CopyData') this.sawData = true;
+    if (q.type === 'Sync' && this.sawData) this.syncAfterData = true;
     if (q.type === 'CopyData' || q.type === 'Sync' || q.type === 'Flush') return [];
     const from = this.copyIn!;
     this.copyIn = undefined;
     if (q.type === 'CopyDone') return from === 'Query' ? ['C', 'Z'] : ['C'];
     // CopyFail, or any other message: the copy fails.
+    if (this.syncAfterData) this.ambiguous = true;
     if (from === 'Query') return ['E', 'Z'];
     this.skip = true;
     return ['E'];
