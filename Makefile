@@ -17,8 +17,14 @@ deps: $(NPM_STAMP) ## Install what running and testing need: npm packages, Postg
 	@bin/install-deps
 
 .PHONY: build
-build: $(NPM_STAMP) ## Compile TypeScript into dist/
+build: $(NPM_STAMP) ## Compile TypeScript into dist/ and the native I/O core (proxy/native)
 	npm run --silent build
+	@bin/build-native
+
+.PHONY: native
+native: $(NPM_STAMP) ## Build the native I/O core alone (and its AddressSanitizer build for the fuzz test)
+	@bin/build-native
+	@bin/build-native --asan
 
 .PHONY: demo
 demo: deps build ## Local demo: PostgreSQL + DBProxy + 1,000 pgbench clients, then what the proxy did

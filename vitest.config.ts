@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: pure unit tests, integration tests against real PostgreSQL / PgBouncer
-// (`*.int.test.ts`), and e2e specs against the real local Kubernetes control plane (`e2e/`).
+// Four projects: pure unit tests, integration tests against real PostgreSQL / PgBouncer
+// (`*.int.test.ts`) with the native I/O core as the proxy's mover (where it is built), the proxy's
+// integration tests again with Node's sockets as the mover (`int-node`), and e2e specs against the
+// real local Kubernetes control plane (`e2e/`).
 export default defineConfig({
   test: {
     projects: [
@@ -16,6 +18,18 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['proxy/**/*.int.test.ts', 'operator/**/*.int.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'int-node',
+          include: ['proxy/src/**/*.int.test.ts'],
+          // These two test the movers themselves, each one by name.
+          exclude: ['proxy/src/io/**', '**/node_modules/**'],
+          env: { DBPROXY_IO: 'node' },
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -77,12 +77,13 @@ function nodeArgs(): string[] {
   return (process.env['BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 }
 
-export async function startDbproxy(targetPort: number, poolSize: number): Promise<Proc> {
+/** DBProxy on the native I/O core (`dbproxy`) or on Node's sockets (`dbproxy-node`). */
+export async function startDbproxy(targetPort: number, poolSize: number, io: 'native' | 'node' = 'native'): Promise<Proc> {
   const port = await freePort();
   const adminPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...nodeArgs(), path.join(ROOT, 'bin/dbproxy'), 'proxy', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--target', `127.0.0.1:${targetPort}`, '--pool-size', String(poolSize), '--auth', 'trust', '--log-level', 'warn'],
+    [...nodeArgs(), path.join(ROOT, 'bin/dbproxy'), 'proxy', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--target', `127.0.0.1:${targetPort}`, '--pool-size', String(poolSize), '--auth', 'trust', '--log-level', 'warn', '--io', io],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
   );
   let out = '';
@@ -99,7 +100,7 @@ export async function startDbproxy(targetPort: number, poolSize: number): Promis
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dbproxy did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { name: 'dbproxy', port, adminPort, pid: child.pid!, stop: stopper(child) };
+  return { name: io === 'native' ? 'dbproxy' : 'dbproxy-node', port, adminPort, pid: child.pid!, stop: stopper(child) };
 }
 
 /** PgBouncer 1.18 in transaction mode, trust auth for `users` (and postgres), as the postgres user. */

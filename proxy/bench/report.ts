@@ -65,8 +65,8 @@ function row(r: Result, all: Result[]): string {
     r.pins === null ? '' : String(r.pins),
     cpu,
     fmt(r.rssMiB),
-    r.target === 'dbproxy' ? ratio(r, peer('pgbouncer')) : '',
-    r.target === 'dbproxy' ? ratio(r, peer('direct')) : '',
+    r.target.startsWith('dbproxy') ? ratio(r, peer('pgbouncer')) : '',
+    r.target.startsWith('dbproxy') ? ratio(r, peer('direct')) : '',
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -80,9 +80,13 @@ export function summary(results: Result[]): string[] {
     if (!d) continue;
     const b = get('pgbouncer');
     const parts = [`DBProxy/PgBouncer ${ratio(d, b)}`];
+    const n = get('dbproxy-node');
+    if (n) parts.push(`DBProxy on Node sockets/PgBouncer ${ratio(n, b)}`);
     const direct = get('direct');
     if (direct) parts.push(`DBProxy/direct ${ratio(d, direct)}`);
-    const cpu = ['dbproxy', 'pgbouncer', 'relay'].filter((t) => clean(get(t))).map((t) => [t, get(t)?.cpuMicrosPerTx] as const);
+    const cpuB = b?.cpuMicrosPerTx;
+    if (clean(d) && clean(b) && cpuB && d.cpuMicrosPerTx !== null) parts.push(`DBProxy CPU/tx ÷ PgBouncer's ${fmt(d.cpuMicrosPerTx / cpuB, 2)}`);
+    const cpu = ['dbproxy', 'dbproxy-node', 'pgbouncer', 'relay'].filter((t) => clean(get(t))).map((t) => [t, get(t)?.cpuMicrosPerTx] as const);
     if (cpu.length) parts.push(`CPU µs/tx ${cpu.map(([t, v]) => `${t} ${fmt(v ?? null)}`).join(', ')}`);
     if (b && !clean(b)) parts.push(`PgBouncer: ${b.abortedClients} clients aborted (${b.firstError ?? 'no report'})`);
     if (!clean(d)) parts.push(`DBProxy: ${d.abortedClients} clients aborted (${d.firstError ?? 'no report'})`);

@@ -1,6 +1,6 @@
 /**
- * `make bench`: the same pgbench runs through DBProxy, PgBouncer (transaction mode, same pool size), a
- * plain Node.js relay and directly, in one run on one PostgreSQL. Reports tps, latency (avg, p99),
+ * `make bench`: the same pgbench runs through DBProxy on its native I/O core (`dbproxy`) and on Node's
+ * sockets (`dbproxy-node`), PgBouncer (transaction mode, same pool size), a plain Node.js relay and directly, in one run on one PostgreSQL. Reports tps, latency (avg, p99),
  * failures, peak backends, proxy CPU per transaction (the figure that matters, see PERFORMANCE.md) and
  * memory; ratios DBProxy/PgBouncer and DBProxy/direct. Writes .cache/bench/results.{json,md}.
  *
@@ -64,7 +64,7 @@ function cases(scriptDir: string): Case[] {
 }
 
 /** Each target connects as its own role, so pg_stat_activity tells whose backends are whose. */
-const roleOf = (target: string) => `via_${target}`;
+const roleOf = (target: string) => `via_${target.replace(/-/g, '_')}`;
 
 /** Sum of dbproxy_session_pins_total over all reasons, from the proxy's /metrics. */
 async function pinsTotal(adminPort: number): Promise<number> {
@@ -123,7 +123,7 @@ async function measure(p: Proc | undefined, port: number, c: Case, watcher: pg.C
   };
 }
 
-async function runCases(db: { port: number }, procs: { dbproxy: Proc; bouncer: Proc; relay: Proc }, list: Case[]): Promise<Result[]> {
+async function runCases(db: { port: number }, procs: { dbproxy: Proc; dbproxyNode: Proc; bouncer: Proc; relay: Proc }, list: Case[]): Promise<Result[]> {
   const watcher = new pg.Client({ host: '127.0.0.1', port: db.port, user: 'postgres', database: 'postgres' });
   await watcher.connect();
   const results: Result[] = [];
@@ -131,7 +131,7 @@ async function runCases(db: { port: number }, procs: { dbproxy: Proc; bouncer: P
     for (const c of list) {
       // The relay is 1:1 and direct needs one backend per client: only where max_connections allows.
       const fits = c.clients <= MAX_CONNECTIONS - 20;
-      const targets: (Proc | undefined)[] = [procs.dbproxy, procs.bouncer, ...(fits ? [procs.relay, undefined] : [])];
+      const targets: (Proc | undefined)[] = [procs.dbproxy, procs.dbproxyNode, procs.bouncer, ...(fits ? [procs.relay, undefined] : [])];
       for (const t of targets) {
         const r = await measure(t, t?.port ?? db.port, c, watcher);
         results.push(r);
@@ -158,17 +158,20 @@ async function main(): Promise<void> {
   const started: Proc[] = [];
   try {
     await run('pgbench', ['-h', '127.0.0.1', '-p', String(db.port), '-U', 'postgres', '-i', '-s', String(SCALE), '-q', 'postgres']);
-    for (const t of ['dbproxy', 'pgbouncer', 'relay', 'direct']) await db.query(`create role ${roleOf(t)} login superuser`);
-    const dbproxy = await startDbproxy(db.port, POOL);
+    for (const t of ['dbproxy', 'dbproxy-node', 'pgbouncer', 'relay', 'direct']) await db.query(`create role ${roleOf(t)} login superuser`);
+    const dbproxy = await startDbproxy(db.port, POOL, 'native');
     started.push(dbproxy);
+    const dbproxyNode = await startDbproxy(db.port, POOL, 'node');
+    started.push(dbproxyNode);
     const bouncer = await startPgbouncer(db.port, POOL, [roleOf('pgbouncer')]);
     started.push(bouncer);
     const relay = await startRelay(db.port);
     started.push(relay);
-    const results = await runCases(db, { dbproxy, bouncer, relay }, cases(scriptDir));
+    const results = await runCases(db, { dbproxy, dbproxyNode, bouncer, relay }, cases(scriptDir));
     process.stderr.write(`holding ${idleClients} idle clients through each proxy…\n`);
     const idle: Record<string, IdleResult> = {
       dbproxy: await holdIdleClients(dbproxy, roleOf('dbproxy'), idleClients, db),
+      'dbproxy-node': await holdIdleClients(dbproxyNode, roleOf('dbproxy-node'), idleClients, db),
       pgbouncer: await holdIdleClients(bouncer, roleOf('pgbouncer'), idleClients, db),
     };
     const info = { seconds: SECONDS, pool: POOL, maxConnections: MAX_CONNECTIONS, scale: SCALE };

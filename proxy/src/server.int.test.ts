@@ -6,6 +6,7 @@ import net from 'node:net';
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeUnavailable } from './io/native-conn.js';
 import { startPostgres, type PgInstance } from './testing/postgres.js';
 import { startProxy, type TestProxy } from './testing/start-proxy.js';
 import { waitFor } from './testing/wait.js';
@@ -68,6 +69,26 @@ describe.each(['scram', 'md5'] as const)('client authentication (%s)', (method) 
   it('refuses an unknown user with the same error (no user enumeration)', async () => {
     const c = new pg.Client({ connectionString: proxy.url('mallory', 'x') });
     await expect(c.connect()).rejects.toMatchObject({ code: '28P01', message: 'password authentication failed for user "mallory"' });
+  });
+});
+
+describe('data movers', () => {
+  it('carries plaintext connections on the mover this run asks for, and says so in /status and /metrics', async () => {
+    const expected = process.env['DBPROXY_IO'] === 'node' || nativeUnavailable() !== undefined ? 'node' : 'native';
+    const proxy = await startProxy({ targets: target(), auth: { method: 'scram', users: users() }, pool: { maxConnections: 2 } });
+    try {
+      const c = await connect(proxy);
+      expect((await c.query('select 1 as n')).rows[0]).toEqual({ n: 1 });
+      const status = JSON.parse((await proxy.admin('/status')).text) as { io: { mover: string; connections: Record<string, Record<string, number>> } };
+      expect(status.io.mover).toBe(expected);
+      expect(status.io.connections['client']![expected]).toBe(1);
+      expect(status.io.connections['backend']![expected]).toBe(1);
+      const metrics = (await proxy.admin('/metrics')).text;
+      expect(metrics).toContain(`dbproxy_io_connections{leg="client",mover="${expected}"} 1`);
+      await c.end();
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 

@@ -18,6 +18,8 @@ import { SqlDecider } from './client/decide.js';
 import { ClientSession } from './client/session.js';
 import type { ProxyConfig } from './config/schema.js';
 import { parseHostPort } from './config/schema.js';
+import type { Mover } from './io/conn.js';
+import { clientConn, resolveMover } from './io/movers.js';
 import { Pool } from './pool/pool.js';
 import { Mode } from './session/state.js';
 import { TargetMonitor } from './health/monitor.js';
@@ -44,6 +46,8 @@ export class ProxyServer implements SessionContext {
   private tlsContext: tls.SecureContext | undefined;
   private decider: SqlDecider;
   private userStore: UserStore;
+  /** The mover for plaintext connections (TLS client connections always use Node's sockets). */
+  readonly mover: Mover;
 
   constructor(
     config: ProxyConfig,
@@ -55,11 +59,15 @@ export class ProxyServer implements SessionContext {
     this.decider = new SqlDecider(new Set(config.pool.sessionPinningFilters));
     this.userStore = new UserStore(config.auth.users);
     this.tlsContext = loadTls(config);
+    const io = resolveMover(config.io);
+    this.mover = io.mover;
+    if (io.note) log.warn(io.note);
     this.metrics = new ProxyMetrics({
       clientConnections: () => this.sessions.size,
       databaseConnections: () => this.connectionCounts(),
       pinnedConnections: () => this.pinnedCount(),
       targetGeneration: () => this.generation,
+      connectionsByMover: () => this.connectionsByMover(),
     });
     this.setTargets(config);
   }
@@ -69,7 +77,8 @@ export class ProxyServer implements SessionContext {
   async start(): Promise<void> {
     const listen = parseHostPort(this.config.listen);
     const bindHost = this.bindHost ?? listen.host;
-    this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // For the native core a new socket stays paused: the core takes its descriptor before any read.
+    this.listener = net.createServer({ noDelay: true, pauseOnConnect: this.mover === 'native' }, (socket) => this.accept(socket));
     this.listener.maxConnections = 100_000;
     await new Promise<void>((resolve, reject) => {
       this.listener!.once('error', reject);
@@ -83,7 +92,7 @@ export class ProxyServer implements SessionContext {
     });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
-    this.log.info({ listen: this.address(), admin: this.adminAddress(), target: this.target, generation: this.generation }, 'proxy listening');
+    this.log.info({ listen: this.address(), admin: this.adminAddress(), target: this.target, generation: this.generation, io: this.mover }, 'proxy listening');
   }
 
   address(): string {
@@ -258,24 +267,27 @@ export class ProxyServer implements SessionContext {
       initQuery: this.config.pool.initQuery || undefined,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       generation,
+      mover: this.mover,
     });
-    const socket = backend.socket;
-    socket.on('data', (chunk: Buffer) => {
-      if (backend.owner) return backend.owner.onBackendData(chunk);
-      try {
-        backend.scanner.scan(chunk);
-      } catch (err) {
-        // A malformed message from an idle server: that connection goes, nothing else.
-        this.log.warn({ backend: backend.id, err: (err as Error).message }, 'closing a database connection that sent a malformed message');
-        backend.destroy();
-        handle.pool.remove(backend);
-      }
-    });
-    socket.on('error', (err) => this.log.debug({ backend: backend.id, err: err.message }, 'database connection error'));
-    socket.on('close', () => {
-      backend.closed = true;
-      if (backend.owner) backend.owner.onBackendLost('the server closed the connection');
-      else handle.pool.remove(backend);
+    backend.conn.setHandlers({
+      data: (chunk) => {
+        if (backend.owner) return backend.owner.onBackendData(chunk);
+        try {
+          backend.scanner.scan(chunk);
+        } catch (err) {
+          // A malformed message from an idle server: that connection goes, nothing else.
+          this.log.warn({ backend: backend.id, err: (err as Error).message }, 'closing a database connection that sent a malformed message');
+          backend.destroy();
+          handle.pool.remove(backend);
+        }
+      },
+      close: (err) => {
+        if (err) this.log.debug({ backend: backend.id, err: err.message }, 'database connection error');
+        backend.closed = true;
+        backend.onClosed?.();
+        if (backend.owner) backend.owner.onBackendLost('the server closed the connection');
+        else handle.pool.remove(backend);
+      },
     });
     return backend;
   }
@@ -337,7 +349,15 @@ export class ProxyServer implements SessionContext {
       return;
     }
     socket.on('error', () => {});
-    const session = new ClientSession(socket, this);
+    let conn;
+    try {
+      conn = clientConn(socket, this.mover);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not take a client connection');
+      socket.destroy();
+      return;
+    }
+    const session = new ClientSession(conn, this);
     this.sessions.add(session);
   }
 
@@ -372,6 +392,16 @@ export class ProxyServer implements SessionContext {
     return { idle, active, opening };
   }
 
+  private connectionsByMover(): Record<'client' | 'backend', Record<Mover, number>> {
+    const out = { client: { native: 0, node: 0 }, backend: { native: 0, node: 0 } };
+    for (const s of this.sessions) out.client[s.conn.mover]++;
+    for (const h of this.pools.values()) {
+      for (const b of h.pool.idle) out.backend[b.conn.mover]++;
+      for (const b of h.pool.busy) out.backend[b.conn.mover]++;
+    }
+    return out;
+  }
+
   private pinnedCount(): number {
     let n = 0;
     for (const s of this.sessions) if (s.pin && s.backend) n++;
@@ -388,6 +418,7 @@ export class ProxyServer implements SessionContext {
     return {
       target: this.target ? `${this.target.host}:${this.target.port}` : null,
       targetGeneration: this.generation,
+      io: { mover: this.mover, connections: this.connectionsByMover() },
       clients: { total: this.sessions.size, byState },
       databaseConnections: this.connectionCounts(),
       pools: [...this.pools.values()].map((h) => ({

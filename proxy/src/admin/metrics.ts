@@ -9,6 +9,8 @@ export interface MetricsSource {
   databaseConnections(): { idle: number; active: number; opening: number };
   pinnedConnections(): number;
   targetGeneration(): number;
+  /** Open connections by leg (client, backend) and by the mover that carries their bytes. */
+  connectionsByMover(): Record<'client' | 'backend', Record<'native' | 'node', number>>;
 }
 
 export class ProxyMetrics {
@@ -57,6 +59,16 @@ export class ProxyMetrics {
       registers,
       collect() {
         this.set(source.targetGeneration());
+      },
+    });
+    new Gauge({
+      name: 'dbproxy_io_connections',
+      help: 'Open connections by leg (client, backend) and by the mover that carries their bytes (native I/O core, or Node sockets for TLS and where the core is not built).',
+      labelNames: ['leg', 'mover'],
+      registers,
+      collect() {
+        const c = source.connectionsByMover();
+        for (const leg of ['client', 'backend'] as const) for (const mover of ['native', 'node'] as const) this.set({ leg, mover }, c[leg][mover]);
       },
     });
     this.borrowLatency = new Histogram({

@@ -1,7 +1,8 @@
-import net from 'node:net';
 import { serialize } from 'pg-protocol';
 import { ScramClient } from '../auth/scram.js';
 import { md5Response } from '../auth/md5.js';
+import type { Conn, Mover } from '../io/conn.js';
+import { connectConn } from '../io/movers.js';
 import { ClientFramer, FrameMode } from '../protocol/framer.js';
 import { Code, decodeErrorFields, decodeParameterStatus, readCString, type ErrorFields } from '../protocol/messages.js';
 import { ServerScanner, type ServerMessageVisitor } from '../protocol/server-scanner.js';
@@ -24,6 +25,8 @@ export interface BackendOptions {
   initQuery: string | undefined;
   connectTimeoutMs: number;
   generation: number;
+  /** Which mover carries the connection's bytes. */
+  mover: Mover;
 }
 
 /** An error the database sent while the proxy opened a connection. */
@@ -69,7 +72,7 @@ export class BackendConnection implements BackendState {
   lastUsed = Date.now();
 
   constructor(
-    readonly socket: net.Socket,
+    readonly conn: Conn,
     readonly target: Endpoint,
     readonly generation: number,
     readonly processId: number,
@@ -90,20 +93,22 @@ export class BackendConnection implements BackendState {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    const socket = this.socket;
-    if (!socket.writable) return void socket.destroy();
-    socket.end(serialize.end());
-    const t = setTimeout(() => socket.destroy(), 5_000);
+    const conn = this.conn;
+    if (!conn.writable) return void conn.destroy();
+    conn.end(serialize.end());
+    const t = setTimeout(() => conn.destroy(), 5_000);
     t.unref();
-    socket.once('close', () => clearTimeout(t));
+    this.onClosed = () => clearTimeout(t);
   }
+
+  /** Set by `destroy`: what to undo when the connection is gone. */
+  onClosed: (() => void) | undefined;
 }
 
 /** Connects, authenticates and runs the init query; resolves with a connection ready for queries. */
 export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: opts.target.host, port: opts.target.port });
-    socket.setNoDelay(true);
+    let socket: Conn | undefined;
     const framer = new ClientFramer(64 * 1024 * 1024);
     framer.mode = FrameMode.Typed;
     const serverParams = new Map<string, string>();
@@ -123,17 +128,18 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      socket.destroy();
+      socket?.destroy();
       reject(err);
     }
 
     function succeed(): void {
       done = true;
       clearTimeout(timer);
-      socket.removeAllListeners('data');
-      socket.removeAllListeners('error');
-      socket.removeAllListeners('close');
-      resolve(new BackendConnection(socket, opts.target, opts.generation, processId, secretKey, serverParams));
+      resolve(new BackendConnection(socket!, opts.target, opts.generation, processId, secretKey, serverParams));
+    }
+
+    function send(bytes: Buffer): void {
+      socket!.write(bytes);
     }
 
     function needPassword(request: 'cleartext' | 'md5' | 'scram'): string {
@@ -158,10 +164,10 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
         case 0:
           return;
         case 3:
-          socket.write(serialize.password(needPassword('cleartext')));
+          send(serialize.password(needPassword('cleartext')));
           return;
         case 5:
-          socket.write(serialize.password(md5Response(opts.user, needPassword('md5'), body.subarray(4, 8))));
+          send(serialize.password(md5Response(opts.user, needPassword('md5'), body.subarray(4, 8))));
           return;
         case 10: {
           const mechanisms: string[] = [];
@@ -174,12 +180,12 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
             throw new PermanentOpenError(`the database offers SASL mechanisms ${mechanisms.join(', ')}; the proxy supports SCRAM-SHA-256`, '0A000');
           }
           scram = new ScramClient(needPassword('scram'));
-          socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.clientFirst()));
+          send(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.clientFirst()));
           return;
         }
         case 11:
           if (!scram) throw new Error('database sent SASLContinue before SASL');
-          socket.write(serialize.sendSCRAMClientFinalMessage(scram.handleServerFirst(body.toString('utf8', 4))));
+          send(serialize.sendSCRAMClientFinalMessage(scram.handleServerFirst(body.toString('utf8', 4))));
           return;
         case 12:
           if (!scram) throw new Error('database sent SASLFinal before SASL');
@@ -219,7 +225,7 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
         case Code.ReadyForQuery:
           if (opts.initQuery && !initSent) {
             initSent = true;
-            socket.write(serialize.query(opts.initQuery));
+            send(serialize.query(opts.initQuery));
             return;
           }
           if (initError) {
@@ -232,18 +238,24 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
       }
     }
 
-    socket.on('connect', () => {
-      socket.write(serialize.startup({ user: opts.user, database: opts.database, client_encoding: 'UTF8' }));
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        framer.push(chunk, onMessage);
-      } catch (err) {
-        fail(err as Error);
-      }
-    });
-    socket.on('error', (err) => fail(new Error(`cannot connect to ${opts.target.host}:${opts.target.port}: ${err.message}`)));
-    socket.on('close', () => fail(new Error(`${opts.target.host}:${opts.target.port} closed the connection during startup`)));
+    const where = `${opts.target.host}:${opts.target.port}`;
+    connectConn(opts.target.host, opts.target.port, opts.mover, {
+      connect: () => send(serialize.startup({ user: opts.user, database: opts.database, client_encoding: 'UTF8' })),
+      data: (chunk) => {
+        try {
+          framer.push(chunk, onMessage);
+        } catch (err) {
+          fail(err as Error);
+        }
+      },
+      close: (err) => fail(new Error(err ? `cannot connect to ${where}: ${err.message}` : `${where} closed the connection during startup`)),
+    }).then(
+      (conn) => {
+        socket = conn;
+        if (done) conn.destroy();
+      },
+      (err: Error) => fail(new Error(`cannot connect to ${where}: ${err.message}`)),
+    );
   });
 }
 

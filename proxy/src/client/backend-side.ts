@@ -4,8 +4,8 @@
  * inserted where they belong), and a backend changes hands only after the chunk being scanned has
  * been written to the client.
  */
-import type net from 'node:net';
 import { UNOWNED, type BackendConnection, type BackendOwner } from '../backend/connection.js';
+import type { Conn } from '../io/conn.js';
 import type { BorrowError, Waiter } from '../pool/pool.js';
 import type { ServerMessageVisitor } from '../protocol/server-scanner.js';
 import type { SessionMachine } from '../session/machine.js';
@@ -18,7 +18,7 @@ export interface SessionLink {
   readonly machine: SessionMachine<BackendConnection> | undefined;
   readonly handle: PoolHandle | undefined;
   readonly ended: boolean;
-  readonly socket: net.Socket;
+  readonly conn: Conn;
   readonly flow: Flow;
   readonly ctx: SessionContext;
   readonly user: string;
@@ -54,7 +54,7 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
 
   giveBack(b: BackendConnection, discardReason: string | undefined): void {
     // What this session sent goes out before anyone else's bytes, or the Terminate that closes it.
-    this.s.flow.flushFor(b, this.s.ended ? undefined : this.s.socket);
+    this.s.flow.flushFor(b, this.s.ended ? undefined : this.s.conn);
     this.detach(b);
     if (discardReason !== undefined) {
       this.s.ctx.log.info({ backend: b.id, reason: discardReason }, 'closing a database connection instead of reusing it');
@@ -66,7 +66,7 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
   }
 
   private writeClient(bytes: Buffer): void {
-    this.s.flow.toClient(this.s.socket, bytes, this.s.machine?.backend);
+    this.s.flow.toClient(this.s.conn, bytes, this.s.machine?.backend);
   }
 
   onBackend(backend: BackendConnection): void {

@@ -3,8 +3,8 @@
  * write per client chunk), and backpressure both ways — a client that does not read pauses its
  * backend; a server that does not read pauses the client.
  */
-import type net from 'node:net';
 import type { BackendConnection } from '../backend/connection.js';
+import type { Conn } from '../io/conn.js';
 
 export class Flow {
   private pending: Buffer[] = [];
@@ -19,21 +19,21 @@ export class Flow {
   }
 
   /** Writes what is queued. `client`: paused while the backend's socket is full (not after it ended). */
-  flush(client: net.Socket | undefined): void {
+  flush(client: Conn | undefined): void {
     const b = this.target;
     const out = this.pending;
     if (b === undefined || out.length === 0) return;
     this.pending = [];
     if (b.closed) return;
-    const ok = b.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const ok = b.conn.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     if (!ok && client) {
       client.pause();
-      b.socket.once('drain', () => client.resume());
+      b.conn.whenDrained(() => client.resume());
     }
   }
 
   /** Before `backend` changes hands: what this session queued for it goes first. */
-  flushFor(backend: BackendConnection, client: net.Socket | undefined): void {
+  flushFor(backend: BackendConnection, client: Conn | undefined): void {
     if (this.target === backend) this.flush(client);
   }
 
@@ -43,10 +43,11 @@ export class Flow {
   }
 
   /** Writes to the client; a full socket pauses `backend` until the client drains. */
-  toClient(client: net.Socket, bytes: Buffer, backend: BackendConnection | undefined): void {
+  toClient(client: Conn, bytes: Buffer, backend: BackendConnection | undefined): void {
     if (client.write(bytes) || backend === undefined || this.paused) return;
-    backend.socket.pause();
+    backend.conn.pause();
     this.paused = backend;
+    client.whenDrained(() => this.resume());
   }
 
   /** The client drained (or `backend` leaves the session): the backend reads again. */
@@ -54,6 +55,6 @@ export class Flow {
     const b = this.paused;
     if (b === undefined || (backend !== undefined && b !== backend)) return;
     this.paused = undefined;
-    b.socket.resume();
+    b.conn.resume();
   }
 }

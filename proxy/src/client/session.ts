@@ -3,8 +3,10 @@
  * decodes the client's bytes, runs the handshake, feeds events to the machine and carries out its
  * effects; any exception on one connection's path ends that connection only.
  */
-import type net from 'node:net';
+import tls from 'node:tls';
 import type { BackendConnection } from '../backend/connection.js';
+import type { Conn } from '../io/conn.js';
+import { NodeConn } from '../io/node-conn.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ClientFramer } from '../protocol/framer.js';
 import { authenticationOk, errorResponse, type ErrorInfo } from '../protocol/messages.js';
@@ -21,7 +23,9 @@ import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 const DRAIN_TIMEOUT_MS = 5_000;
 
 export class ClientSession implements SessionLink {
-  socket: net.Socket;
+  conn: Conn;
+  /** The connection runs over TLS. */
+  secure = false;
   user = '';
   database = '';
   applicationName = '';
@@ -40,16 +44,17 @@ export class ClientSession implements SessionLink {
   /** The client's socket is closed, or closing. */
   ended = false;
   private drainTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    socket: net.Socket,
+    conn: Conn,
     readonly ctx: SessionContext,
   ) {
-    this.socket = socket;
-    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.conn = conn;
+    this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
     this.framer = new ClientFramer(ctx.maxMessageLength);
     this.startup = new StartupPhase(ctx, this.framer, this.owner);
-    this.attach(socket);
+    this.attach(conn);
   }
 
   /** For the server: the handshake phase, then the machine's mode. */
@@ -67,12 +72,8 @@ export class ClientSession implements SessionLink {
 
   // ---------------------------------------------------------------- client side
 
-  private attach(socket: net.Socket): void {
-    socket.setNoDelay(true);
-    socket.on('data', this.onClientData);
-    socket.on('drain', this.onClientDrain);
-    socket.on('error', this.onClientGone);
-    socket.on('close', this.onClientGone);
+  private attach(conn: Conn): void {
+    conn.setHandlers({ data: this.onClientData, close: this.onClientGone });
   }
 
   private readonly onClientData = (chunk: Buffer): void => {
@@ -90,15 +91,14 @@ export class ClientSession implements SessionLink {
 
   /** The startup phase's callbacks. */
   private readonly owner: StartupOwner = {
-    socket: () => this.socket,
-    upgraded: (secure) => {
-      const raw = this.socket;
-      raw.removeListener('data', this.onClientData);
-      raw.removeListener('drain', this.onClientDrain);
-      raw.removeListener('error', this.onClientGone);
-      raw.removeListener('close', this.onClientGone);
-      this.socket = secure;
-      this.attach(secure);
+    conn: () => this.conn,
+    secure: () => this.secure,
+    upgradeToTls: (context) => {
+      // TLS runs on Node's sockets: the connection leaves the native core here, if it was there.
+      const secure = new tls.TLSSocket(this.conn.toSocket(), { isServer: true, secureContext: context });
+      this.conn = new NodeConn(secure);
+      this.secure = true;
+      this.attach(this.conn);
     },
     closeSocket: (fatal) => this.closeSocket(fatal),
     authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
@@ -124,8 +124,8 @@ export class ClientSession implements SessionLink {
       return this.closeSocket({ severity: 'FATAL', code: '0A000', message });
     }
     this.machine = machine;
-    if (prefix) this.socket.write(prefix);
-    this.socket.write(authenticationOk());
+    if (prefix) this.conn.write(prefix);
+    this.conn.write(authenticationOk());
     if (this.handle.serverParams) this.welcome(this.handle.serverParams);
     // The first client of a pool waits for one backend, to learn what the server reports.
     else this.handle.pool.acquire(this.side);
@@ -135,14 +135,11 @@ export class ClientSession implements SessionLink {
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
-    this.socket.write(welcomeMessages(server, this.startupParams, keys));
+    this.conn.write(welcomeMessages(server, this.startupParams, keys));
   }
 
-  private readonly onClientDrain = (): void => {
-    this.flow.resume();
-  };
-
   private readonly onClientGone = (): void => {
+    clearTimeout(this.closeTimer);
     this.ended = true;
     if (this.machine) this.guard(() => this.machine!.onClientGone());
     // The machine may still drain the backend; the client itself is gone either way.
@@ -197,7 +194,7 @@ export class ClientSession implements SessionLink {
   guard(f: () => void, from?: BackendConnection): void {
     try {
       f();
-      this.flow.flush(this.ended ? undefined : this.socket);
+      this.flow.flush(this.ended ? undefined : this.conn);
       this.armDrainTimer();
     } catch (err) {
       this.failed(err, from);
@@ -236,15 +233,13 @@ export class ClientSession implements SessionLink {
     if (this.processId) this.ctx.unregister(this.processId);
     this.processId = 0;
     this.ctx.onClose(this);
-    const socket = this.socket;
-    if (this.ended || socket.destroyed) return;
+    const conn = this.conn;
+    if (this.ended || conn.destroyed) return;
     this.ended = true;
     // What is on its way out (a final error among it) flushes first; the socket goes in any case.
-    if (fatal && socket.writable) socket.end(errorResponse(fatal));
-    else socket.end();
-    const t = setTimeout(() => socket.destroy(), 2_000);
-    t.unref();
-    socket.once('close', () => clearTimeout(t));
+    conn.end(fatal ? errorResponse(fatal) : undefined);
+    this.closeTimer = setTimeout(() => conn.destroy(), 2_000);
+    this.closeTimer.unref();
   }
 
   /** For /status. */
@@ -258,6 +253,7 @@ export class ClientSession implements SessionLink {
       pinned: this.pin ?? null,
       backend: this.backend?.id ?? null,
       idleSeconds: Math.round((Date.now() - this.lastActive) / 1000),
+      io: this.conn.mover,
     };
   }
 }

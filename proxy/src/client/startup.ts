@@ -3,8 +3,8 @@
  * and the TLS upgrade, the handshake's replies, cancel requests, and the welcome (ParameterStatus,
  * BackendKeyData, ReadyForQuery) once the pool knows what its server reports.
  */
-import tls from 'node:tls';
-import type net from 'node:net';
+import type tls from 'node:tls';
+import type { Conn } from '../io/conn.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { FrameMode, type ClientFramer } from '../protocol/framer.js';
 import { backendKeyData, parameterStatus, readyForQuery, type ErrorInfo } from '../protocol/messages.js';
@@ -16,9 +16,10 @@ import { Handshake, type HandshakeStep } from './handshake.js';
 const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone'];
 
 export interface StartupOwner {
-  socket(): net.Socket;
-  /** The TLS socket now carries the connection. */
-  upgraded(secure: tls.TLSSocket): void;
+  conn(): Conn;
+  secure(): boolean;
+  /** From now on the connection runs over TLS with `context`. */
+  upgradeToTls(context: tls.SecureContext): void;
   closeSocket(fatal?: ErrorInfo): void;
   authenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void;
 }
@@ -33,7 +34,7 @@ export class StartupPhase {
     private readonly framer: ClientFramer,
     private readonly owner: StartupOwner,
   ) {
-    this.handshake = new Handshake(ctx, () => owner.socket() instanceof tls.TLSSocket);
+    this.handshake = new Handshake(ctx, () => owner.secure());
   }
 
   onMessage(buf: Buffer, start: number, end: number): void {
@@ -46,20 +47,20 @@ export class StartupPhase {
     if (!this.upgradeRequested) return;
     this.upgradeRequested = false;
     if (this.framer.takeRemainder().length > 0) throw new ProtocolError('received unencrypted data after SSL request');
-    this.owner.upgraded(new tls.TLSSocket(this.owner.socket(), { isServer: true, secureContext: this.ctx.tls! }));
+    this.owner.upgradeToTls(this.ctx.tls!);
   }
 
   private onStep(step: HandshakeStep): void {
     switch (step.kind) {
       case 'reply':
-        this.owner.socket().write(step.bytes);
+        this.owner.conn().write(step.bytes);
         if (this.framer.mode === FrameMode.Startup && step.bytes.length > 1) {
           this.framer.mode = FrameMode.Typed;
           this.phase = 'authenticating';
         }
         return;
       case 'tls':
-        this.owner.socket().write('S');
+        this.owner.conn().write(Buffer.from('S'));
         this.framer.detach();
         this.upgradeRequested = true;
         return;

@@ -29,6 +29,8 @@ quick-mode flags:
   --borrow-timeout D           how long a client waits for a connection (default 120s)
   --idle-client-timeout D      close idle clients after D (default 1800s; 0 = never)
   --log-level LEVEL            fatal|error|warn|info|debug|trace|silent (default info)
+  --io auto|native|node        which mover carries plaintext connections' bytes: the native I/O
+                               core, Node's sockets, or the core when it is built (default auto)
 
 Durations: 500ms, 30s, 5m, 1h, or a number of seconds. Flags take "--flag value" or "--flag=value".
 The proxy logs in to the database as the client's user, with that user's password from --users or,
@@ -50,6 +52,7 @@ const VALUE_FLAGS: Record<string, string> = {
   '--borrow-timeout': 'pool.borrowTimeout',
   '--idle-client-timeout': 'idleClientTimeout',
   '--log-level': 'logLevel',
+  '--io': 'io',
 };
 const BOOL_FLAGS: Record<string, string> = { '--require-tls': 'tls.require' };
 

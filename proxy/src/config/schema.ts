@@ -108,6 +108,12 @@ export const ProxyConfigSchema = z.strictObject({
     })
     .prefault({}),
   maxMessageLength: z.int().min(1024).max(MAX_PROTOCOL_MESSAGE).default(16 * 1024 * 1024),
+  /**
+   * Which mover carries plaintext connections' bytes: the native I/O core (`native`), Node's sockets
+   * (`node`), or the native core when it is built, else Node's (`auto`). TLS client connections
+   * always use Node's sockets. Read at start; a reload does not change it.
+   */
+  io: z.enum(['auto', 'native', 'node']).default('auto'),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 

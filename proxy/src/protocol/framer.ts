@@ -1,3 +1,4 @@
+import { owned } from '../io/read-buffer.js';
 import { ProtocolError } from './errors.js';
 
 /** Called once per complete message: `buf[start]` is the type byte (or the length for startup). */
@@ -36,7 +37,7 @@ export class ClientFramer {
     if (this.partsLength > 0) {
       const need = this.messageLength(this.parts, this.partsLength);
       if (need < 0 || this.partsLength + chunk.length < need) {
-        this.parts.push(chunk);
+        this.parts.push(owned(chunk));
         this.partsLength += chunk.length;
         if (need < 0 && this.partsLength >= this.headerSize()) this.push(this.takeParts(), onMessage);
         return;
@@ -61,7 +62,8 @@ export class ClientFramer {
       }
     }
     if (offset < buf.length) {
-      const rest = buf.subarray(offset);
+      // Kept past this call: a view of the native read buffer is copied.
+      const rest = owned(buf.subarray(offset));
       this.parts = [rest];
       this.partsLength = rest.length;
     }

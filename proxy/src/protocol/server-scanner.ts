@@ -5,6 +5,8 @@
  * `insert` bytes there (a rewritten message), in order. When every byte of a chunk is forwarded (the
  * normal case) the chunk goes out whole.
  */
+import { owned } from '../io/read-buffer.js';
+
 export interface ServerMessageVisitor {
   begin(type: number): boolean;
   /** `body` is the whole body for wanted types, empty for the others. */
@@ -93,6 +95,8 @@ export class ServerScanner {
       }
     }
     if (!this.whole && this.runStart >= 0 && n > this.runStart) this.out.push(chunk.subarray(this.runStart, n));
+    // A body still being read is kept past this call: views of the native read buffer are copied.
+    for (let p = 0; p < this.parts.length; p++) this.parts[p] = owned(this.parts[p]!);
     this.chunk = EMPTY;
     return this.whole;
   }

@@ -4,7 +4,7 @@
  * ends. machine.ts adds the linked side: borrowing, forwarding, the server's replies, release.
  */
 import { Code, type ErrorInfo } from '../protocol/messages.js';
-import type { FrontendMessage } from './frontend.js';
+import { retain, type FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { SettingsTracker } from './settings.js';
 import { ClientStatements } from './statements.js';
@@ -50,7 +50,7 @@ export abstract class SessionBase<B extends BackendState> {
       case Mode.Welcoming:
       case Mode.Waiting:
         if (this.clientDone) return;
-        this.pending.push(m);
+        this.pending.push(retain(m));
         if (m.type === Code.Terminate) this.clientDone = true;
         return;
       case Mode.Linked:
@@ -74,7 +74,7 @@ export abstract class SessionBase<B extends BackendState> {
     if (a.discardUntilSync) return this.discardUntilSync(a.discardUntilSync.after, a.discardUntilSync.status);
     if (a.next) this.go(a.next);
     if (a.borrow) {
-      this.pending.push(m!);
+      this.pending.push(retain(m!));
       this.go(Mode.Waiting);
       this.io.borrow();
     }

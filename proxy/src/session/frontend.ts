@@ -92,3 +92,13 @@ export function decodeFrontend(buf: Buffer, start: number, end: number): Fronten
 export function bytesOf(m: FrontendMessage): Buffer {
   return m.buf.subarray(m.start, m.end);
 }
+
+/**
+ * The message with its own copy of its bytes, for keeping past the event that read it (a read
+ * buffer is reused by the next read).
+ */
+export function retain(m: FrontendMessage): FrontendMessage {
+  const d = m.start;
+  const buf = Buffer.from(m.buf.subarray(m.start, m.end));
+  return { ...m, buf, start: 0, end: m.end - d, at: m.at > 0 ? m.at - d : 0, restAt: m.restAt > 0 ? m.restAt - d : 0 };
+}

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "dbproxy_io",
+      "sources": ["src/io.c"],
+      "cflags": ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O2"],
+      "conditions": [
+        ["OS=='mac'", { "xcode_settings": { "OTHER_CFLAGS": ["-Wall", "-Wextra", "-Werror"] } }]
+      ]
+    }
+  ]
+}

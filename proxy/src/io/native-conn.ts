@@ -1,0 +1,204 @@
+/**
+ * The native mover: connections owned by the native I/O core (proxy/native), driven through the
+ * same interface as Node's sockets. One callback from the core carries every event; chunks read
+ * are views of READ_BUFFER (no copy, no allocation per read).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+import type { Conn, ConnHandlers } from './conn.js';
+import { NOOP_HANDLERS } from './conn.js';
+import { READ_BUFFER } from './read-buffer.js';
+
+interface Addon {
+  init(readBuffer: ArrayBuffer, callback: (kind: number, id: number, value: number) => void): void;
+  adopt(fd: number): number;
+  connect(ip: string, port: number): number;
+  write(id: number, bytes: Buffer): number;
+  pause(id: number): void;
+  resume(id: number): void;
+  end(id: number): void;
+  destroy(id: number): void;
+  release(id: number): number;
+  queued(id: number): number;
+}
+
+const enum Event {
+  Data = 0,
+  Drain = 1,
+  Close = 2,
+  Connect = 3,
+}
+
+const table: (NativeConn | undefined)[] = [];
+let addon: Addon | undefined;
+let loadError: string | undefined;
+
+/** Where the addon is: DBPROXY_NATIVE_ADDON, else proxy/native/build/Release (from src/ or dist/). */
+function candidates(): string[] {
+  const env = process.env['DBPROXY_NATIVE_ADDON'];
+  if (env) return [env];
+  const rel = 'native/build/Release/dbproxy_io.node';
+  return [new URL(`../../${rel}`, import.meta.url), new URL(`../../../../proxy/${rel}`, import.meta.url)].map((u) => fileURLToPath(u));
+}
+
+/** Loads the native core once; undefined (with `nativeUnavailable()` saying why) if it cannot. */
+export function nativeCore(): Addon | undefined {
+  if (addon || loadError) return addon;
+  const found = candidates().find((p) => existsSync(p));
+  if (!found) {
+    loadError = `the native I/O core is not built (looked for ${candidates().join(', ')}; make build builds it)`;
+    return undefined;
+  }
+  try {
+    const a = createRequire(import.meta.url)(found) as Addon;
+    a.init(READ_BUFFER, dispatch);
+    addon = a;
+  } catch (err) {
+    loadError = `the native I/O core at ${found} did not load: ${(err as Error).message}`;
+  }
+  return addon;
+}
+
+export function nativeUnavailable(): string | undefined {
+  nativeCore();
+  return loadError;
+}
+
+function dispatch(kind: number, id: number, value: number): void {
+  const c = table[id];
+  if (c === undefined) return;
+  switch (kind) {
+    case Event.Data:
+      return c.onData(Buffer.from(READ_BUFFER, 0, value));
+    case Event.Drain:
+      return c.onDrain();
+    case Event.Close:
+      table[id] = undefined;
+      return c.onClose(value);
+    case Event.Connect:
+      return c.onConnect();
+  }
+}
+
+/** `errno`: negative, as libuv and Node write them. */
+function errnoError(errno: number, what: string): Error {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`${what}: ${code}`), { code, errno });
+}
+
+export class NativeConn implements Conn {
+  readonly mover = 'native' as const;
+  private h: ConnHandlers = NOOP_HANDLERS;
+  private drains: (() => void)[] = [];
+  private gone = false;
+  private ended = false;
+  private connecting = false;
+
+  private constructor(
+    private readonly core: Addon,
+    private readonly id: number,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {
+    table[id] = this;
+  }
+
+  /** Takes over an accepted Node socket (paused since accept): the core reads and writes it from now on. */
+  static adopt(core: Addon, socket: net.Socket): NativeConn {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) throw new Error('the accepted socket has no file descriptor');
+    const id = core.adopt(fd);
+    if (id < 0) throw errnoError(id, 'cannot hand the connection to the native I/O core');
+    const c = new NativeConn(core, id, socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    socket.destroy(); // closes Node's descriptor; the core holds its own copy
+    return c;
+  }
+
+  /** Connects to `ip:port` (a numeric address); `connect` or `close` follows. */
+  static connect(core: Addon, ip: string, port: number, h: ConnHandlers): NativeConn {
+    const id = core.connect(ip, port);
+    if (id < 0) throw errnoError(id, `cannot connect to ${ip}:${port}`);
+    const c = new NativeConn(core, id, ip, port);
+    c.h = h;
+    c.connecting = true;
+    return c;
+  }
+
+  get destroyed(): boolean {
+    return this.gone;
+  }
+
+  get writable(): boolean {
+    return !this.gone && !this.ended;
+  }
+
+  setHandlers(h: ConnHandlers): void {
+    this.h = h;
+  }
+
+  write(bytes: Buffer): boolean {
+    if (!this.writable) return false;
+    return this.core.write(this.id, bytes) === 1;
+  }
+
+  whenDrained(f: () => void): void {
+    this.drains.push(f);
+  }
+
+  end(last?: Buffer): void {
+    if (!this.writable) return;
+    if (last) this.core.write(this.id, last);
+    this.ended = true;
+    this.core.end(this.id);
+  }
+
+  destroy(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.core.destroy(this.id);
+  }
+
+  pause(): void {
+    if (!this.gone) this.core.pause(this.id);
+  }
+
+  resume(): void {
+    if (!this.gone) this.core.resume(this.id);
+  }
+
+  toSocket(): net.Socket {
+    const fd = this.gone ? -1 : this.core.release(this.id);
+    if (fd < 0) throw new Error('the connection cannot be handed to a TLS socket now');
+    this.gone = true;
+    table[this.id] = undefined;
+    this.h = NOOP_HANDLERS;
+    return new net.Socket({ fd, readable: true, writable: true });
+  }
+
+  onData(chunk: Buffer): void {
+    this.h.data(chunk);
+  }
+
+  onDrain(): void {
+    const f = this.drains;
+    this.drains = [];
+    for (const d of f) d();
+  }
+
+  onClose(errno: number): void {
+    this.gone = true;
+    this.drains = [];
+    const what = this.connecting ? `connect` : 'connection lost';
+    const err = errno === 0 ? undefined : errnoError(-errno, what);
+    if (err && this.connecting) err.message = `connect ${(err as Error & { code: string }).code} ${this.remoteAddress}:${this.remotePort}`;
+    this.h.close(err);
+  }
+
+  onConnect(): void {
+    this.connecting = false;
+    this.h.connect?.();
+  }
+}

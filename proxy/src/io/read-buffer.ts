@@ -1,0 +1,9 @@
+/**
+ * The native core's one read buffer, shared with JavaScript: chunks read from native connections
+ * are views of it, valid until the next read. `owned` copies such a view; other buffers pass as is.
+ */
+export const READ_BUFFER = new ArrayBuffer(64 * 1024);
+
+export function owned(b: Buffer): Buffer {
+  return b.buffer === READ_BUFFER ? Buffer.from(b) : b;
+}
