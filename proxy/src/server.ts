@@ -20,6 +20,7 @@ import type { ProxyConfig } from './config/schema.js';
 import { parseHostPort } from './config/schema.js';
 import type { Mover } from './io/conn.js';
 import { clientConn, resolveMover } from './io/movers.js';
+import { onDispatchError } from './io/native-conn.js';
 import { Pool } from './pool/pool.js';
 import { Mode } from './session/state.js';
 import { TargetMonitor } from './health/monitor.js';
@@ -62,6 +63,10 @@ export class ProxyServer implements SessionContext {
     const io = resolveMover(config.io);
     this.mover = io.mover;
     if (io.note) log.warn(io.note);
+    onDispatchError((err) => {
+      this.log.error({ err }, 'a connection handler failed; that connection was closed');
+      this.metrics.sessionErrors.inc({ kind: 'internal' });
+    });
     this.metrics = new ProxyMetrics({
       clientConnections: () => this.sessions.size,
       databaseConnections: () => this.connectionCounts(),
@@ -135,6 +140,7 @@ export class ProxyServer implements SessionContext {
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen) {
       this.log.warn('listen addresses changed in the config: restart the proxy for that to take effect');
     }
+    if (next.io !== prev.io) this.log.warn({ io: next.io, running: this.mover }, 'io changed in the config: restart the proxy for that to take effect');
     this.setTargets(next);
     this.log.info({ target: this.target, generation: this.generation }, 'config reloaded');
   }

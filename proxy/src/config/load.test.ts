@@ -42,6 +42,7 @@ describe('defaults', () => {
       idleClientTimeout: 1_800_000,
       healthCheck: { interval: 1_000, failureThreshold: 2, timeout: 2_000 },
       maxMessageLength: 16 * 1024 * 1024,
+      io: 'auto',
       logLevel: 'info',
     });
   });
@@ -96,6 +97,7 @@ describe('every problem, one per line, path first', () => {
     ['zero interval', { ...T, healthCheck: { interval: 0, failureThreshold: 0 } }, ['healthCheck.interval: must be more than 0', 'healthCheck.failureThreshold: must be >= 1']],
     ['huge timer', { ...T, idleClientTimeout: '1000h' }, ['idleClientTimeout: invalid duration "1000h": must be at most 24 days']],
     ['tiny message cap', { ...T, maxMessageLength: 10 }, ['maxMessageLength: must be >= 1024']],
+    ['unknown mover', { ...T, io: 'uring' }, ['io: must be one of auto, native, node, got "uring"']],
     ['wrong types', { ...T, admin: 'x', tls: { require: 'yes' } }, ['admin: expected an object (mapping), got "x"', 'tls.require: expected true or false, got "yes"']],
     ['user fields', { ...T, auth: { method: 'trust', users: [{ username: '', password: 1 }] } }, ['auth.users.0.username: must not be empty', 'auth.users.0.password: expected a string, got 1']],
     [

@@ -67,9 +67,26 @@ export function nativeUnavailable(): string | undefined {
   return loadError;
 }
 
+let dispatchError: (err: unknown) => void = (err) => process.emitWarning(`native I/O event failed: ${(err as Error).stack ?? String(err)}`);
+
+/** Who hears of an exception thrown by a connection's handler (the connection itself is closed). */
+export function onDispatchError(f: (err: unknown) => void): void {
+  dispatchError = f;
+}
+
+/** From the core: an exception never crosses back into C; it ends that one connection. */
 function dispatch(kind: number, id: number, value: number): void {
   const c = table[id];
   if (c === undefined) return;
+  try {
+    deliver(c, kind, id, value);
+  } catch (err) {
+    c.destroy();
+    dispatchError(err);
+  }
+}
+
+function deliver(c: NativeConn, kind: number, id: number, value: number): void {
   switch (kind) {
     case Event.Data:
       return c.onData(Buffer.from(READ_BUFFER, 0, value));
