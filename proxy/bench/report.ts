@@ -28,6 +28,22 @@ export interface IdleResult {
   backendConnections: number;
 }
 
+/** One mover's idle clients measured inside the proxy process after forced GCs (idle-heap.ts). */
+export interface IdleHeapResult {
+  clients: number;
+  failed: number;
+  heapKiBPerClient: number;
+  externalKiBPerClient: number;
+  arrayBuffersKiBPerClient: number;
+  rssKiBPerClient: number;
+  /** Client sessions the proxy had at the measurement (should equal `clients`). */
+  sessions: number;
+  /** Database connections the proxy held (its status: idle + active + opening). */
+  backendConnections: number;
+  /** Client backends PostgreSQL counted (pg_stat_activity). */
+  pgBackends: number;
+}
+
 export interface RunInfo {
   seconds: number;
   pool: number;
@@ -98,7 +114,7 @@ export function summary(results: Result[]): string[] {
   return lines;
 }
 
-export function markdown(info: RunInfo, results: Result[], idle: Record<string, IdleResult>): string {
+export function markdown(info: RunInfo, results: Result[], idle: Record<string, IdleResult>, idleHeap?: Record<string, IdleHeapResult>): string {
   const lines = [
     `# DBProxy benchmark — ${new Date().toISOString()}`,
     '',
@@ -124,5 +140,19 @@ export function markdown(info: RunInfo, results: Result[], idle: Record<string, 
     ),
     '',
   ];
+  if (idleHeap) {
+    lines.push(
+      '## Idle clients, proxy heap after GC',
+      '',
+      'An in-process proxy per mover, clients in another process; two forced GCs before and after; KiB per client of the growth.',
+      '',
+      '| mover | clients | failed | heap KiB per client | external KiB per client | RSS KiB per client | backend connections |',
+      '|---|---|---|---|---|---|---|',
+      ...Object.entries(idleHeap).map(
+        ([m, h]) => `| ${m} | ${h.clients} | ${h.failed} | ${fmt(h.heapKiBPerClient, 2)} | ${fmt(h.externalKiBPerClient, 2)} | ${fmt(h.rssKiBPerClient, 2)} | ${h.backendConnections} |`,
+      ),
+      '',
+    );
+  }
   return lines.join('\n');
 }

@@ -16,7 +16,7 @@ import { holdIdleClients } from './idle.js';
 import { ensureOpenFiles } from './limits.js';
 import { pgbench } from './pgbench.js';
 import { cpuTimes, rssKiB, run, startDbproxy, startPgbouncer, startRelay, type Proc } from './processes.js';
-import { markdown, type IdleResult, type Result } from './report.js';
+import { markdown, type IdleHeapResult, type IdleResult, type Result } from './report.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (QUICK ? 5 : 15));
@@ -146,6 +146,22 @@ async function runCases(db: { port: number }, procs: { dbproxy: Proc; dbproxyNod
   return results;
 }
 
+/** The proxy's heap per idle client after forced GCs, per mover (idle-heap.ts); undefined if that failed. */
+async function idleHeap(n: number): Promise<Record<string, IdleHeapResult> | undefined> {
+  try {
+    const r = await run(process.execPath, ['--expose-gc', path.join(import.meta.dirname, 'idle-heap.js')], {
+      env: { ...process.env, BENCH_IDLE_CLIENTS: String(n) },
+      timeout: 20 * 60_000,
+      maxBuffer: 16 << 20,
+    });
+    process.stderr.write(r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, IdleHeapResult>;
+  } catch (err) {
+    process.stderr.write(`idle heap measurement failed: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   // Idle clients: one descriptor each, here and (separately) in the proxy, which inherits the limit.
   const limit = ensureOpenFiles(IDLE_CLIENTS + 2048);
@@ -174,9 +190,11 @@ async function main(): Promise<void> {
       'dbproxy-node': await holdIdleClients(dbproxyNode, roleOf('dbproxy-node'), idleClients, db),
       pgbouncer: await holdIdleClients(bouncer, roleOf('pgbouncer'), idleClients, db),
     };
+    process.stderr.write(`measuring the proxy's heap after GC with ${idleClients} idle clients per mover…\n`);
+    const heap = idleClients > 0 ? await idleHeap(idleClients) : undefined;
     const info = { seconds: SECONDS, pool: POOL, maxConnections: MAX_CONNECTIONS, scale: SCALE };
-    const md = markdown(info, results, idle);
-    writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ date: new Date().toISOString(), ...info, results, idle }, null, 2) + '\n');
+    const md = markdown(info, results, idle, heap);
+    writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ date: new Date().toISOString(), ...info, results, idle, idleHeap: heap }, null, 2) + '\n');
     writeFileSync(path.join(OUT, 'results.md'), md);
     process.stdout.write(md + `\nwritten to ${OUT}/results.{json,md}\n`);
   } finally {

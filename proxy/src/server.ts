@@ -120,7 +120,7 @@ export class ProxyServer implements SessionContext {
     for (const s of [...this.sessions]) s.closeWhenIdle();
     const deadline = Date.now() + graceMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const s of [...this.sessions]) s.close();
+    for (const s of [...this.sessions]) s.terminate();
     for (const h of this.pools.values()) h.pool.close();
     for (const h of this.pools.values()) for (const b of h.pool.busy) b.destroy();
     clearInterval(this.sweeper);
@@ -375,7 +375,7 @@ export class ProxyServer implements SessionContext {
     for (const s of this.sessions) {
       const idle = now - s.lastActive;
       if (s.state === Mode.Idle && idleLimit > 0 && idle > idleLimit) s.idleTimeout();
-      else if ((s.state === 'startup' || s.state === 'authenticating') && idle > CONNECT_TIMEOUT_MS * 6) s.close();
+      else if ((s.state === 'startup' || s.state === 'authenticating') && idle > CONNECT_TIMEOUT_MS * 6) s.terminate();
     }
   }
 

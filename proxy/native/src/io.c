@@ -2,7 +2,8 @@
  * DBProxy's native I/O core: plaintext TCP sockets on the libuv loop Node already runs. It reads
  * into one reusable buffer that JavaScript sees (no copy, no allocation per read), writes with
  * write(2) straight from JavaScript's buffers, queues only what the kernel did not take, and tells
- * JavaScript about data, drain, connect and close through one callback. It moves bytes and nothing
+ * JavaScript about data, drain, connect and close through one callback, once per loop iteration
+ * with every event of that iteration. It moves bytes and nothing
  * more: framing, accounting and every decision stay in TypeScript (proxy/src/io/native-conn.ts).
  */
 #include <errno.h>
@@ -49,6 +50,11 @@ static struct {
   napi_ref resource;
   char *read_buf;
   size_t read_len;
+  size_t read_off; /* where the next read goes: earlier reads are still queued for JavaScript */
+  int32_t *events;
+  int32_t nevents, max_events;
+  napi_ref events_ref;
+  uv_check_t check;
   conn **conns;
   int32_t nconns;
   int32_t cap;
@@ -57,23 +63,42 @@ static struct {
   uv_loop_t *loop;
 } g;
 
-static void emit(int kind, int32_t id, double value) {
+/* Calls JavaScript once with every event queued (4 int32 each: kind, id, value, offset). */
+static void flush_events(void) {
+  if (g.nevents == 0) return;
   napi_env env = g.env;
   napi_handle_scope scope;
+  int32_t n = g.nevents;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, argv[3], result;
+  napi_value cb, recv, argv[1], result;
   napi_get_reference_value(env, g.callback, &cb);
   napi_get_reference_value(env, g.resource, &recv);
-  napi_create_int32(env, kind, &argv[0]);
-  napi_create_int32(env, id, &argv[1]);
-  napi_create_double(env, value, &argv[2]);
+  napi_create_int32(env, n, &argv[0]);
   /* make_callback runs the microtask and nextTick queues afterwards, as Node's own sockets do. */
-  if (napi_make_callback(env, g.async, recv, cb, 3, argv, &result) == napi_pending_exception) {
+  napi_status st = napi_make_callback(env, g.async, recv, cb, 1, argv, &result);
+  g.nevents = 0;
+  g.read_off = 0;
+  if (st == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
   }
   napi_close_handle_scope(env, scope);
+}
+
+/* Queues an event for the next call into JavaScript (at the end of this loop iteration's poll phase). */
+static void queue_event(int32_t kind, int32_t id, int32_t value, int32_t offset) {
+  if (g.nevents == g.max_events) flush_events();
+  int32_t *e = g.events + 4 * g.nevents++;
+  e[0] = kind;
+  e[1] = id;
+  e[2] = value;
+  e[3] = offset;
+}
+
+static void on_check(uv_check_t *h) {
+  (void)h;
+  flush_events();
 }
 
 static conn *lookup(int32_t id) {
@@ -114,7 +139,11 @@ static void on_closed(uv_handle_t *h) {
   free(c);
   g.conns[id] = NULL;
   g.free_ids[g.nfree++] = id;
-  if (!released) emit(EV_CLOSE, id, error);
+  /* Closes run after this iteration's check: deliver what is queued, then the close, now. */
+  if (!released) {
+    queue_event(EV_CLOSE, id, error, 0);
+    flush_events();
+  }
 }
 
 static void close_conn(conn *c, int error) {
@@ -160,15 +189,24 @@ static void after_flush(conn *c) {
   if (c->ending) shutdown(c->fd, SHUT_WR);
   if (c->need_drain) {
     c->need_drain = 0;
-    emit(EV_DRAIN, c->id, 0);
+    queue_event(EV_DRAIN, c->id, 0, 0);
   }
 }
 
+/* Reads go one after another into the shared buffer until JavaScript has seen them. */
+#define MIN_READ_ROOM (16 * 1024)
+
 static void on_readable(conn *c) {
+  if (g.read_len - g.read_off < MIN_READ_ROOM) flush_events();
+  if (c->closing || !c->reading) return; /* JavaScript closed or paused it just now */
   ssize_t n;
-  do n = read(c->fd, g.read_buf, g.read_len);
+  do n = read(c->fd, g.read_buf + g.read_off, g.read_len - g.read_off);
   while (n < 0 && errno == EINTR);
-  if (n > 0) return emit(EV_DATA, c->id, (double)n);
+  if (n > 0) {
+    queue_event(EV_DATA, c->id, (int32_t)n, (int32_t)g.read_off);
+    g.read_off += (size_t)n;
+    return;
+  }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   close_conn(c, n == 0 ? 0 : errno);
 }
@@ -194,7 +232,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
     c->connecting = 0;
     update_poll(c);
     if (c->ending && c->out_len == c->out_off) shutdown(c->fd, SHUT_WR);
-    emit(EV_CONNECT, c->id, 0);
+    queue_event(EV_CONNECT, c->id, 0, 0);
     return;
   }
   if (events & UV_WRITABLE) {
@@ -254,21 +292,30 @@ static int32_t arg_int(napi_env env, napi_value v) {
   return n;
 }
 
-/* init(readBuffer: ArrayBuffer, callback(kind, id, value)) */
+/*
+ * init(readBuffer: ArrayBuffer, events: ArrayBuffer, callback(count)): events are 4 int32 each
+ * (kind, id, value, offset in readBuffer for data); once per loop iteration, or sooner when full.
+ */
 static napi_value js_init(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  void *data;
-  size_t len;
-  if (argc < 2 || napi_get_arraybuffer_info(env, argv[0], &data, &len) != napi_ok || len == 0) {
-    napi_throw_type_error(env, NULL, "init(readBuffer: ArrayBuffer, callback)");
+  ARGS(3);
+  void *data, *events;
+  size_t len, elen;
+  if (argc < 3 || g.nevents > 0 || napi_get_arraybuffer_info(env, argv[0], &data, &len) != napi_ok || len < 2 * MIN_READ_ROOM ||
+      napi_get_arraybuffer_info(env, argv[1], &events, &elen) != napi_ok || elen < 16) {
+    napi_throw_type_error(env, NULL, "init(readBuffer: ArrayBuffer, events: ArrayBuffer, callback)");
     return NULL;
   }
   if (g.callback) napi_delete_reference(env, g.callback);
   if (g.read_ref) napi_delete_reference(env, g.read_ref);
-  napi_create_reference(env, argv[1], 1, &g.callback);
+  if (g.events_ref) napi_delete_reference(env, g.events_ref);
+  napi_create_reference(env, argv[2], 1, &g.callback);
   napi_create_reference(env, argv[0], 1, &g.read_ref);
+  napi_create_reference(env, argv[1], 1, &g.events_ref);
   g.read_buf = data;
   g.read_len = len;
+  g.read_off = 0;
+  g.events = events;
+  g.max_events = (int32_t)(elen / 16);
   g.env = env;
   if (!g.async) {
     napi_value resource, name;
@@ -277,6 +324,10 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
     napi_create_string_utf8(env, "dbproxy.io", NAPI_AUTO_LENGTH, &name);
     napi_async_init(env, resource, name, &g.async);
     napi_get_uv_event_loop(env, &g.loop);
+    /* Queued events go to JavaScript right after the poll phase; the check keeps no loop alive. */
+    uv_check_init(g.loop, &g.check);
+    uv_check_start(&g.check, on_check);
+    uv_unref((uv_handle_t *)&g.check);
   }
   return NULL;
 }

@@ -30,7 +30,7 @@ export interface SessionLink {
 export class BackendSide implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor {
   /** Set while a backend chunk is being scanned: output goes in order through the scanner. */
   private scanning: BackendConnection | undefined;
-  private afterScan: (() => void)[] = [];
+  private afterScan: (() => void)[] | undefined;
 
   constructor(private readonly s: SessionLink) {}
 
@@ -43,12 +43,12 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
   /** After an exception: nothing of the chunk being scanned is carried out. */
   abandon(): void {
     this.scanning = undefined;
-    this.afterScan = [];
+    this.afterScan = undefined;
   }
 
   /** Runs `f` after the backend chunk being scanned is written (now if none is). */
   later(f: () => void): void {
-    if (this.scanning) this.afterScan.push(f);
+    if (this.scanning) (this.afterScan ??= []).push(f);
     else f();
   }
 
@@ -100,9 +100,9 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
         if (whole) this.writeClient(chunk);
         else for (const part of b.scanner.out) this.writeClient(part);
       }
-      if (this.afterScan.length > 0) {
+      if (this.afterScan !== undefined) {
         const after = this.afterScan;
-        this.afterScan = [];
+        this.afterScan = undefined;
         for (const f of after) f();
       }
     }, b);

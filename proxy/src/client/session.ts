@@ -5,7 +5,7 @@
  */
 import tls from 'node:tls';
 import type { BackendConnection } from '../backend/connection.js';
-import type { Conn } from '../io/conn.js';
+import type { Conn, ConnHandlers } from '../io/conn.js';
 import { NodeConn } from '../io/node-conn.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ClientFramer } from '../protocol/framer.js';
@@ -22,7 +22,7 @@ import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 
 const DRAIN_TIMEOUT_MS = 5_000;
 
-export class ClientSession implements SessionLink {
+export class ClientSession implements SessionLink, ConnHandlers {
   conn: Conn;
   /** The connection runs over TLS. */
   secure = false;
@@ -35,12 +35,13 @@ export class ClientSession implements SessionLink {
   machine: SessionMachine<BackendConnection> | undefined;
 
   private readonly framer: ClientFramer;
-  private readonly startup: StartupPhase;
+  /** The handshake, until the client is authenticated (then dropped: idle clients stay small). */
+  private startup: StartupPhase | undefined;
   handle: PoolHandle | undefined;
-  private startupParams = new Map<string, string>();
+  private startupParams: ReadonlyMap<string, string> = NO_PARAMS;
   readonly flow = new Flow();
   /** The session's side toward its backend (the pool's waiter, the backend's owner). */
-  private readonly side: BackendSide = new BackendSide(this);
+  readonly side: BackendSide = new BackendSide(this);
   /** The client's socket is closed, or closing. */
   ended = false;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -53,13 +54,13 @@ export class ClientSession implements SessionLink {
     this.conn = conn;
     this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
     this.framer = new ClientFramer(ctx.maxMessageLength);
-    this.startup = new StartupPhase(ctx, this.framer, this.owner);
+    this.startup = new StartupPhase(ctx, this.framer, this.startupOwner());
     this.attach(conn);
   }
 
   /** For the server: the handshake phase, then the machine's mode. */
   get state(): string {
-    return this.machine?.mode ?? this.startup.phase;
+    return this.machine?.mode ?? this.startup?.phase ?? 'closed';
   }
 
   get backend(): BackendConnection | undefined {
@@ -73,36 +74,41 @@ export class ClientSession implements SessionLink {
   // ---------------------------------------------------------------- client side
 
   private attach(conn: Conn): void {
-    conn.setHandlers({ data: this.onClientData, close: this.onClientGone });
+    conn.setHandlers(this);
   }
 
-  private readonly onClientData = (chunk: Buffer): void => {
+  /** ConnHandlers: bytes from the client. */
+  data(chunk: Buffer): void {
     this.lastActive = Date.now();
     this.guard(() => {
       this.framer.push(chunk, this.onClientMessage);
-      this.startup.afterChunk();
+      this.startup?.afterChunk();
     });
-  };
+  }
 
   private readonly onClientMessage = (buf: Buffer, start: number, end: number): void => {
-    if (this.machine === undefined) return this.startup.onMessage(buf, start, end);
+    if (this.machine === undefined) return this.startup?.onMessage(buf, start, end);
     this.machine.onClientMessage(decodeFrontend(buf, start, end));
   };
 
-  /** The startup phase's callbacks. */
-  private readonly owner: StartupOwner = {
-    conn: () => this.conn,
-    secure: () => this.secure,
-    upgradeToTls: (context) => {
-      // TLS runs on Node's sockets: the connection leaves the native core here, if it was there.
-      const secure = new tls.TLSSocket(this.conn.toSocket(), { isServer: true, secureContext: context });
-      this.conn = new NodeConn(secure);
-      this.secure = true;
-      this.attach(this.conn);
-    },
-    closeSocket: (fatal) => this.closeSocket(fatal),
-    authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
-  };
+  /** The startup phase's callbacks (they go with it). */
+  private startupOwner(): StartupOwner {
+    return {
+      conn: () => this.conn,
+      secure: () => this.secure,
+      upgradeToTls: (context) => {
+        // TLS runs on Node's sockets: the connection leaves the native core here, if it was there.
+        const raw = this.conn.toSocket();
+        raw.on('error', () => {}); // reported by the TLS socket over it
+        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+        this.conn = new NodeConn(secure);
+        this.secure = true;
+        this.attach(this.conn);
+      },
+      closeSocket: (fatal) => this.closeSocket(fatal),
+      authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
+    };
+  }
 
   private onAuthenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void {
     this.user = user;
@@ -124,6 +130,7 @@ export class ClientSession implements SessionLink {
       return this.closeSocket({ severity: 'FATAL', code: '0A000', message });
     }
     this.machine = machine;
+    this.startup = undefined;
     if (prefix) this.conn.write(prefix);
     this.conn.write(authenticationOk());
     if (this.handle.serverParams) this.welcome(this.handle.serverParams);
@@ -131,38 +138,26 @@ export class ClientSession implements SessionLink {
     else this.handle.pool.acquire(this.side);
   }
 
-  private welcome(server: ReadonlyMap<string, string>): void {
+  welcome(server: ReadonlyMap<string, string>): void {
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
     this.conn.write(welcomeMessages(server, this.startupParams, keys));
+    this.startupParams = NO_PARAMS;
   }
 
-  private readonly onClientGone = (): void => {
+  /** ConnHandlers: the client's connection is gone. */
+  close(): void {
     clearTimeout(this.closeTimer);
     this.ended = true;
     if (this.machine) this.guard(() => this.machine!.onClientGone());
     // The machine may still drain the backend; the client itself is gone either way.
     this.closeSocket();
-  };
+  }
 
   // ---------------------------------------------------------------- the machine's effects
 
-  private readonly io: SessionIO<BackendConnection> = {
-    toClient: (bytes) => this.side.toClient(bytes),
-    toBackend: (backend, bytes) => this.flow.toBackend(backend, bytes),
-    borrow: () => this.handle!.pool.acquire(this.side),
-    cancelBorrow: () => this.handle!.pool.cancel(this.side),
-    release: (b) => this.side.later(() => this.side.giveBack(b, undefined)),
-    discard: (b, reason) => this.side.later(() => this.side.giveBack(b, reason)),
-    welcome: (server) => this.welcome(server),
-    end: (fatal) => this.side.later(() => this.closeSocket(fatal)),
-    pinned: (reason, rule) => {
-      this.ctx.onPin(reason, rule);
-      this.ctx.log.info({ client: this.remoteAddress, user: this.user, reason, rule }, 'session pinned');
-    },
-    warn: (fields, message) => this.ctx.log.warn({ client: this.remoteAddress, ...fields }, message),
-  };
+  private readonly io: SessionIO<BackendConnection> = new Effects(this);
 
   /** For the server's cancel: the backend running this client's request, if one runs now. */
   cancelTarget(): BackendConnection | undefined {
@@ -182,7 +177,7 @@ export class ClientSession implements SessionLink {
   }
 
   /** Ends the client's side now (the machine, if any, drains its backend). */
-  close(): void {
+  terminate(): void {
     if (this.machine) this.guard(() => this.machine!.end());
     else this.closeSocket();
   }
@@ -229,7 +224,7 @@ export class ClientSession implements SessionLink {
     this.drainTimer.unref();
   }
 
-  private closeSocket(fatal?: ErrorInfo): void {
+  closeSocket(fatal?: ErrorInfo): void {
     if (this.processId) this.ctx.unregister(this.processId);
     this.processId = 0;
     this.ctx.onClose(this);
@@ -255,5 +250,53 @@ export class ClientSession implements SessionLink {
       idleSeconds: Math.round((Date.now() - this.lastActive) / 1000),
       io: this.conn.mover,
     };
+  }
+}
+
+const NO_PARAMS: ReadonlyMap<string, string> = new Map();
+
+/** The machine's effects, carried out on one session (methods, not per-session closures). */
+class Effects implements SessionIO<BackendConnection> {
+  constructor(private readonly s: ClientSession) {}
+
+  toClient(bytes: Buffer): void {
+    this.s.side.toClient(bytes);
+  }
+
+  toBackend(backend: BackendConnection, bytes: Buffer): void {
+    this.s.flow.toBackend(backend, bytes);
+  }
+
+  borrow(): void {
+    this.s.handle!.pool.acquire(this.s.side);
+  }
+
+  cancelBorrow(): void {
+    this.s.handle!.pool.cancel(this.s.side);
+  }
+
+  release(b: BackendConnection): void {
+    this.s.side.later(() => this.s.side.giveBack(b, undefined));
+  }
+
+  discard(b: BackendConnection, reason: string): void {
+    this.s.side.later(() => this.s.side.giveBack(b, reason));
+  }
+
+  welcome(server: ReadonlyMap<string, string>): void {
+    this.s.welcome(server);
+  }
+
+  end(fatal?: ErrorInfo): void {
+    this.s.side.later(() => this.s.closeSocket(fatal));
+  }
+
+  pinned(reason: string, rule: string): void {
+    this.s.ctx.onPin(reason, rule);
+    this.s.ctx.log.info({ client: this.s.remoteAddress, user: this.s.user, reason, rule }, 'session pinned');
+  }
+
+  warn(fields: Record<string, unknown>, message: string): void {
+    this.s.ctx.log.warn({ client: this.s.remoteAddress, ...fields }, message);
   }
 }

@@ -13,7 +13,7 @@ import { NOOP_HANDLERS } from './conn.js';
 import { READ_BUFFER } from './read-buffer.js';
 
 interface Addon {
-  init(readBuffer: ArrayBuffer, callback: (kind: number, id: number, value: number) => void): void;
+  init(readBuffer: ArrayBuffer, events: ArrayBuffer, callback: (count: number) => void): void;
   adopt(fd: number): number;
   connect(ip: string, port: number): number;
   write(id: number, bytes: Buffer): number;
@@ -33,6 +33,8 @@ const enum Event {
 }
 
 const table: (NativeConn | undefined)[] = [];
+/** The core's event queue: 4 int32 per event (kind, id, value, offset of the data in READ_BUFFER). */
+const EVENTS = new Int32Array(4 * 1024);
 let addon: Addon | undefined;
 let loadError: string | undefined;
 
@@ -54,7 +56,7 @@ export function nativeCore(): Addon | undefined {
   }
   try {
     const a = createRequire(import.meta.url)(found) as Addon;
-    a.init(READ_BUFFER, dispatch);
+    a.init(READ_BUFFER, EVENTS.buffer, dispatch);
     addon = a;
   } catch (err) {
     loadError = `the native I/O core at ${found} did not load: ${(err as Error).message}`;
@@ -74,22 +76,31 @@ export function onDispatchError(f: (err: unknown) => void): void {
   dispatchError = f;
 }
 
-/** From the core: an exception never crosses back into C; it ends that one connection. */
-function dispatch(kind: number, id: number, value: number): void {
-  const c = table[id];
-  if (c === undefined) return;
-  try {
-    deliver(c, kind, id, value);
-  } catch (err) {
-    c.destroy();
-    dispatchError(err);
+/**
+ * From the core, once per loop iteration with that iteration's events. An exception never crosses
+ * back into C: it ends that one connection.
+ */
+function dispatch(count: number): void {
+  const e = EVENTS;
+  for (let i = 0; i < count * 4; i += 4) {
+    const id = e[i + 1]!;
+    const c = table[id];
+    if (c === undefined) continue;
+    try {
+      deliver(c, e[i]!, id, e[i + 2]!, e[i + 3]!);
+    } catch (err) {
+      c.destroy();
+      dispatchError(err);
+    }
   }
 }
 
-function deliver(c: NativeConn, kind: number, id: number, value: number): void {
+function deliver(c: NativeConn, kind: number, id: number, value: number, offset: number): void {
   switch (kind) {
     case Event.Data:
-      return c.onData(Buffer.from(READ_BUFFER, 0, value));
+      // Node does not deliver data after destroy(): neither does this.
+      if (c.destroyed) return;
+      return c.onData(Buffer.from(READ_BUFFER, offset, value));
     case Event.Drain:
       return c.onDrain();
     case Event.Close:

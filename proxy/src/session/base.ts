@@ -11,6 +11,9 @@ import { ClientStatements } from './statements.js';
 import { Mode, transition } from './state.js';
 import { discarding, inFailedTransaction, whenIdle, type Answer } from './unlinked.js';
 
+type AfterSync = { readonly mode: Mode.Idle | Mode.FailedTransaction; readonly status: 'I' | 'E' };
+const BACK_TO_IDLE: AfterSync = { mode: Mode.Idle, status: 'I' };
+
 export abstract class SessionBase<B extends BackendState> {
   mode: Mode;
   backend: B | undefined;
@@ -25,7 +28,7 @@ export abstract class SessionBase<B extends BackendState> {
   clientOpen = true;
   protected closeAfterUnit = false;
   /** After DiscardUntilSync: the mode and status the Sync returns to. */
-  private afterSync: { mode: Mode.Idle | Mode.FailedTransaction; status: 'I' | 'E' } = { mode: Mode.Idle, status: 'I' };
+  private afterSync: AfterSync = BACK_TO_IDLE;
 
   constructor(
     startupParams: ReadonlyMap<string, string>,
@@ -74,9 +77,11 @@ export abstract class SessionBase<B extends BackendState> {
     if (a.discardUntilSync) return this.discardUntilSync(a.discardUntilSync.after, a.discardUntilSync.status);
     if (a.next) this.go(a.next);
     if (a.borrow) {
-      this.pending.push(retain(m!));
+      this.pending.push(m!);
       this.go(Mode.Waiting);
       this.io.borrow();
+      // Kept past this event only when no backend came at once: then the bytes need their own copy.
+      if (this.mode === Mode.Waiting) this.pending = this.pending.map(retain);
     }
   }
 

@@ -29,9 +29,6 @@ const INJECTED: Hook = { injected: true };
 const UNNAMED_MISSING: Hook = { injected: false, rewrite: unnamedMissing };
 
 export class PreparedRouter {
-  /** Hooks for Bind/Describe of each named statement: errors speak of the client's name. */
-  private readonly hooks = new WeakMap<Statement, Hook>();
-
   constructor(readonly client: ClientStatements) {}
 
   parse(m: FrontendMessage, b: BackendStatements, send: Send): void {
@@ -49,7 +46,7 @@ export class PreparedRouter {
     this.client.named.set(name, s);
     b.add(s);
     const rewrite = renamer(s.backendName, name);
-    this.hooks.set(s, { injected: false, rewrite });
+    s.hook = { injected: false, rewrite };
     send(s.parse(), Req.Parse, {
       injected: false,
       rewrite,
@@ -91,7 +88,7 @@ export class PreparedRouter {
       return send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, MISSING), Req.Bind, { injected: false, rewrite: renamer(MISSING, m.name) });
     }
     this.hold(s, b, send);
-    send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, s.backendName), Req.Bind, this.hooks.get(s));
+    send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, s.backendName), Req.Bind, s.hook);
   }
 
   describe(m: FrontendMessage, b: BackendStatements, send: Send): void {
@@ -106,7 +103,7 @@ export class PreparedRouter {
       return send(statementTarget(Code.Describe, MISSING), Req.DescribeStatement, { injected: false, rewrite: renamer(MISSING, m.name) });
     }
     this.hold(s, b, send);
-    send(statementTarget(Code.Describe, s.backendName), Req.DescribeStatement, this.hooks.get(s));
+    send(statementTarget(Code.Describe, s.backendName), Req.DescribeStatement, s.hook);
   }
 
   close(m: FrontendMessage, b: BackendStatements, send: Send): void {

@@ -5,6 +5,7 @@
  * between clients, so one client's Close, DDL recovery or name reuse never touches another's.
  */
 import { Code } from '../protocol/messages.js';
+import type { Hook } from './requests.js';
 
 let nextInstance = 1;
 
@@ -14,6 +15,8 @@ export class Statement {
   readonly backendName: string;
   closed = false;
   readonly holders = new Set<BackendStatements>();
+  /** The owning client's hook for requests that name it (rewrites backend names in errors). */
+  hook: Hook | undefined;
 
   constructor(
     /** The Parse body after the name: query text, NUL, parameter type OIDs. */
