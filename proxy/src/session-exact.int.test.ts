@@ -216,3 +216,37 @@ describe('a client that leaves in the middle of a unit of work (pool of 1)', () 
     await waitFor(async () => (await committed(id)) === 1, 'the INSERT to be committed', { timeoutMs: 5_000 });
   });
 });
+
+describe('a client that leaves while the server skips to Sync after its error (found by the native-core fuzz)', () => {
+  let proxy: TestProxy;
+  beforeAll(async () => {
+    proxy = await proxyWith({ maxConnections: 1, maxIdleConnections: 1 });
+  });
+  afterAll(() => proxy.stop());
+
+  const failing: [string, Buffer][] = [
+    ['Bind of a statement it never prepared', serialize.bind({ statement: 'never_prepared' })],
+    ['Execute of a portal that does not exist', serialize.execute({ portal: 'no_portal' })],
+    ['Describe of a statement it never prepared', serialize.describe({ type: 'S', name: 'never_prepared' })],
+  ];
+  it.each(failing.flatMap(([what, m]) => [0, 150].flatMap((wait) => [true, false].map((q) => ({ what, m, wait, q })))))(
+    '$what, then a Query: $q, leaving after $wait ms; the next client gets only its own replies',
+    async ({ m: failingMessage, wait, q: thenQuery }) => {
+      const c = await raw(proxy.port);
+      c.send(failingMessage, ...(thenQuery ? [serialize.query('select 1')] : []));
+      if (wait) await sleep(wait);
+      c.end();
+      await c.closed;
+      const next = await raw(proxy.port);
+      expect(await next.roundTrip(serialize.query('select 7 as n'))).toEqual(['T', 'D:7', 'C:SELECT 1', 'Z:I']);
+      expect(await next.roundTrip(serialize.parse({ text: 'select $1::int as n' }), serialize.bind({ values: ['8'] }), serialize.execute({}), serialize.sync())).toEqual([
+        '1',
+        '2',
+        'D:8',
+        'C:SELECT 1',
+        'Z:I',
+      ]);
+      next.end();
+    },
+  );
+});

@@ -37,6 +37,7 @@ typedef struct conn {
   int closing;    /* close requested; the poll handle is closing */
   int released;   /* handed back to JavaScript as a file descriptor: do not close it */
   int need_drain; /* write() said "full": tell JavaScript when the queue empties */
+  int peer_done;  /* the peer closed its side: close once the queue is out (as Node's sockets do) */
   int error;      /* errno that ends the connection, reported with EV_CLOSE */
   char *out;
   size_t out_off, out_len, out_cap;
@@ -175,7 +176,7 @@ static int flush_out(conn *c) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
-      c->error = errno;
+      if (!c->error) c->error = errno; /* keep the first cause (a hard-cap ENOBUFS) */
       return -1;
     }
     c->out_off += (size_t)n;
@@ -186,6 +187,7 @@ static int flush_out(conn *c) {
 
 static void after_flush(conn *c) {
   if (c->out_len > c->out_off) return;
+  if (c->peer_done) return close_conn(c, 0);
   if (c->ending) shutdown(c->fd, SHUT_WR);
   if (c->need_drain) {
     c->need_drain = 0;
@@ -208,6 +210,13 @@ static void on_readable(conn *c) {
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  if (n == 0 && c->out_len > c->out_off) {
+    /* The peer is done sending, not necessarily reading: what is queued still goes out first. */
+    c->peer_done = 1;
+    c->reading = 0;
+    update_poll(c);
+    return;
+  }
   close_conn(c, n == 0 ? 0 : errno);
 }
 

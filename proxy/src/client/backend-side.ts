@@ -108,12 +108,20 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
     }, b);
   }
 
+  /**
+   * Scanner visitor. The machine may let go of the backend in the middle of a chunk (it closes a
+   * backend it cannot trust): the rest of that chunk is the closing backend's, and is dropped.
+   */
   begin(type: number): boolean {
-    return this.s.machine!.onServerBegin(type);
+    const m = this.s.machine;
+    if (m === undefined || m.backend === undefined || m.backend !== this.scanning) return false;
+    return m.onServerBegin(type);
   }
 
   end(type: number, body: Buffer): void {
-    this.s.machine!.onServerEnd(type, body);
+    const m = this.s.machine;
+    if (m === undefined || m.backend === undefined || m.backend !== this.scanning) return;
+    m.onServerEnd(type, body);
   }
 
   onBackendLost(reason: string): void {

@@ -44,7 +44,8 @@ export class Flow {
 
   /** Writes to the client; a full socket pauses `backend` until the client drains. */
   toClient(client: Conn, bytes: Buffer, backend: BackendConnection | undefined): void {
-    if (client.write(bytes) || backend === undefined || this.paused) return;
+    // A client that cannot take bytes any more (closed, or failing) does not hold its backend back.
+    if (client.write(bytes) || backend === undefined || this.paused || !client.writable) return;
     backend.conn.pause();
     this.paused = backend;
     client.whenDrained(() => this.resume());

@@ -150,6 +150,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
   close(): void {
     clearTimeout(this.closeTimer);
     this.ended = true;
+    // A client that is gone holds nothing back: its backend reads again (its replies are drained).
+    this.flow.resume();
     if (this.machine) this.guard(() => this.machine!.onClientGone());
     // The machine may still drain the backend; the client itself is gone either way.
     this.closeSocket();

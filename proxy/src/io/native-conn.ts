@@ -169,7 +169,10 @@ export class NativeConn implements Conn {
 
   write(bytes: Buffer): boolean {
     if (!this.writable) return false;
-    return this.core.write(this.id, bytes) === 1;
+    const r = this.core.write(this.id, bytes);
+    // -1: the peer is gone (the close follows from the loop); nothing more is written.
+    if (r < 0) this.ended = true;
+    return r === 1;
   }
 
   whenDrained(f: () => void): void {

@@ -103,6 +103,19 @@ describe('ReplyLedger, table', () => {
     expect(l.awaitsSync()).toBe(false);
   });
 
+  it('keeps a batch open when the Query queued behind an error is skipped too (only Sync ends the skip)', () => {
+    const l = new ReplyLedger();
+    l.push(Req.Bind);
+    l.push(Req.Query);
+    feed(l, 'E');
+    expect(l.owes()).toBe(false);
+    expect(l.awaitsSync()).toBe(true);
+    l.push(Req.Sync);
+    expect(l.awaitsSync()).toBe(false);
+    feed(l, 'Z');
+    expect(l.idle()).toBe(true);
+  });
+
   it('refuses a reply nothing asked for, and a reply of the wrong kind', () => {
     const l = new ReplyLedger();
     expect(reply(l, 'Z').match).toBe(Match.Unexpected);

@@ -54,14 +54,19 @@ export class ReplyLedger {
     return false;
   }
 
-  /** An extended-protocol batch is open and nothing queued (Sync, Query) will close it. */
+  /**
+   * An extended-protocol batch is open and nothing queued will close it: a Sync, or a Query or
+   * FunctionCall — except while the server skips to Sync after an error, when it skips those too.
+   */
   awaitsSync(): boolean {
+    const skipping = this.mode === ServerMode.Skip;
     for (let i = this.reqs.length - 1; i >= this.head; i--) {
       const r = this.reqs[i]!;
-      if (r === Req.Sync || r === Req.Query || r === Req.FunctionCall) return false;
+      if (r === Req.Sync) return false;
+      if (!skipping && (r === Req.Query || r === Req.FunctionCall)) return false;
       if (isExtended(r)) return true;
     }
-    return this.mode === ServerMode.Batch || this.mode === ServerMode.Skip;
+    return this.mode === ServerMode.Batch || skipping;
   }
 
   /**
