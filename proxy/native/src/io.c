@@ -3,8 +3,8 @@
  * into one reusable buffer that JavaScript sees (no copy, no allocation per read), writes with
  * write(2) straight from JavaScript's buffers, queues only what the kernel did not take, and tells
  * JavaScript about data, drain, connect and close through one callback, once per loop iteration
- * with every event of that iteration. It moves bytes and nothing
- * more: framing, accounting and every decision stay in TypeScript (proxy/src/io/native-conn.ts).
+ * with every event of that iteration. It moves bytes and nothing more: framing, accounting and
+ * every decision stay in TypeScript (proxy/src/io/native-conn.ts).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <node_api.h>
 #include <uv.h>
 
-/* Events for the JavaScript callback: (kind, id, value). */
+/* Event kinds in the queue JavaScript reads: (kind, id, value, offset). */
 enum { EV_DATA = 0, EV_DRAIN = 1, EV_CLOSE = 2, EV_CONNECT = 3 };
 
 /* Above this many queued bytes write() reports "full" (as a stream's highWaterMark). */

@@ -1,22 +1,22 @@
 /**
  * A bounded fuzz run of the native I/O core under AddressSanitizer: builds the ASAN addon
  * (bin/build-native --asan, idempotent), starts a real PostgreSQL 15 (trust) and runs the driver
- * (native-fuzz.ts, from dist/) for 20 s in one node process with libasan preloaded. The driver fuzzes
+ * (fuzz/main.ts, from dist/) for 20 s in one node process with libasan preloaded. The driver fuzzes
  * raw relays over the core and a ProxyServer on it under a checked workload with hostile clients;
  * see its header. Passing means: exit 0 (every check held) and no AddressSanitizer report.
  * Skipped, saying why, where the ASAN build cannot be made or gcc's libasan is missing.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgInstance } from '../testing/postgres.js';
-import { waitFor } from '../testing/wait.js';
+import { startPostgres, type PgInstance } from '../../testing/postgres.js';
+import { waitFor } from '../../testing/wait.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DRIVER = path.join(ROOT, 'dist/proxy/src/io/native-fuzz.js');
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const DRIVER = path.join(ROOT, 'dist/proxy/src/io/fuzz/main.js');
 const ASAN_ADDON = path.join(ROOT, '.cache/native-asan/build/Release/dbproxy_io.node');
 const FUZZ_SECONDS = 20;
 
@@ -41,6 +41,13 @@ async function buildAsan(): Promise<string | undefined> {
   return existsSync(ASAN_ADDON) ? undefined : `bin/build-native --asan made no ${ASAN_ADDON}`;
 }
 
+/** The newest mtime of the driver's sources (this folder's .ts files, tests aside). */
+function sourcesMtime(): number {
+  const dir = fileURLToPath(new URL('.', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  return Math.max(...files.map((f) => statSync(path.join(dir, f)).mtimeMs));
+}
+
 const tail = (s: string, n = 6_000): string => (s.length > n ? `…${s.slice(-n)}` : s);
 
 describe('the native I/O core under AddressSanitizer', () => {
@@ -59,8 +66,7 @@ describe('the native I/O core under AddressSanitizer', () => {
       ctx.skip('the ASAN build of the native core cannot be made');
     }
     if (!existsSync(DRIVER)) throw new Error(`${DRIVER} is missing: run make build (the test runs the compiled driver)`);
-    const src = fileURLToPath(new URL('./native-fuzz.ts', import.meta.url));
-    if (statSync(src).mtimeMs > statSync(DRIVER).mtimeMs) console.warn(`native-fuzz: ${DRIVER} is older than its source: run make build`);
+    if (sourcesMtime() > statSync(DRIVER).mtimeMs) console.warn(`native-fuzz: ${DRIVER} is older than its source: run make build`);
 
     db = await startPostgres({ authMethod: 'trust' });
     const child = spawn(process.execPath, [DRIVER], {
