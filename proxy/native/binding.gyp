@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "dbproxy_io",
-      "sources": ["src/io.c"],
+      "sources": ["src/api.c", "src/loop.c"],
       "cflags": ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O2"],
       "conditions": [
         ["OS=='mac'", { "xcode_settings": { "OTHER_CFLAGS": ["-Wall", "-Wextra", "-Werror"] } }]

@@ -24,7 +24,7 @@
  *
  * To narrow a finding down: FUZZ_PARTS (relay,hostile,workload), FUZZ_HOSTILE (scenario names),
  * FUZZ_PROXY_IO=node (the proxy part over Node's sockets: a failure there too is not the core's),
- * FUZZ_SEPARATE_POOL=1 (hostile clients in a pool of their own), FUZZ_LOG_LEVEL (the proxy's, default
+ * FUZZ_SHARED_POOL=1 (hostile clients in the workload's pool), FUZZ_LOG_LEVEL (the proxy's, default
  * warn); FUZZ_REQUIRE_ASAN=1 fails the run unless libasan and DBPROXY_NATIVE_ADDON are the ones mapped.
  * (The knobs are read in knobs.ts.)
  */
