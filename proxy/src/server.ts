@@ -280,6 +280,11 @@ export class ProxyServer implements SessionContext {
         if (backend.owner) return backend.owner.onBackendData(chunk);
         try {
           backend.scanner.scan(chunk);
+          if (backend.stray) {
+            this.log.warn({ backend: backend.id }, 'an idle database connection sent a reply nothing asked for: closing it');
+            backend.destroy();
+            handle.pool.remove(backend);
+          }
         } catch (err) {
           // A malformed message from an idle server: that connection goes, nothing else.
           this.log.warn({ backend: backend.id, err: (err as Error).message }, 'closing a database connection that sent a malformed message');

@@ -40,6 +40,8 @@ export class BackendStartupError extends Error {
   }
 }
 
+const NO_VISITOR: ServerMessageVisitor = { begin: () => false, end: () => {} };
+
 const PERMANENT = new Set(['28P01', '28000', '3D000', '42704', '0A000']);
 
 let nextBackendId = 1;
@@ -51,8 +53,8 @@ export interface BackendOwner {
   onCancelDone?(backend: BackendConnection): void;
 }
 
-/** Visitor of a backend nobody holds: stray messages (a notice, a FATAL before close) are dropped. */
-export const UNOWNED: ServerMessageVisitor = { begin: () => false, end: () => {} };
+/** Messages a server may send at any time (NoticeResponse, ParameterStatus, NotificationResponse). */
+const ASYNC = new Set([0x4e, 0x53, 0x41]);
 
 /**
  * One server connection after startup. The session that holds it owns the byte flow; this object
@@ -70,6 +72,20 @@ export class BackendConnection implements BackendState {
   cancels = 0;
   closed = false;
   lastUsed = Date.now();
+  /** While nobody holds it, the server sent something other than a notice: never reuse it. */
+  stray = false;
+  /**
+   * The scanner's visitor while nobody holds the backend: notices are dropped; any other message
+   * is a reply the proxy did not expect (its model of the connection was wrong), so the backend is
+   * closed instead of serving another client.
+   */
+  readonly unowned: ServerMessageVisitor = {
+    begin: (type) => {
+      if (!ASYNC.has(type)) this.stray = true;
+      return false;
+    },
+    end: () => {},
+  };
 
   constructor(
     readonly conn: Conn,
@@ -79,7 +95,8 @@ export class BackendConnection implements BackendState {
     readonly secretKey: number,
     readonly serverParams: ReadonlyMap<string, string>,
   ) {
-    this.scanner = new ServerScanner(UNOWNED);
+    this.scanner = new ServerScanner(NO_VISITOR);
+    this.scanner.setVisitor(this.unowned);
     const want = this.scanner.wantBody;
     want[Code.ReadyForQuery] = 1;
     want[Code.Execute /* ErrorResponse */] = 1;

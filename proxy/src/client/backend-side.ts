@@ -4,7 +4,7 @@
  * inserted where they belong), and a backend changes hands only after the chunk being scanned has
  * been written to the client.
  */
-import { UNOWNED, type BackendConnection, type BackendOwner } from '../backend/connection.js';
+import type { BackendConnection, BackendOwner } from '../backend/connection.js';
 import type { Conn } from '../io/conn.js';
 import type { BorrowError, Waiter } from '../pool/pool.js';
 import type { ServerMessageVisitor } from '../protocol/server-scanner.js';
@@ -56,6 +56,7 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
     // What this session sent goes out before anyone else's bytes, or the Terminate that closes it.
     this.s.flow.flushFor(b, this.s.ended ? undefined : this.s.conn);
     this.detach(b);
+    if (b.stray && discardReason === undefined) discardReason = 'the server sent a reply the proxy did not expect';
     if (discardReason !== undefined) {
       this.s.ctx.log.info({ backend: b.id, reason: discardReason }, 'closing a database connection instead of reusing it');
       b.destroy();
@@ -114,7 +115,10 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
    */
   begin(type: number): boolean {
     const m = this.s.machine;
-    if (m === undefined || m.backend === undefined || m.backend !== this.scanning) return false;
+    if (m === undefined || m.backend === undefined || m.backend !== this.scanning) {
+      // More replies after the session let go: the backend is closed, not reused.
+      return this.scanning ? this.scanning.unowned.begin(type) : false;
+    }
     return m.onServerBegin(type);
   }
 
@@ -140,7 +144,7 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
 
   detach(b: BackendConnection): void {
     b.owner = undefined;
-    b.scanner.setVisitor(UNOWNED);
+    b.scanner.setVisitor(b.unowned);
     b.lastUsed = Date.now();
     this.s.flow.resume(b);
   }
