@@ -17,11 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { pino } from 'pino';
-import { serialize } from 'pg-protocol';
 import { parseConfig } from '../src/config/load.js';
 import { ProxyServer } from '../src/server.js';
 import { startPostgres } from '../src/testing/postgres.js';
 import { waitFor } from '../src/testing/wait.js';
+import { idleClient } from './idle.js';
 import { ensureOpenFiles } from './limits.js';
 import type { IdleHeapResult } from './report.js';
 
@@ -42,37 +42,6 @@ type FromChild =
   | { type: 'ready' }
   | { type: 'idle'; held: number; failed: number; firstError?: string }
   | { type: 'closed'; lostWhileIdle: number };
-
-/** One client: StartupMessage, ReadyForQuery, `select 1`, ReadyForQuery; then it stays idle. */
-function idleClient(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let ready = 0;
-    let buf: Buffer = Buffer.alloc(0);
-    s.setTimeout(CLIENT_TIMEOUT_MS, () => s.destroy(new Error('timed out')));
-    s.on('connect', () => s.write(serialize.startup({ user: 'postgres', database: 'postgres' })));
-    s.on('error', reject);
-    s.on('close', () => reject(new Error('closed before it was idle')));
-    s.on('data', (d: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      while (buf.length >= 5) {
-        const len = buf.readInt32BE(1);
-        if (buf.length < len + 1) break;
-        const type = String.fromCharCode(buf[0]!);
-        buf = buf.subarray(len + 1);
-        if (type === 'E') return s.destroy(new Error('server sent an ErrorResponse'));
-        if (type !== 'Z') continue;
-        if (++ready === 1) s.write(serialize.query('select 1'));
-        else {
-          s.setTimeout(0);
-          s.removeAllListeners('data');
-          resolve(s);
-          return;
-        }
-      }
-    });
-  });
-}
 
 async function childMain(port: number, n: number): Promise<void> {
   const send = (m: FromChild) => process.send!(m);
@@ -96,7 +65,7 @@ async function childMain(port: number, n: number): Promise<void> {
     let failed = 0;
     let firstError: string | undefined;
     for (let i = 0; i < n; i += BATCH) {
-      const got = await Promise.allSettled(Array.from({ length: Math.min(BATCH, n - i) }, () => idleClient(port)));
+      const got = await Promise.allSettled(Array.from({ length: Math.min(BATCH, n - i) }, () => idleClient(port, 'postgres', CLIENT_TIMEOUT_MS)));
       for (const g of got) {
         if (g.status === 'fulfilled') {
           const s = g.value;
@@ -233,7 +202,7 @@ async function measure(mover: Mover, dbPort: number, n: number): Promise<IdleHea
     if (server.mover !== mover) throw new Error(`asked for io: ${mover}, the proxy runs ${server.mover}`);
     const port = Number(server.address().split(':').pop());
     // Warm-up: one client through the whole path (pool created, one backend opened), then gone.
-    (await idleClient(port)).destroy();
+    (await idleClient(port, 'postgres', CLIENT_TIMEOUT_MS)).destroy();
     await waitFor(() => status().clients.total === 0, 'the warm-up client to leave', { timeoutMs: 10_000 });
     clients = await Clients.start(port, n);
     const before = await settledMemory();

@@ -9,27 +9,31 @@ import type { PgInstance } from '../src/testing/postgres.js';
 import { rssKiB, type Proc } from './processes.js';
 import type { IdleResult } from './report.js';
 
-function idleClient(port: number, user: string): Promise<net.Socket> {
+/** One client: StartupMessage, ReadyForQuery, `select 1`, ReadyForQuery; then it stays idle. */
+export function idleClient(port: number, user: string, timeoutMs = 60_000): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port });
     let ready = 0;
-    let buf = Buffer.alloc(0);
-    s.setTimeout(60_000, () => s.destroy(new Error('timed out')));
+    let buf: Buffer = Buffer.alloc(0);
+    s.setTimeout(timeoutMs, () => s.destroy(new Error('timed out')));
     s.on('connect', () => s.write(serialize.startup({ user, database: 'postgres' })));
     s.on('error', reject);
+    s.on('close', () => reject(new Error('closed before it was idle')));
     s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
       while (buf.length >= 5) {
         const len = buf.readInt32BE(1);
         if (buf.length < len + 1) break;
         const type = String.fromCharCode(buf[0]!);
         buf = buf.subarray(len + 1);
-        if (type === 'E') return s.destroy(new Error('server error'));
-        if (type === 'Z' && ++ready === 1) s.write(serialize.query('select 1'));
-        else if (type === 'Z' && ready === 2) {
+        if (type === 'E') return s.destroy(new Error('server sent an ErrorResponse'));
+        if (type !== 'Z') continue;
+        if (++ready === 1) s.write(serialize.query('select 1'));
+        else {
           s.setTimeout(0);
           s.removeAllListeners('data');
           resolve(s);
+          return;
         }
       }
     });

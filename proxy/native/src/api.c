@@ -67,6 +67,16 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A new connection on `fd` (closed if it cannot be watched) → its id, or -ENOMEM. */
+static napi_value watch(napi_env env, int fd, int connecting) {
+  conn *c = new_conn(fd, connecting);
+  if (!c) {
+    close(fd);
+    return int_value(env, -ENOMEM);
+  }
+  return int_value(env, c->id);
+}
+
 /* adopt(fd) → id: takes a copy of an accepted socket (the caller closes its own). */
 static napi_value js_adopt(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -75,12 +85,7 @@ static napi_value js_adopt(napi_env env, napi_callback_info info) {
     if (fd >= 0) close(fd);
     return int_value(env, -errno);
   }
-  conn *c = new_conn(fd, 0);
-  if (!c) {
-    close(fd);
-    return int_value(env, -ENOMEM);
-  }
-  return int_value(env, c->id);
+  return watch(env, fd, 0);
 }
 
 /* connect(ip: string, port) → id, or -errno; EV_CONNECT (or EV_CLOSE with the error) follows. */
@@ -114,12 +119,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
     close(fd);
     return int_value(env, -e);
   }
-  conn *c = new_conn(fd, 1);
-  if (!c) {
-    close(fd);
-    return int_value(env, -ENOMEM);
-  }
-  return int_value(env, c->id);
+  return watch(env, fd, 1);
 }
 
 /* write(id, buffer) → 1 while under the high-water mark, 0 when full (EV_DRAIN follows), -1 if gone. */

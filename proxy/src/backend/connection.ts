@@ -40,8 +40,6 @@ export class BackendStartupError extends Error {
   }
 }
 
-const NO_VISITOR: ServerMessageVisitor = { begin: () => false, end: () => {} };
-
 const PERMANENT = new Set(['28P01', '28000', '3D000', '42704', '0A000']);
 
 let nextBackendId = 1;
@@ -95,8 +93,7 @@ export class BackendConnection implements BackendState {
     readonly secretKey: number,
     readonly serverParams: ReadonlyMap<string, string>,
   ) {
-    this.scanner = new ServerScanner(NO_VISITOR);
-    this.scanner.setVisitor(this.unowned);
+    this.scanner = new ServerScanner(this.unowned);
     const want = this.scanner.wantBody;
     want[Code.ReadyForQuery] = 1;
     want[Code.Execute /* ErrorResponse */] = 1;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ServerScanner, type ServerMessageVisitor } from './server-scanner.js';
+import { splitAt } from '../testing/split.js';
 
 function msg(type: string, body: Buffer | string): Buffer {
   const b = typeof body === 'string' ? Buffer.from(body) : body;
@@ -49,18 +50,6 @@ function run(chunks: Buffer[], drop = '', after = '', insert: Buffer = Buffer.al
   return { forwarded: Buffer.concat(out).toString('hex'), bodies };
 }
 
-function splits(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts)].filter((c) => c > 0 && c < buf.length).sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out;
-}
-
 describe('ServerScanner', () => {
   const whole = run([stream]);
 
@@ -83,7 +72,7 @@ describe('ServerScanner', () => {
     const withoutParse = Buffer.concat([rowDescription, dataRow, complete, ready('T'), ready('I')]);
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 12 }), (cuts) => {
-        const r = run(splits(stream, cuts), '1');
+        const r = run(splitAt(stream, cuts), '1');
         expect(r.forwarded).toEqual(withoutParse.toString('hex'));
         expect(r.bodies).toEqual(whole.bodies);
       }),
@@ -96,7 +85,7 @@ describe('ServerScanner', () => {
     const expected = Buffer.concat([marker, rowDescription, dataRow, complete, ready('T'), marker, marker, ready('I'), marker]);
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 12 }), (cuts) => {
-        const r = run(splits(stream, cuts), '1', '1Z', marker);
+        const r = run(splitAt(stream, cuts), '1', '1Z', marker);
         expect(r.forwarded).toEqual(expected.toString('hex'));
       }),
     );

@@ -1,5 +1,6 @@
 // The fuzz driver's seeded randomness: the mulberry32 Rng, its size and split helpers, and jitter.
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { splitAt } from '../../testing/split.js';
 
 /** mulberry32: small, fast, seedable. Each worker has its own (fork), so its choices follow the seed. */
 export class Rng {
@@ -63,15 +64,7 @@ export class Rng {
     const mode = this.int(5);
     if (mode === 0) return [buf];
     if (mode === 1 && buf.length <= 512) return Array.from({ length: buf.length }, (_, i) => buf.subarray(i, i + 1));
-    const cuts = [...new Set(Array.from({ length: this.between(1, Math.min(16, buf.length - 1)) }, () => this.between(1, buf.length - 1)))].sort((a, b) => a - b);
-    const out: Buffer[] = [];
-    let at = 0;
-    for (const c of cuts) {
-      out.push(buf.subarray(at, c));
-      at = c;
-    }
-    out.push(buf.subarray(at));
-    return out;
+    return splitAt(buf, Array.from({ length: this.between(1, Math.min(16, buf.length - 1)) }, () => this.between(1, buf.length - 1)));
   }
 }
 
