@@ -54,6 +54,10 @@ typecheck: $(NPM_STAMP) ## Type-check everything, tests included
 bench: deps build ## Benchmark DBProxy vs PgBouncer vs a plain relay vs direct; results in .cache/bench/
 	node dist/proxy/bench/run.js
 
+.PHONY: bench-failover
+bench-failover: deps build ## Failover through DBProxy vs direct: flip time, errors, drops; results in .cache/bench/failover.md
+	node dist/proxy/bench/failover.js
+
 .PHONY: crds
 crds: build ## Regenerate crds/ and the chart's CRDs from the zod schema
 	node dist/operator/src/api/v1alpha1/generate-crd.js

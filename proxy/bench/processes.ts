@@ -78,12 +78,13 @@ function nodeArgs(): string[] {
 }
 
 /** DBProxy on the native I/O core (`dbproxy`) or on Node's sockets (`dbproxy-node`). */
-export async function startDbproxy(targetPort: number, poolSize: number, io: 'native' | 'node' = 'native'): Promise<Proc> {
+export async function startDbproxy(targetPort: number | number[], poolSize: number, io: 'native' | 'node' = 'native', extraArgs: string[] = []): Promise<Proc> {
+  const targets = (Array.isArray(targetPort) ? targetPort : [targetPort]).map((p) => `127.0.0.1:${p}`).join(',');
   const port = await freePort();
   const adminPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...nodeArgs(), path.join(ROOT, 'bin/dbproxy'), 'proxy', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--target', `127.0.0.1:${targetPort}`, '--pool-size', String(poolSize), '--auth', 'trust', '--log-level', 'warn', '--io', io],
+    [...nodeArgs(), path.join(ROOT, 'bin/dbproxy'), 'proxy', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--target', targets, '--pool-size', String(poolSize), '--auth', 'trust', '--log-level', 'warn', '--io', io, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
   );
   let out = '';

@@ -21,9 +21,9 @@ import { parseHostPort } from './config/schema.js';
 import type { Mover } from './io/conn.js';
 import { clientConn, resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
-import { Pool } from './pool/pool.js';
+import { PermanentOpenError, Pool } from './pool/pool.js';
 import { Mode } from './session/state.js';
-import { TargetMonitor } from './health/monitor.js';
+import { TargetOwner, type Flip } from './health/target.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const SWEEP_INTERVAL_MS = 1_000;
@@ -40,9 +40,8 @@ export class ProxyServer implements SessionContext {
   private listener: net.Server | undefined;
   private admin: http.Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  private monitor: TargetMonitor | undefined;
-  private target: Endpoint | undefined;
-  private generation = 0;
+  /** The writer new database connections go to, and its generation. */
+  private readonly targets = new TargetOwner();
   private draining = false;
   private tlsContext: tls.SecureContext | undefined;
   private decider: SqlDecider;
@@ -74,7 +73,17 @@ export class ProxyServer implements SessionContext {
       targetGeneration: () => this.generation,
       connectionsByMover: () => this.connectionsByMover(),
     });
+    this.targets.on('flip', (f) => this.onFlip(f));
+    this.targets.on('lost', (why) => this.onTargetLost(why));
     this.setTargets(config);
+  }
+
+  private get target(): Endpoint | undefined {
+    return this.targets.target;
+  }
+
+  private get generation(): number {
+    return this.targets.generation;
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -116,7 +125,7 @@ export class ProxyServer implements SessionContext {
     this.draining = true;
     this.log.info({ clients: this.sessions.size }, 'shutting down: draining clients');
     this.listener?.close();
-    this.monitor?.stop();
+    this.targets.stop();
     for (const s of [...this.sessions]) s.closeWhenIdle();
     const deadline = Date.now() + graceMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -148,49 +157,23 @@ export class ProxyServer implements SessionContext {
   // ------------------------------------------------------------ targets and failover
 
   private setTargets(config: ProxyConfig): void {
-    const targets = config.targets;
-    if (targets.length === 1) {
-      this.monitor?.stop();
-      this.monitor = undefined;
-      const t = targets[0]!;
-      const generation = config.targetGeneration ?? 0;
-      const changed = !this.target || this.target.host !== t.host || this.target.port !== t.port;
-      if (changed || generation > this.generation) {
-        this.flip({ host: t.host, port: t.port }, Math.max(generation, changed && this.target ? this.generation + 1 : generation));
-      }
-      return;
-    }
-    this.monitor?.stop();
-    const probeUser = this.probeCredentials();
-    this.monitor = new TargetMonitor({
-      endpoints: targets.map((t) => `${t.host}:${t.port}`),
-      intervalMs: config.healthCheck.interval,
-      failureThreshold: config.healthCheck.failureThreshold,
-      timeoutMs: config.healthCheck.timeout,
-      user: probeUser.username,
-      password: probeUser.password,
+    this.targets.apply({
+      targets: config.targets,
+      targetGeneration: config.targetGeneration ?? 0,
+      healthCheck: config.healthCheck,
+      probeUser: this.probeCredentials(),
     });
-    this.monitor.on('change', (c: { writer: string | undefined }) => {
-      if (!c.writer) {
-        this.log.warn('no writer available among the targets; borrowers queue until one is');
-        this.target = undefined;
-        return;
-      }
-      const ep = parseHostPort(c.writer);
-      this.flip(ep, this.generation + 1);
-    });
-    this.monitor.start();
   }
 
-  private flip(target: Endpoint, generation: number): void {
-    const first = this.target === undefined && this.generation === 0;
-    this.target = target;
-    if (generation > this.generation) {
-      this.generation = generation;
-      for (const h of this.pools.values()) h.pool.setGeneration(generation);
-      if (!first) this.metrics.failovers.inc();
-    }
-    this.log.info({ target, generation: this.generation }, first ? 'target set' : 'target changed: new connections go to the new writer');
+  private onFlip(f: Flip): void {
+    for (const h of this.pools.values()) h.pool.setGeneration(f.generation);
+    if (!f.first) this.metrics.failovers.inc();
+    this.log.info({ target: f.target, generation: f.generation }, f.first ? 'target set' : 'target changed: new connections go to the new writer');
+  }
+
+  private onTargetLost(why: string): void {
+    this.log.warn({ reason: why }, 'no writer: borrowers queue until one is');
+    for (const h of this.pools.values()) h.pool.hold(why);
   }
 
   /** Health probes log in as the first user with a plaintext password (hashes cannot log in). */
@@ -245,11 +228,14 @@ export class ProxyServer implements SessionContext {
         borrowTimedOut: () => this.metrics.borrowTimeouts.inc(),
         openFailed: (err) => {
           this.metrics.backendOpenFailures.inc({ reason: err.name });
+          // A refused or failed connect may be the writer going away: probe the targets now.
+          if (!(err instanceof PermanentOpenError)) this.targets.suspect();
           this.log.warn({ database, user, err: err.message }, 'could not open a database connection');
         },
       },
     );
     pool.generation = this.generation;
+    if (!this.target) pool.hold('no writer is available among the targets');
     handle = { key, database, user, pool, serverParams: undefined };
     this.pools.set(key, handle);
     return handle;
@@ -294,6 +280,8 @@ export class ProxyServer implements SessionContext {
       },
       close: (err) => {
         if (err) this.log.debug({ backend: backend.id, err: err.message }, 'database connection error');
+        // Closed by the server, not by the proxy: it may be shutting down or gone.
+        if (!backend.closed) this.targets.suspect();
         backend.closed = true;
         backend.onClosed?.();
         if (backend.owner) backend.owner.onBackendLost('the server closed the connection');
@@ -443,7 +431,7 @@ export class ProxyServer implements SessionContext {
         maxConnections: this.config.pool.maxConnections,
       })),
       pinnedSessions: pinned,
-      targets: this.monitor?.snapshot() ?? null,
+      targets: this.targets.snapshot(),
     };
   }
 }

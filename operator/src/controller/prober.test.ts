@@ -45,9 +45,40 @@ describe('TargetProber (fake timers, fake probe)', () => {
     let calls = 0;
     const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async () => { calls++; throw new Error('boom'); } });
     p.sync('k', { ...plan, endpoints: ['db:5432'] });
-    await vi.advanceTimersByTimeAsync(2000);
+    await vi.advanceTimersByTimeAsync(250); // no writer: fast rounds at 0, 100, 200
     expect(calls).toBe(3);
     expect(p.health('k', 'db:5432')).toMatchObject({ state: 'UNAVAILABLE', reason: 'CONNECTION_FAILED' });
     p.stopAll();
+  });
+
+  it('probes in fast rounds while the writer is in doubt, and at the interval once it answers', async () => {
+    const answers = new Map<string, ProbeResult>([['10.0.0.1', writer], ['10.0.0.2', reader]]);
+    let calls = 0;
+    const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async (o) => (calls++, answers.get(o.host)!) });
+    p.sync('k', plan);
+    await vi.advanceTimersByTimeAsync(0);
+    answers.set('10.0.0.1', refused);
+    await vi.advanceTimersByTimeAsync(1000); // 1000: first failure
+    expect(p.health('k', '10.0.0.1:5432')).toMatchObject({ state: 'AVAILABLE', consecutiveFailures: 1 });
+    await vi.advanceTimersByTimeAsync(100); // 1100, a fast round: the second failure
+    expect(p.health('k', '10.0.0.1:5432')).toMatchObject({ state: 'UNAVAILABLE' });
+    answers.set('10.0.0.2', writer); // the standby is promoted
+    await vi.advanceTimersByTimeAsync(100);
+    expect(p.health('k', '10.0.0.2:5432')).toMatchObject({ role: 'WRITER', state: 'AVAILABLE' });
+    const before = calls;
+    await vi.advanceTimersByTimeAsync(900); // one writer again: back to the interval
+    expect(calls).toBe(before);
+    p.stopAll();
+  });
+
+  it('probes new candidates at once when the plan changes (an EndpointSlice moved)', async () => {
+    const hosts: string[] = [];
+    const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async (o) => (hosts.push(o.host), o.host === '10.0.0.1' ? writer : reader) });
+    p.sync('k', plan);
+    await vi.advanceTimersByTimeAsync(500);
+    p.sync('k', { ...plan, endpoints: ['10.0.0.1:5432', '10.0.0.3:5432'] });
+    await vi.advanceTimersByTimeAsync(0);
+    p.stopAll();
+    expect(hosts).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.1', '10.0.0.3']);
   });
 });

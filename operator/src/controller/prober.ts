@@ -1,13 +1,14 @@
 /**
  * Target health for every DBProxy: one probe loop per DBProxy, probing each candidate endpoint every
- * healthCheck.interval with the first auth Secret's credentials. Health is folded with the proxy's own
+ * healthCheck.interval with the first auth Secret's credentials — and in fast rounds while the writer
+ * is in doubt (none, two, or one that missed a probe), and at once when the candidates change. Health is folded with the proxy's own
  * rules (proxy/src/health/writer.ts: failureThreshold consecutive failures mark UNAVAILABLE); any
  * change of role, state, reason or max_connections enqueues the DBProxy. The timers live here only.
  */
 import type { Logger } from 'pino';
 import { parseHostPort } from '../../../proxy/src/config/host-port.js';
 import { probeEndpoint, type ProbeOptions, type ProbeResult } from '../../../proxy/src/health/probe.js';
-import { initialHealth, nextHealth, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { initialHealth, nextHealth, roundDelayMs, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import type { ProbePlan } from './decide.js';
 import { canonicalJson } from './hash.js';
 
@@ -25,6 +26,9 @@ interface Loop {
   healths: Map<string, TargetHealth>;
   timer: NodeJS.Timeout | undefined;
   stopped: boolean;
+  probing: boolean;
+  /** The candidates changed while a round ran: probe again as soon as it ends. */
+  again: boolean;
 }
 
 /** A probe must finish before the next round is due, but never gets less than a second. */
@@ -50,9 +54,15 @@ export class TargetProber {
       loop.plan = plan;
       loop.planKey = planKey;
       for (const e of [...loop.healths.keys()]) if (!plan.endpoints.includes(e)) loop.healths.delete(e);
+      // New candidates (an EndpointSlice moved, a target added): probe them now, not at the next interval.
+      if (loop.probing) loop.again = true;
+      else {
+        clearTimeout(loop.timer);
+        void this.round(key, loop);
+      }
       return;
     }
-    const fresh: Loop = { plan, planKey, healths: new Map(), timer: undefined, stopped: false };
+    const fresh: Loop = { plan, planKey, healths: new Map(), timer: undefined, stopped: false, probing: false, again: false };
     this.loops.set(key, fresh);
     void this.round(key, fresh);
   }
@@ -85,7 +95,10 @@ export class TargetProber {
 
   private async round(key: string, loop: Loop): Promise<void> {
     const plan = loop.plan;
+    loop.probing = true;
+    loop.again = false;
     const results = await Promise.all(plan.endpoints.map((e) => this.probeOne(e, plan)));
+    loop.probing = false;
     if (loop.stopped) return;
     let changed = false;
     plan.endpoints.forEach((endpoint, i) => {
@@ -100,7 +113,14 @@ export class TargetProber {
       }
     });
     if (changed) this.o.onChange(key);
-    loop.timer = setTimeout(() => void this.round(key, loop), loop.plan.intervalMs);
+    const delay = loop.again ? 0 : roundDelayMs(writerInDoubt([...loop.healths.values()]), loop.plan.intervalMs);
+    loop.timer = setTimeout(() => void this.round(key, loop), delay);
     loop.timer.unref();
   }
+}
+
+/** Exactly one available WRITER that answered its last probe; anything else calls for fast rounds. */
+export function writerInDoubt(healths: readonly TargetHealth[]): boolean {
+  const writers = healths.filter((h) => h.role === 'WRITER' && h.state === 'AVAILABLE');
+  return writers.length !== 1 || writers[0]!.consecutiveFailures > 0;
 }

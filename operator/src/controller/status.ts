@@ -3,7 +3,7 @@
  * shape; a condition's lastTransitionTime moves only when its status flips, a target's only when its
  * role, state or reason changes, so an unchanged world computes an equal status (written never).
  */
-import type { TargetHealth } from '../../../proxy/src/health/writer.js';
+import { splitBrain, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import type { Condition, DBProxyStatus, TargetStatus } from '../api/v1alpha1/schema.js';
 import { canonicalJson } from './hash.js';
 import { PG_PORT } from './names.js';
@@ -86,12 +86,15 @@ function healthyConditions(i: StatusInput): C[] {
   const down = i.healths.filter((h) => h.state === 'UNAVAILABLE');
   const writerUp = i.writer !== undefined && i.healths.some((h) => h.endpoint === i.writer && h.state === 'AVAILABLE' && h.role === 'WRITER');
   const probed = i.healths.some((h) => h.state !== 'REGISTERING');
+  const split = splitBrain(i.healths);
 
   const target: C = writerUp
     ? { type: 'TargetAvailable', status: 'True', reason: 'WriterAvailable', message: `writer ${i.writer} (generation ${i.targetGeneration})` }
     : !probed
       ? { type: 'TargetAvailable', status: 'Unknown', reason: 'Registering', message: 'waiting for the first health probes' }
-      : { type: 'TargetAvailable', status: 'False', reason: 'NoWriter', message: noWriterMessage(i.healths) };
+      : split
+        ? { type: 'TargetAvailable', status: 'False', reason: 'SplitBrain', message: `several endpoints are out of recovery (${split.join(', ')}): writes go to none of them until only one is` }
+        : { type: 'TargetAvailable', status: 'False', reason: 'NoWriter', message: noWriterMessage(i.healths) };
 
   const rollingOut = !d || (d.generation !== undefined && (d.observedGeneration ?? 0) < d.generation) || updated < i.desiredReplicas || (d.replicas ?? 0) > i.desiredReplicas;
   const progressing: C = rollingOut
@@ -108,6 +111,8 @@ function healthyConditions(i: StatusInput): C[] {
 
   const degraded: C = i.applyError
     ? { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: i.applyError }
+    : split
+      ? { type: 'Degraded', status: 'True', reason: 'SplitBrain', message: target.message }
     : down.length > 0
       ? { type: 'Degraded', status: 'True', reason: 'TargetsUnavailable', message: down.map((h) => `${h.endpoint}: ${h.reason ?? 'UNAVAILABLE'}`).join('; ') }
       : d && !rollingOut && ready < i.desiredReplicas

@@ -44,7 +44,8 @@ const h = (endpoint: string, role: TargetHealth['role'], state: TargetHealth['st
 describe('chooseWriter', () => {
   it.each<[string, TargetHealth[], { writer?: string; generation: number }, { writer: string | undefined; generation: number; changed: boolean }]>([
     ['first writer bumps 0 → 1', [h('a', 'WRITER', 'AVAILABLE')], { generation: 0 }, { writer: 'a', generation: 1, changed: true }],
-    ['keeps a healthy writer even if another claims the role', [h('a', 'WRITER', 'AVAILABLE'), h('b', 'WRITER', 'AVAILABLE')], { writer: 'b', generation: 4 }, { writer: 'b', generation: 4, changed: false }],
+    ['a split brain (two out of recovery) takes the writer away', [h('a', 'WRITER', 'AVAILABLE'), h('b', 'WRITER', 'AVAILABLE')], { writer: 'b', generation: 4 }, { writer: undefined, generation: 5, changed: true }],
+    ['after a split brain, the one left out of recovery is the writer', [h('a', 'WRITER', 'AVAILABLE'), h('b', 'READER', 'AVAILABLE')], { writer: undefined, generation: 5 }, { writer: 'a', generation: 6, changed: true }],
     ['fails over to the promoted standby', [h('a', 'UNKNOWN', 'UNAVAILABLE'), h('b', 'WRITER', 'AVAILABLE')], { writer: 'a', generation: 4 }, { writer: 'b', generation: 5, changed: true }],
     ['readers are never chosen; the down writer stays', [h('a', 'UNKNOWN', 'UNAVAILABLE'), h('b', 'READER', 'AVAILABLE')], { writer: 'a', generation: 4 }, { writer: 'a', generation: 4, changed: false }],
     ['a new leader with unprobed targets keeps the status writer', ['a', 'b'].map(initialHealth), { writer: 'b', generation: 7 }, { writer: 'b', generation: 7, changed: false }],

@@ -2,7 +2,7 @@
  * Target endpoints of a DBProxy, pure: the candidates to probe (host targets plus the ready addresses
  * of each serviceRef's EndpointSlices) and the writer choice with its generation.
  */
-import { pickWriter, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { pickWriter, splitBrain, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import { DEFAULT_PG_PORT, type DBProxySpec } from '../api/v1alpha1/schema.js';
 
 /** The fields of a discovery.k8s.io/v1 EndpointSlice this module reads. */
@@ -81,7 +81,8 @@ export interface WriterChoice {
  */
 export function chooseWriter(healths: TargetHealth[], prev: { writer?: string | undefined; generation: number }): WriterChoice {
   const stillCandidate = healths.some((h) => h.endpoint === prev.writer);
-  const next = pickWriter(healths, prev.writer) ?? (stillCandidate ? prev.writer : undefined);
+  // A split brain takes the writer away (pods queue clients); otherwise a writer merely not answering stays.
+  const next = pickWriter(healths, prev.writer) ?? (stillCandidate && !splitBrain(healths) ? prev.writer : undefined);
   const changed = next !== prev.writer;
   return { writer: next, generation: changed ? prev.generation + 1 : prev.generation, changed };
 }

@@ -220,10 +220,12 @@ int prepare_fd(int fd) {
   return 0;
 }
 
-/* No more writes on `c`: both directions are shut, so the loop sees the end and closes it. */
+/* No more writes on `c`: both directions are shut, so the loop sees the end and closes it — or,
+ * if nothing reads it now (JavaScript paused it), it is closed here, as no read would see the end. */
 static int fail_writes(conn *c, int error) {
   c->error = error;
   shutdown(c->fd, SHUT_RDWR);
+  if (!c->reading) close_conn(c, error);
   return -1;
 }
 

@@ -147,5 +147,6 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
     b.scanner.setVisitor(b.unowned);
     b.lastUsed = Date.now();
     this.s.flow.resume(b);
+    this.s.flow.release(b);
   }
 }

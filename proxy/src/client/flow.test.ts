@@ -48,3 +48,41 @@ describe('Flow: backpressure toward the client', () => {
     expect(server.c.paused).toBe(false);
   });
 });
+
+describe('Flow: backpressure toward the backend', () => {
+  /** A client whose message was flushed to a backend whose socket is full. */
+  function heldClient() {
+    const client = fakeConn(true);
+    const server = fakeConn(false);
+    const b = backendOver(server.conn);
+    const flow = new Flow();
+    flow.toBackend(b, Buffer.from('Q'));
+    flow.flush(client.conn);
+    return { client, server, b, flow };
+  }
+
+  it('pauses the client while the backend is full, and reads again when it drains', () => {
+    const { client, server } = heldClient();
+    expect(client.c.paused).toBe(true);
+    server.drains.forEach((f) => f());
+    expect(client.c.paused).toBe(false);
+  });
+
+  it('never pauses the client for a backend whose server is gone (the write fails; no drain will come)', () => {
+    const client = fakeConn(true);
+    const server = fakeConn(false);
+    server.c.write = () => ((server.c.writable = false), false);
+    const flow = new Flow();
+    flow.toBackend(backendOver(server.conn), Buffer.from('Q'));
+    flow.flush(client.conn);
+    expect(client.c.paused).toBe(false);
+  });
+
+  it('lets a held client read again when its backend leaves the session (release without a drain)', () => {
+    const { client, b, flow } = heldClient();
+    flow.release(backendOver(fakeConn(true).conn)); // another backend: no effect
+    expect(client.c.paused).toBe(true);
+    flow.release(b);
+    expect(client.c.paused).toBe(false);
+  });
+});

@@ -10,6 +10,8 @@ export class Flow {
   private pending: Buffer[] = [];
   private target: BackendConnection | undefined;
   private paused: BackendConnection | undefined;
+  /** The client's reading is paused until this backend's socket drains. */
+  private heldBy: { backend: BackendConnection; client: Conn } | undefined;
 
   /** Queues bytes for `backend`; they go out at the next `flush`. */
   toBackend(backend: BackendConnection, bytes: Buffer): void {
@@ -26,10 +28,20 @@ export class Flow {
     this.pending = [];
     if (b.closed) return;
     const ok = b.conn.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    if (!ok && client) {
-      client.pause();
-      b.conn.whenDrained(() => client.resume());
-    }
+    // A backend that cannot take bytes any more (its server is gone) never drains: its close
+    // answers the client, which must go on reading.
+    if (ok || !client || !b.conn.writable || this.heldBy) return;
+    client.pause();
+    this.heldBy = { backend: b, client };
+    b.conn.whenDrained(() => this.release(b));
+  }
+
+  /** The client reads again if `backend` held it (it drained, or it leaves the session). */
+  release(backend: BackendConnection): void {
+    const h = this.heldBy;
+    if (h === undefined || h.backend !== backend) return;
+    this.heldBy = undefined;
+    h.client.resume();
   }
 
   /** Before `backend` changes hands: what this session queued for it goes first. */

@@ -1,8 +1,8 @@
-/** Probes target endpoints on an interval and reports when the writer changes. Timers live here. */
+/** Probes target endpoints in rounds and reports when the writer changes. Timers live here. */
 import { EventEmitter } from 'node:events';
 import { parseHostPort } from '../config/host-port.js';
 import { probeEndpoint, type ProbeResult } from './probe.js';
-import { initialHealth, nextHealth, pickWriter, type TargetHealth } from './writer.js';
+import { FAST_ROUND_MS, initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from './writer.js';
 
 export interface MonitorOptions {
   endpoints: string[];
@@ -13,6 +13,11 @@ export interface MonitorOptions {
   password: string;
   database?: string;
   probe?: (endpoint: string) => Promise<ProbeResult>;
+  /**
+   * Where a monitor that replaces another starts from (a config reload): its writer and the health
+   * of endpoints it keeps, so an unchanged writer is not announced again as a change.
+   */
+  seed?: { writer: string | undefined; healths: readonly TargetHealth[] };
 }
 
 export interface WriterChange {
@@ -27,15 +32,22 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
   private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private started = false;
+  /** A round is running. */
+  private probing = false;
+  /** Someone saw the writer fail: probe at once (or right after the running round), then fast. */
+  private suspected = false;
+  private lastRoundAt = -Infinity;
 
   constructor(private readonly o: MonitorOptions) {
     super();
-    this.healths = o.endpoints.map(initialHealth);
+    const seeded = new Map((o.seed?.healths ?? []).map((h) => [h.endpoint, h]));
+    this.healths = o.endpoints.map((e) => ({ ...(seeded.get(e) ?? initialHealth(e)) }));
+    const w = o.seed?.writer;
+    if (w !== undefined && o.endpoints.includes(w)) this.writer = w;
   }
 
-  private started = false;
-
-  /** Probes at once, then every `intervalMs` until stop(). Calling it again does nothing. */
+  /** Probes at once, then every `intervalMs` (fast while the writer is in doubt) until stop(). */
   start(): void {
     if (this.started) return;
     this.started = true;
@@ -45,6 +57,27 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  /**
+   * A database connection to the writer was refused or reset: probe every candidate now instead of
+   * at the next interval, and keep probing fast until a writer answers again.
+   */
+  suspect(): void {
+    this.suspected = true;
+    if (!this.started || this.stopped || this.probing) return;
+    this.schedule(this.soonest());
+  }
+
+  /** Suspicions come in bursts (every refused connection of every pool): at most one round per fast interval. */
+  private soonest(): number {
+    return Math.max(0, this.lastRoundAt + FAST_ROUND_MS - Date.now());
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.round(), delayMs);
+    this.timer.unref();
   }
 
   snapshot(): TargetHealth[] {
@@ -64,6 +97,10 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
   }
 
   private async round(): Promise<void> {
+    this.probing = true;
+    this.lastRoundAt = Date.now();
+    // A suspicion raised while this round runs is answered by the next one.
+    this.suspected = false;
     // A probe that throws (bad endpoint string, a bug) counts as a failed probe: the loop must go on.
     const results = await Promise.all(
       this.o.endpoints.map((ep) =>
@@ -72,6 +109,7 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
           .catch((err: unknown): ProbeResult => ({ ok: false, reason: 'CONNECTION_FAILED', message: String((err as Error)?.message ?? err) })),
       ),
     );
+    this.probing = false;
     if (this.stopped) return;
     this.healths = this.healths.map((h, i) => nextHealth(h, results[i]!, this.o.failureThreshold));
     const writer = pickWriter(this.healths, this.writer);
@@ -80,7 +118,8 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
       if (writer !== undefined) this.generation++;
       this.emit('change', { writer, generation: this.generation, healths: this.snapshot() });
     }
-    this.timer = setTimeout(() => void this.round(), this.o.intervalMs);
-    this.timer.unref();
+    // A writer that just answered clears a suspicion raised before it was probed, not one raised since.
+    const doubt = writerInDoubt(this.healths, this.writer, this.suspected);
+    this.schedule(this.suspected ? this.soonest() : roundDelayMs(doubt, this.o.intervalMs));
   }
 }

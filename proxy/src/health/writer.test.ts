@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from './probe.js';
-import { initialHealth, nextHealth, pickWriter, type TargetHealth } from './writer.js';
+import { FAST_ROUND_MS, initialHealth, nextHealth, pickWriter, roundDelayMs, splitBrain, writerInDoubt, type TargetHealth } from './writer.js';
 
 const primary: ProbeResult = { ok: true, inRecovery: false, maxConnections: 100, serverVersion: '15.8' };
 const standby: ProbeResult = { ok: true, inRecovery: true, maxConnections: 120, serverVersion: '15.8' };
@@ -56,15 +56,50 @@ describe('pickWriter', () => {
   it.each<{ name: string; healths: TargetHealth[]; current?: string; want: string | undefined }>([
     { name: 'no targets: no writer', healths: [], want: undefined },
     { name: 'the only available WRITER', healths: [h(A, 'READER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], want: B },
-    { name: 'first available WRITER in candidate order', healths: [h(A, 'WRITER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], want: A },
-    { name: 'keeps the current writer while it is an available WRITER', healths: [h(A, 'WRITER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], current: B, want: B },
+    { name: 'two available WRITERs (split brain): none', healths: [h(A, 'WRITER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], want: undefined },
+    { name: 'split brain: not even the current writer', healths: [h(A, 'WRITER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], current: B, want: undefined },
+    { name: 'keeps the current writer while it is an available WRITER', healths: [h(A, 'READER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], current: B, want: B },
     { name: 'moves off a current writer that went down', healths: [h(A, 'UNKNOWN', 'UNAVAILABLE', 2), h(B, 'WRITER', 'AVAILABLE')], current: A, want: B },
     { name: 'moves off a current writer that became a READER', healths: [h(A, 'READER', 'AVAILABLE'), h(B, 'WRITER', 'AVAILABLE')], current: A, want: B },
     { name: 'never a READER, even if it is the only one available', healths: [h(A, 'UNKNOWN', 'UNAVAILABLE'), h(B, 'READER', 'AVAILABLE')], current: A, want: undefined },
     { name: 'never a REGISTERING target', healths: [h(A, 'UNKNOWN', 'REGISTERING'), h(B, 'READER', 'AVAILABLE')], want: undefined },
     { name: 'a current writer no longer in the list is dropped', healths: [h(A, 'READER', 'AVAILABLE'), h(C, 'WRITER', 'AVAILABLE')], current: B, want: C },
-    { name: 'a WRITER still under its failure threshold stays the writer', healths: [h(A, 'WRITER', 'AVAILABLE', 1), h(B, 'WRITER', 'AVAILABLE')], current: A, want: A },
+    { name: 'a WRITER still under its failure threshold stays the writer', healths: [h(A, 'WRITER', 'AVAILABLE', 1), h(B, 'READER', 'AVAILABLE')], current: A, want: A },
   ])('$name', ({ healths, current, want }) => {
     expect(pickWriter(healths, current)).toBe(want);
+  });
+});
+
+describe('writerInDoubt and roundDelayMs', () => {
+  it.each<{ name: string; healths: TargetHealth[]; writer: string | undefined; suspected?: boolean; doubt: boolean }>([
+    { name: 'no writer known', healths: [h('a', 'READER', 'AVAILABLE')], writer: undefined, doubt: true },
+    { name: 'the writer answered its last probe', healths: [h('a', 'WRITER', 'AVAILABLE'), h('b', 'READER', 'AVAILABLE')], writer: 'a', doubt: false },
+    { name: 'the writer missed one probe', healths: [h('a', 'WRITER', 'AVAILABLE', 1)], writer: 'a', doubt: true },
+    { name: 'the writer is down', healths: [h('a', 'UNKNOWN', 'UNAVAILABLE', 2)], writer: 'a', doubt: true },
+    { name: 'the writer is a standby now', healths: [h('a', 'READER', 'AVAILABLE')], writer: 'a', doubt: true },
+    { name: 'a connection to the writer was refused', healths: [h('a', 'WRITER', 'AVAILABLE')], writer: 'a', suspected: true, doubt: true },
+    { name: 'a reader missed a probe (the writer is fine)', healths: [h('a', 'WRITER', 'AVAILABLE'), h('b', 'READER', 'AVAILABLE', 1)], writer: 'a', doubt: false },
+  ])('$name', ({ healths, writer, suspected, doubt }) => {
+    expect(writerInDoubt(healths, writer, suspected)).toBe(doubt);
+  });
+
+  it('probes fast while in doubt, never slower than the interval', () => {
+    expect(roundDelayMs(false, 1_000)).toBe(1_000);
+    expect(roundDelayMs(true, 1_000)).toBe(FAST_ROUND_MS);
+    expect(roundDelayMs(true, 50)).toBe(50);
+  });
+});
+
+describe('split brain', () => {
+  it('two available writers: none is picked, whichever was current', () => {
+    const both = [h('a', 'WRITER', 'AVAILABLE'), h('b', 'WRITER', 'AVAILABLE'), h('c', 'READER', 'AVAILABLE')];
+    expect(splitBrain(both)).toEqual(['a', 'b']);
+    expect(pickWriter(both, 'a')).toBeUndefined();
+    expect(pickWriter(both)).toBeUndefined();
+  });
+
+  it('one writer (the other down or a standby again): no split brain', () => {
+    expect(splitBrain([h('a', 'WRITER', 'AVAILABLE'), h('b', 'UNKNOWN', 'UNAVAILABLE', 2)])).toBeUndefined();
+    expect(pickWriter([h('a', 'WRITER', 'AVAILABLE'), h('b', 'READER', 'AVAILABLE')], 'b')).toBe('a');
   });
 });

@@ -185,6 +185,49 @@ describe('Pool', () => {
     expect(f.opened.at(-1)!.generation).toBe(1);
   });
 
+  it('a new generation ends the wait between retries: the waiter gets a connection to the new target at once', async () => {
+    pool = new Pool({ ...limits, borrowTimeoutMs: 60_000 }, f, {}, () => Date.now());
+    const a = new Recorder();
+    pool.acquire(a);
+    for (let i = 0; i < 5; i++) {
+      await f.fail(new Error('connect ECONNREFUSED'));
+      await vi.advanceTimersByTimeAsync(100 * 2 ** i); // the retry delay doubles: 100, 200, 400, 800, 1600
+    }
+    await f.fail(new Error('connect ECONNREFUSED')); // the next retry is 2000 ms away
+    expect(f.opened).toHaveLength(0);
+    pool.setGeneration(1);
+    expect(f.opened.map((o) => o.generation)).toEqual([1]);
+    const c = await f.succeed();
+    expect(a.got).toEqual([c]);
+    expect(a.errors).toEqual([]);
+  });
+
+  it('while held (no writer) queues borrowers without opening, and serves them when a target is named', async () => {
+    pool.hold('no writer is available among the targets');
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(f.opened).toHaveLength(0);
+    expect(pool.waiting).toBe(2);
+    pool.setGeneration(1);
+    expect(f.opened).toHaveLength(2);
+    await f.succeed();
+    await f.succeed();
+    expect([a.got.length, b.got.length]).toEqual([1, 1]);
+  });
+
+  it('a borrower held past the borrow timeout is told there is no writer', async () => {
+    pool.hold('no writer is available among the targets');
+    const a = new Recorder();
+    pool.acquire(a);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(a.errors.map((e) => [e.sqlstate, e.message])).toEqual([
+      ['08000', 'timed out after 1000 ms waiting for a database connection: could not connect to the database: no writer is available among the targets'],
+    ]);
+  });
+
   it('forgets a cancelled waiter and does not count it', async () => {
     const a = new Recorder();
     const b = new Recorder();

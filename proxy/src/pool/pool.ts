@@ -76,6 +76,8 @@ export class Pool<B extends PoolMember> {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
   private lastOpenError: Error | undefined;
+  /** Set while there is nowhere to open a connection (no writer): borrowers queue, nothing is opened. */
+  private holdReason: string | undefined;
   private closed = false;
   generation = 0;
 
@@ -177,13 +179,29 @@ export class Pool<B extends PoolMember> {
     this.grow();
   }
 
-  /** Failover: newer connections go to the new target; idle old ones close now, busy ones on release. */
+  /**
+   * Failover: newer connections go to the new target; idle old ones close now, busy ones on release.
+   * Borrowers waiting for the old target (held, or between retries) get connections now.
+   */
   setGeneration(generation: number): void {
     if (generation <= this.generation) return;
     this.generation = generation;
     for (const b of this.idle.splice(0)) this.factory.close(b, 'target changed');
+    this.holdReason = undefined;
+    this.lastOpenError = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.retryDelay = RETRY_MIN_MS;
     this.grow();
+  }
+
+  /**
+   * There is no target to open connections to (the writer is lost): borrowers queue, up to the
+   * borrow timeout, until `setGeneration` names a new one. Idle connections stay: they fail on
+   * their own if their server is gone.
+   */
+  hold(reason: string): void {
+    this.holdReason = reason;
   }
 
   setLimits(limits: PoolLimits): void {
@@ -203,7 +221,7 @@ export class Pool<B extends PoolMember> {
   }
 
   private grow(): void {
-    while (!this.closed && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
+    while (!this.closed && this.holdReason === undefined && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
       this.openOne();
     }
   }
@@ -284,13 +302,14 @@ export class Pool<B extends PoolMember> {
 
   private timeOut(entry: QueuedWaiter<B>): void {
     this.events.borrowTimedOut?.();
-    const why = this.lastOpenError
-      ? `could not connect to the database: ${this.lastOpenError.message}`
+    const cannotConnect = this.holdReason ?? this.lastOpenError?.message;
+    const why = cannotConnect !== undefined
+      ? `could not connect to the database: ${cannotConnect}`
       : `all ${this.limits.maxConnections} connections of the pool are in use`;
     entry.waiter.onBorrowError(
       new BorrowError(
         `timed out after ${this.limits.borrowTimeoutMs} ms waiting for a database connection: ${why}`,
-        this.lastOpenError ? '08000' : '53300',
+        cannotConnect !== undefined ? '08000' : '53300',
         true,
       ),
     );

@@ -117,7 +117,8 @@ export abstract class SessionBase<B extends BackendState> {
     this.io.end(fatal);
     this.clientOpen = false;
     this.clientDone = true;
-    if (this.mode === Mode.Linked || this.mode === Mode.Pinned) return this.leave();
+    // A backend that is gone (lost under a pinned session) has nothing to drain.
+    if ((this.mode === Mode.Linked || this.mode === Mode.Pinned) && this.backend !== undefined) return this.leave();
     if (this.mode === Mode.Draining) return;
     this.finish();
   }

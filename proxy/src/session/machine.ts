@@ -13,6 +13,7 @@ import type { FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Forwarder } from './forward.js';
 import { Match, type Hook } from './ledger.js';
+import { isLoneBegin, onlyItUnanswered, queryMessage } from './replay.js';
 import { ADMIN_SHUTDOWN } from './replies.js';
 import { routeError } from './server-errors.js';
 import { Mode } from './state.js';
@@ -30,6 +31,12 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   private cleaning = false;
   private reset = false;
   private match = Match.Client;
+  /**
+   * The SQL of the unit's first request while it is a lone BEGIN: if the backend dies before
+   * answering it, it runs again on the next backend instead of failing (nothing of it can have
+   * lasted). Cleared by the next request.
+   */
+  private replayable: string | undefined;
 
   constructor(startupParams: ReadonlyMap<string, string>, ctx: MachineContext, io: SessionIO<B>, welcoming: boolean) {
     super(startupParams, ctx, io, welcoming);
@@ -87,6 +94,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
       this.resync = false;
       this.fwd.prepare(b);
     }
+    this.replayable = m.type === Code.Query && this.mode === Mode.Linked && b.ledger.length === 0 && isLoneBegin(m.sql) ? m.sql : undefined;
     if (m.type !== Code.Terminate) return this.fwd.forward(b, m);
     this.clientDone = true;
     this.leave();
@@ -246,6 +254,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   onBackendLost(reason: string): void {
     const b = this.backend;
     if (b === undefined) return;
+    if (this.replayBegin(b)) return;
     const answer = backendLost(b.ledger, reason);
     this.unlink();
     b.ledger.clear();
@@ -264,6 +273,22 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     }
     this.settings.dropTransaction();
     this.apply(answer);
+  }
+
+  /**
+   * A lone BEGIN, the unit's only request, died unanswered with its backend (a pooled connection
+   * whose server had just gone): it waits for the next backend, as if it had never been sent.
+   */
+  private replayBegin(b: B): boolean {
+    const sql = this.replayable;
+    this.replayable = undefined;
+    if (sql === undefined || this.mode !== Mode.Linked || !onlyItUnanswered(b.ledger)) return false;
+    this.unlink();
+    b.ledger.clear();
+    this.pending.unshift(queryMessage(sql));
+    this.go(Mode.Waiting);
+    this.io.borrow();
+    return true;
   }
 
   /** Graceful shutdown: close now if nothing runs, else after the current unit of work. */

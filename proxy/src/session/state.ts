@@ -28,7 +28,7 @@ const TABLE: Record<Mode, readonly Mode[]> = {
   [M.Welcoming]: [M.Idle, M.Linked, M.Pinned, M.Closed],
   [M.Idle]: [M.Waiting, M.Closed],
   [M.Waiting]: [M.Linked, M.Pinned, M.Idle, M.DiscardUntilSync, M.Closed],
-  [M.Linked]: [M.Pinned, M.Idle, M.FailedTransaction, M.DiscardUntilSync, M.Draining, M.Closed],
+  [M.Linked]: [M.Pinned, M.Idle, M.Waiting, M.FailedTransaction, M.DiscardUntilSync, M.Draining, M.Closed],
   [M.Pinned]: [M.Draining, M.Closed],
   [M.FailedTransaction]: [M.Idle, M.DiscardUntilSync, M.Closed],
   [M.DiscardUntilSync]: [M.Idle, M.FailedTransaction, M.Closed],

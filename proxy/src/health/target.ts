@@ -1,0 +1,112 @@
+/**
+ * The proxy's one owner of its target (the writer new database connections go to) and of its
+ * generation: a single configured target is taken as is; several are probed by one TargetMonitor,
+ * kept across config reloads that do not change what it probes.
+ */
+import { EventEmitter } from 'node:events';
+import { parseHostPort } from '../config/host-port.js';
+import { TargetMonitor, type MonitorOptions } from './monitor.js';
+import { splitBrain, type TargetHealth } from './writer.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface TargetSettings {
+  targets: readonly Endpoint[];
+  /** Set by the operator; a higher one is a failover flip. */
+  targetGeneration: number;
+  healthCheck: { interval: number; failureThreshold: number; timeout: number };
+  probeUser: { username: string; password: string };
+}
+
+export interface Flip {
+  target: Endpoint;
+  generation: number;
+  /** The first target of the process, not a failover. */
+  first: boolean;
+}
+
+export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string] }> {
+  target: Endpoint | undefined;
+  generation = 0;
+  private monitor: TargetMonitor | undefined;
+  private monitorKey = '';
+
+  constructor(private readonly probe?: MonitorOptions['probe']) {
+    super();
+  }
+
+  /** A config (at start or reloaded): the target follows, flipping only when the writer really changes. */
+  apply(s: TargetSettings): void {
+    if (s.targets.length === 1) {
+      this.stopMonitor();
+      const t = s.targets[0]!;
+      const changed = !this.target || this.target.host !== t.host || this.target.port !== t.port;
+      if (changed || s.targetGeneration > this.generation) {
+        this.flip({ host: t.host, port: t.port }, Math.max(s.targetGeneration, changed && this.target ? this.generation + 1 : s.targetGeneration));
+      }
+      return;
+    }
+    const endpoints = s.targets.map((t) => `${t.host}:${t.port}`);
+    const key = JSON.stringify([endpoints, s.healthCheck, s.probeUser]);
+    if (this.monitor && key === this.monitorKey) return;
+    const seed = { writer: this.target ? `${this.target.host}:${this.target.port}` : undefined, healths: this.monitor?.snapshot() ?? [] };
+    this.stopMonitor();
+    const monitor = new TargetMonitor({
+      endpoints,
+      intervalMs: s.healthCheck.interval,
+      failureThreshold: s.healthCheck.failureThreshold,
+      timeoutMs: s.healthCheck.timeout,
+      user: s.probeUser.username,
+      password: s.probeUser.password,
+      seed,
+      ...(this.probe ? { probe: this.probe } : {}),
+    });
+    monitor.on('change', (c) => this.onWriter(c.writer, c.healths));
+    this.monitor = monitor;
+    this.monitorKey = key;
+    monitor.start();
+  }
+
+  /** A database connection to the target was refused or reset: probe now, if targets are probed. */
+  suspect(): void {
+    this.monitor?.suspect();
+  }
+
+  /** The health of every probed target, or null with a single configured one. */
+  snapshot(): TargetHealth[] | null {
+    return this.monitor?.snapshot() ?? null;
+  }
+
+  stop(): void {
+    this.stopMonitor();
+  }
+
+  private onWriter(writer: string | undefined, healths: readonly TargetHealth[]): void {
+    if (writer === undefined) {
+      if (this.target === undefined) return;
+      this.target = undefined;
+      const two = splitBrain(healths);
+      this.emit('lost', two ? `several targets are out of recovery (split brain: ${two.join(', ')}); writes go to none of them until only one is` : 'no writer is available among the targets');
+      return;
+    }
+    const ep = parseHostPort(writer);
+    if (this.target && this.target.host === ep.host && this.target.port === ep.port) return;
+    this.flip({ host: ep.host, port: ep.port }, this.generation + 1);
+  }
+
+  private flip(target: Endpoint, generation: number): void {
+    const first = this.target === undefined && this.generation === 0;
+    this.target = target;
+    if (generation > this.generation) this.generation = generation;
+    this.emit('flip', { target, generation: this.generation, first });
+  }
+
+  private stopMonitor(): void {
+    this.monitor?.stop();
+    this.monitor = undefined;
+    this.monitorKey = '';
+  }
+}
