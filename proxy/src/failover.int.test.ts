@@ -49,7 +49,7 @@ describe('failover in the standalone proxy: what clients see', () => {
     const c = new pg.Client({ connectionString: proxy.url(APP.username, APP.password) });
     await c.connect();
     await c.query('select 1');
-    const pids = async () => (await primary.query(`select pid from pg_stat_activity where usename = 'app' order by pid`)).rows.map((r) => r['pid'] as number);
+    const pids = async () => (await primary.query(`select pid from pg_stat_activity where usename = 'app' and application_name <> 'dbproxy-health' order by pid`)).rows.map((r) => r['pid'] as number);
     const before = { status: await status(), pids: await pids() };
     proxy.server.applyConfig(parseConfig(config({ interval: SLOW_INTERVAL, failureThreshold: 2, timeout: '2s' }), 'test'));
     proxy.server.applyConfig(parseConfig(config({ interval: '100s', failureThreshold: 3, timeout: '2s' }), 'test'));

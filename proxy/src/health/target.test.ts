@@ -106,4 +106,16 @@ describe('TargetOwner', () => {
     owner.stop();
     expect(events.at(-1)).toEqual({ target: ep('a:1'), generation: 2, first: false });
   });
+
+  it('a flip after a lost writer is always a new generation, even when the config names an older one', async () => {
+    const answers: Record<string, ProbeResult> = { 'a:1': W, 'b:1': R };
+    const { owner, events } = ownerOf(answers);
+    owner.apply(settings(['a:1', 'b:1'], { targetGeneration: 0 }));
+    await vi.advanceTimersByTimeAsync(0);
+    answers['a:1'] = X;
+    await vi.advanceTimersByTimeAsync(1_100);
+    expect(events.at(-1)).toBe('lost');
+    owner.apply(settings(['b:1'], { targetGeneration: 1 })); // the operator's generation lags the proxy's
+    expect(events.at(-1)).toEqual({ target: ep('b:1'), generation: 2, first: false });
+  });
 });

@@ -99,6 +99,8 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
 
   private flip(target: Endpoint, generation: number): void {
     const first = this.target === undefined && this.generation === 0;
+    // After a lost writer every flip is a new generation: pools held since then are released by it.
+    if (this.target === undefined && !first) generation = Math.max(generation, this.generation + 1);
     this.target = target;
     if (generation > this.generation) this.generation = generation;
     this.emit('flip', { target, generation: this.generation, first });

@@ -218,6 +218,29 @@ describe('Pool', () => {
     expect([a.got.length, b.got.length]).toEqual([1, 1]);
   });
 
+  it('while held hands out no connection: idle ones close at once, a busy one closes on release instead of going to a waiter', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    const c1 = await f.succeed();
+    const c2 = await f.succeed();
+    pool.release(c1); // idle
+    pool.hold('several targets are out of recovery (split brain)');
+    expect(f.closed).toEqual([[c1.id, 'no writer']]);
+    const w = new Recorder();
+    pool.acquire(w);
+    pool.release(c2);
+    expect(f.closed).toEqual([
+      [c1.id, 'no writer'],
+      [c2.id, 'no writer'],
+    ]);
+    expect(w.got).toEqual([]);
+    expect(f.opened).toHaveLength(0);
+    pool.setGeneration(1);
+    expect(f.opened.map((o) => o.generation)).toEqual([1]);
+  });
+
   it('a borrower held past the borrow timeout is told there is no writer', async () => {
     pool.hold('no writer is available among the targets');
     const a = new Recorder();

@@ -106,7 +106,7 @@ export class Pool<B extends PoolMember> {
       waiter.onBorrowError(new BorrowError('the proxy is shutting down', '57P01', false));
       return;
     }
-    if (this.waiting === 0) {
+    if (this.waiting === 0 && this.holdReason === undefined) {
       const backend = this.idle.pop();
       if (backend !== undefined) {
         this.busy.add(backend);
@@ -138,8 +138,8 @@ export class Pool<B extends PoolMember> {
   /** A borrowed connection comes back clean (ReadyForQuery `I`, nothing owed). */
   release(backend: B): void {
     if (!this.busy.delete(backend)) return;
-    if (this.closed || backend.generation < this.generation) {
-      this.factory.close(backend, backend.generation < this.generation ? 'target changed' : 'pool closed');
+    if (this.closed || backend.generation < this.generation || this.holdReason !== undefined) {
+      this.factory.close(backend, backend.generation < this.generation ? 'target changed' : this.closed ? 'pool closed' : 'no writer');
       this.grow();
       return;
     }
@@ -196,12 +196,14 @@ export class Pool<B extends PoolMember> {
   }
 
   /**
-   * There is no target to open connections to (the writer is lost): borrowers queue, up to the
-   * borrow timeout, until `setGeneration` names a new one. Idle connections stay: they fail on
-   * their own if their server is gone.
+   * There is no target to open connections to (the writer is lost, or two claim to be it): borrowers
+   * queue, up to the borrow timeout, until `setGeneration` names a new one. No connection is handed
+   * out meanwhile: idle ones close now, busy ones when released (in a split brain they lead to a
+   * server whose writes may be lost).
    */
   hold(reason: string): void {
     this.holdReason = reason;
+    for (const b of this.idle.splice(0)) this.factory.close(b, 'no writer');
   }
 
   setLimits(limits: PoolLimits): void {

@@ -13,7 +13,7 @@ import type { FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Forwarder } from './forward.js';
 import { Match, type Hook } from './ledger.js';
-import { isLoneBegin, onlyItUnanswered, queryMessage } from './replay.js';
+import { isLoneBegin, MAX_REPLAYS, onlyItUnanswered, queryMessage } from './replay.js';
 import { ADMIN_SHUTDOWN } from './replies.js';
 import { routeError } from './server-errors.js';
 import { Mode } from './state.js';
@@ -37,6 +37,8 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
    * lasted). Cleared by the next request.
    */
   private replayable: string | undefined;
+  /** Replays of the current BEGIN: bounded, for a server that keeps dying under it. */
+  private replays = 0;
 
   constructor(startupParams: ReadonlyMap<string, string>, ctx: MachineContext, io: SessionIO<B>, welcoming: boolean) {
     super(startupParams, ctx, io, welcoming);
@@ -162,6 +164,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   }
 
   private onReady(b: B, match: Match, status: number): void {
+    this.replays = 0;
     if (match === Match.Client && this.mode !== Mode.Draining) {
       // Only a pinned session keeps its backend across units: others are synced at their next borrow.
       const before = this.pin !== undefined && this.settings.differs(b.params);
@@ -283,6 +286,11 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     const sql = this.replayable;
     this.replayable = undefined;
     if (sql === undefined || this.mode !== Mode.Linked || !onlyItUnanswered(b.ledger)) return false;
+    if (this.replays === MAX_REPLAYS) {
+      this.replays = 0;
+      return false;
+    }
+    this.replays++;
     this.unlink();
     b.ledger.clear();
     this.pending.unshift(queryMessage(sql));

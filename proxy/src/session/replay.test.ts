@@ -54,4 +54,19 @@ describe('SessionMachine: a lone BEGIN whose backend died unanswered runs on the
     expect(s.io.fatal).toMatchObject({ code: '08006', message: expect.stringMatching(/cannot be moved to another connection/) });
     expect(s.m.mode).toBe(Mode.Closed);
   });
+
+  it('gives up after three backends died under the same BEGIN: the client gets the error', () => {
+    const s = setup();
+    s.send(Q('begin'));
+    for (let i = 0; i < 3; i++) {
+      s.m.onBackend(new FakeBackend());
+      s.m.onBackendLost('the server closed the connection');
+      expect(s.m.mode).toBe(Mode.Waiting);
+    }
+    s.m.onBackend(new FakeBackend());
+    s.m.onBackendLost('the server closed the connection');
+    expect(s.io.client).toEqual(['E', 'ZI']);
+    expect(s.m.mode).toBe(Mode.Idle);
+    expect(s.io.borrows).toBe(4);
+  });
 });

@@ -6,6 +6,9 @@ import { serialize } from 'pg-protocol';
 import { decodeFrontend, type FrontendMessage } from './frontend.js';
 import { Req, ServerMode, type ReplyLedger } from './ledger.js';
 
+/** How many backends one BEGIN may die on before the client gets the error. */
+export const MAX_REPLAYS = 3;
+
 /** BEGIN / START TRANSACTION with its modes, alone: replaying it cannot repeat any effect. */
 const LONE_BEGIN = /^\s*(begin|start\s+transaction)\b[a-z\s,]*;?\s*$/i;
 
