@@ -23,6 +23,7 @@ import { clientConn, resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
 import { PermanentOpenError, Pool } from './pool/pool.js';
 import { Mode } from './session/state.js';
+import { ReaderRouting } from './health/readers.js';
 import { TargetOwner, type Flip } from './health/target.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -38,6 +39,9 @@ export class ProxyServer implements SessionContext {
   private readonly byProcessId = new Map<number, { session: ClientSession; secretKey: number }>();
   private nextProcessId = randomInt(1_000, 1_000_000);
   private listener: net.Server | undefined;
+  private readerListener: net.Server | undefined;
+  /** Where the read-only endpoint's pools connect. */
+  private readonly readers: ReaderRouting;
   private admin: http.Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   /** The writer new database connections go to, and its generation. */
@@ -75,6 +79,10 @@ export class ProxyServer implements SessionContext {
     });
     this.targets.on('flip', (f) => this.onFlip(f));
     this.targets.on('lost', (why) => this.onTargetLost(why));
+    this.readers = new ReaderRouting(config.reader?.whenNoReader ?? 'wait');
+    this.targets.on('readers', (r) => {
+      if (this.readers.setReaders(r)) this.moveReaderPools();
+    });
     this.setTargets(config);
   }
 
@@ -89,15 +97,8 @@ export class ProxyServer implements SessionContext {
   // ------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
-    const listen = parseHostPort(this.config.listen);
-    const bindHost = this.bindHost ?? listen.host;
-    // For the native core a new socket stays paused: the core takes its descriptor before any read.
-    this.listener = net.createServer({ noDelay: true, pauseOnConnect: this.mover === 'native' }, (socket) => this.accept(socket));
-    this.listener.maxConnections = 100_000;
-    await new Promise<void>((resolve, reject) => {
-      this.listener!.once('error', reject);
-      this.listener!.listen({ host: bindHost, port: listen.port, backlog: 4096 }, () => resolve());
-    });
+    this.listener = await this.listen(this.config.listen, 'writer');
+    if (this.config.reader) this.readerListener = await this.listen(this.config.reader.listen, 'reader');
     const admin = parseHostPort(this.config.admin.listen);
     this.admin = await startAdminServer(this.bindHost ?? admin.host, admin.port, {
       registry: this.metrics.registry,
@@ -109,8 +110,20 @@ export class ProxyServer implements SessionContext {
     this.log.info({ listen: this.address(), admin: this.adminAddress(), target: this.target, generation: this.generation, io: this.mover }, 'proxy listening');
   }
 
-  address(): string {
-    const a = this.listener?.address();
+  private async listen(hostPort: string, endpoint: 'writer' | 'reader'): Promise<net.Server> {
+    const at = parseHostPort(hostPort);
+    // For the native core a new socket stays paused: the core takes its descriptor before any read.
+    const server = net.createServer({ noDelay: true, pauseOnConnect: this.mover === 'native' }, (socket) => this.accept(socket, endpoint));
+    server.maxConnections = 100_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.bindHost ?? at.host, port: at.port, backlog: 4096 }, () => resolve());
+    });
+    return server;
+  }
+
+  address(endpoint: 'writer' | 'reader' = 'writer'): string {
+    const a = (endpoint === 'reader' ? this.readerListener : this.listener)?.address();
     return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
   }
 
@@ -125,6 +138,7 @@ export class ProxyServer implements SessionContext {
     this.draining = true;
     this.log.info({ clients: this.sessions.size }, 'shutting down: draining clients');
     this.listener?.close();
+    this.readerListener?.close();
     this.targets.stop();
     for (const s of [...this.sessions]) s.closeWhenIdle();
     const deadline = Date.now() + graceMs;
@@ -146,7 +160,8 @@ export class ProxyServer implements SessionContext {
     this.userStore = new UserStore(next.auth.users);
     this.tlsContext = loadTls(next);
     for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits());
-    if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen) {
+    this.readers.whenNoReader = next.reader?.whenNoReader ?? 'wait';
+    if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen || next.reader?.listen !== prev.reader?.listen) {
       this.log.warn('listen addresses changed in the config: restart the proxy for that to take effect');
     }
     if (next.io !== prev.io) this.log.warn({ io: next.io, running: this.mover }, 'io changed in the config: restart the proxy for that to take effect');
@@ -166,14 +181,26 @@ export class ProxyServer implements SessionContext {
   }
 
   private onFlip(f: Flip): void {
-    for (const h of this.pools.values()) h.pool.setGeneration(f.generation);
+    for (const h of this.pools.values()) if (h.endpoint === 'writer') h.pool.setGeneration(f.generation);
+    if (this.readers.writerChanged()) this.moveReaderPools();
     if (!f.first) this.metrics.failovers.inc();
     this.log.info({ target: f.target, generation: f.generation }, f.first ? 'target set' : 'target changed: new connections go to the new writer');
   }
 
   private onTargetLost(why: string): void {
     this.log.warn({ reason: why }, 'no writer: borrowers queue until one is');
-    for (const h of this.pools.values()) h.pool.hold(why);
+    for (const h of this.pools.values()) if (h.endpoint === 'writer') h.pool.hold(why);
+    this.moveReaderPools();
+  }
+
+  /** Reader pools follow the reader set: older connections retire; with nowhere to go, they wait. */
+  private moveReaderPools(): void {
+    const why = this.readers.holdReason(this.target);
+    for (const h of this.pools.values()) {
+      if (h.endpoint !== 'reader') continue;
+      h.pool.setGeneration(this.readers.generation);
+      if (why !== undefined) h.pool.hold(why);
+    }
   }
 
   /** Health probes log in as the first user with a plaintext password (hashes cannot log in). */
@@ -213,8 +240,8 @@ export class ProxyServer implements SessionContext {
     return this.decider.decide(sql);
   }
 
-  poolFor(database: string, user: string): PoolHandle {
-    const key = `${database}\u0000${user}`;
+  poolFor(database: string, user: string, endpoint: 'writer' | 'reader' = 'writer'): PoolHandle {
+    const key = `${endpoint}\u0000${database}\u0000${user}`;
     let handle = this.pools.get(key);
     if (handle) return handle;
     const pool: Pool<BackendConnection> = new Pool<BackendConnection>(
@@ -234,9 +261,11 @@ export class ProxyServer implements SessionContext {
         },
       },
     );
-    pool.generation = this.generation;
-    if (!this.target) pool.hold('no writer is available among the targets');
-    handle = { key, database, user, pool, serverParams: undefined };
+    const reader = endpoint === 'reader';
+    pool.generation = reader ? this.readers.generation : this.generation;
+    const why = reader ? this.readers.holdReason(this.target) : this.target ? undefined : 'no writer is available among the targets';
+    if (why !== undefined) pool.hold(why);
+    handle = { key, database, user, endpoint, pool, serverParams: undefined };
     this.pools.set(key, handle);
     return handle;
   }
@@ -247,8 +276,8 @@ export class ProxyServer implements SessionContext {
   }
 
   private async openBackendFor(handle: PoolHandle, generation: number): Promise<BackendConnection> {
-    const target = this.target;
-    if (!target) throw new Error('no writer is available among the targets');
+    const target = handle.endpoint === 'reader' ? this.readers.target(this.target) : this.target;
+    if (!target) throw new Error(handle.endpoint === 'reader' ? 'no reader is available among the targets' : 'no writer is available among the targets');
     const user = this.userStore.lookup(handle.user);
     const password = (request: 'cleartext' | 'md5' | 'scram') => (user ? user.backendPassword(request) : process.env['PGPASSWORD']);
     const backend = await openBackend({
@@ -342,7 +371,7 @@ export class ProxyServer implements SessionContext {
 
   // ------------------------------------------------------------ connections
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, endpoint: 'writer' | 'reader'): void {
     if (this.draining) {
       socket.destroy();
       return;
@@ -356,7 +385,7 @@ export class ProxyServer implements SessionContext {
       socket.destroy();
       return;
     }
-    const session = new ClientSession(conn, this);
+    const session = new ClientSession(conn, this, endpoint);
     this.sessions.add(session);
   }
 
@@ -420,7 +449,9 @@ export class ProxyServer implements SessionContext {
       io: { mover: this.mover, connections: this.connectionsByMover() },
       clients: { total: this.sessions.size, byState },
       databaseConnections: this.connectionCounts(),
+      readers: this.config.reader ? { listen: this.address('reader'), endpoints: this.readers.endpoints, whenNoReader: this.readers.whenNoReader } : null,
       pools: [...this.pools.values()].map((h) => ({
+        endpoint: h.endpoint,
         database: h.database,
         user: h.user,
         size: h.pool.size,

@@ -9,6 +9,8 @@ export interface PoolHandle {
   readonly key: string;
   readonly database: string;
   readonly user: string;
+  /** The writer's pools, or the reader endpoint's (standbys). */
+  readonly endpoint: 'writer' | 'reader';
   readonly pool: Pool<BackendConnection>;
   /** ParameterStatus values a backend of this pool reported at startup (the "welcome" set). */
   serverParams: ReadonlyMap<string, string> | undefined;
@@ -34,7 +36,7 @@ export interface SessionContext {
   readonly requireTls: boolean;
   readonly shuttingDown: boolean;
   readonly users: UserStore;
-  poolFor(database: string, user: string): PoolHandle;
+  poolFor(database: string, user: string, endpoint: 'writer' | 'reader'): PoolHandle;
   decide(sql: string): SqlDecision;
   register(session: CancelTarget): { processId: number; secretKey: number };
   unregister(processId: number): void;

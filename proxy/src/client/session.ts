@@ -50,6 +50,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
   constructor(
     conn: Conn,
     readonly ctx: SessionContext,
+    /** Which listener the client came in on: the writer's or the read-only endpoint. */
+    readonly endpoint: 'writer' | 'reader' = 'writer',
   ) {
     this.conn = conn;
     this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
@@ -115,7 +117,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
     this.database = database;
     this.startupParams = params;
     this.applicationName = params.get('application_name') ?? '';
-    this.handle = this.ctx.poolFor(database, user);
+    this.handle = this.ctx.poolFor(database, user, this.endpoint);
     let machine: SessionMachine<BackendConnection>;
     try {
       machine = new SessionMachine(params, this.ctx, this.io, this.handle.serverParams === undefined);
@@ -251,6 +253,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
       backend: this.backend?.id ?? null,
       idleSeconds: Math.round((Date.now() - this.lastActive) / 1000),
       io: this.conn.mover,
+      endpoint: this.endpoint,
     };
   }
 }

@@ -24,7 +24,7 @@ describe('quick mode', () => {
   it('builds the full config from the contract flags', () => {
     const cert = path.join(tmp, 'c.pem');
     const { config, configFile } = parse(
-      '--listen', '127.0.0.1:6432', '--target', '10.0.0.1:5432,[::1]:5433', '--pool-size', '7', '--admin-listen=127.0.0.1:9000',
+      '--listen', '127.0.0.1:6432', '--target', '10.0.0.1:5432,[::1]:5433', '--pool-size', '7', '--admin-listen=127.0.0.1:9000', '--reader-listen', '127.0.0.1:6433',
       '--auth', 'md5', '--users', USERS, '--pinning-filters', 'EXCLUDE_VARIABLE_SETS', '--tls-cert', cert, '--tls-key', cert,
       '--require-tls', '--borrow-timeout', '5s', '--idle-client-timeout', '10m', '--log-level', 'debug',
     );
@@ -32,6 +32,7 @@ describe('quick mode', () => {
     expect(config).toMatchObject({
       listen: '127.0.0.1:6432',
       admin: { listen: '127.0.0.1:9000' },
+      reader: { listen: '127.0.0.1:6433', whenNoReader: 'wait' },
       targets: [{ host: '10.0.0.1', port: 5432 }, { host: '::1', port: 5433 }],
       auth: { method: 'md5', usersFile: USERS, users: [{ username: 'app', password: 'pw' }] },
       tls: { certFile: cert, keyFile: cert, require: true },

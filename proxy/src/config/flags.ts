@@ -21,6 +21,8 @@ quick-mode flags:
   --target HOST:PORT[,...]     PostgreSQL (required); with several, the proxy follows the writer
   --pool-size N                database connections per (database, user) pool (default 20)
   --admin-listen HOST:PORT     /metrics /healthz /readyz /status (default 0.0.0.0:9187)
+  --reader-listen HOST:PORT    a read-only endpoint: pools on the available standbys among --target
+                               (clients wait while there is none; config reader.whenNoReader)
   --auth trust|scram|md5       client authentication (default scram, which needs --users;
                                trust lets every client in and is never a default)
   --users FILE                 userlist.txt ("user" "password" lines) or a YAML/JSON list
@@ -44,6 +46,7 @@ const VALUE_FLAGS: Record<string, string> = {
   '--target': 'targets',
   '--pool-size': 'pool.maxConnections',
   '--admin-listen': 'admin.listen',
+  '--reader-listen': 'reader.listen',
   '--auth': 'auth.method',
   '--users': 'auth.usersFile',
   '--pinning-filters': 'pool.sessionPinningFilters',

@@ -97,6 +97,11 @@ export const ProxyConfigSchema = z.strictObject({
   targetGeneration: z.int().min(0).default(0),
   auth: AuthConfigSchema.prefault({}),
   tls: tls.optional(),
+  /**
+   * A second, read-only endpoint: clients that connect to `listen` get pools on the available
+   * standbys among the targets (spread over them); with none, they wait (`wait`) or use the writer.
+   */
+  reader: z.strictObject({ listen: hostPort, whenNoReader: z.enum(['wait', 'writer']).default('wait') }).optional(),
   pool: pool.prefault({}),
   /** 0 = never close idle clients. */
   idleClientTimeout: zDuration.default(1_800_000),

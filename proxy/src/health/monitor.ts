@@ -26,7 +26,7 @@ export interface WriterChange {
   healths: TargetHealth[];
 }
 
-export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
+export class TargetMonitor extends EventEmitter<{ change: [WriterChange]; round: [TargetHealth[]] }> {
   private healths: TargetHealth[];
   private writer: string | undefined;
   private generation = 0;
@@ -118,6 +118,7 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange] }> {
       if (writer !== undefined) this.generation++;
       this.emit('change', { writer, generation: this.generation, healths: this.snapshot() });
     }
+    this.emit('round', this.healths);
     // A writer that just answered clears a suspicion raised before it was probed, not one raised since.
     const doubt = writerInDoubt(this.healths, this.writer, this.suspected);
     this.schedule(this.suspected ? this.soonest() : roundDelayMs(doubt, this.o.intervalMs));

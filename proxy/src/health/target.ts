@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { parseHostPort } from '../config/host-port.js';
 import { TargetMonitor, type MonitorOptions } from './monitor.js';
+import { readerSet } from './readers.js';
 import { splitBrain, type TargetHealth } from './writer.js';
 
 export interface Endpoint {
@@ -28,7 +29,7 @@ export interface Flip {
   first: boolean;
 }
 
-export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string] }> {
+export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string]; readers: [endpoints: string[]] }> {
   target: Endpoint | undefined;
   generation = 0;
   private monitor: TargetMonitor | undefined;
@@ -41,6 +42,7 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
   /** A config (at start or reloaded): the target follows, flipping only when the writer really changes. */
   apply(s: TargetSettings): void {
     if (s.targets.length === 1) {
+      if (this.monitor) this.emit('readers', []);
       this.stopMonitor();
       const t = s.targets[0]!;
       const changed = !this.target || this.target.host !== t.host || this.target.port !== t.port;
@@ -65,6 +67,7 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
       ...(this.probe ? { probe: this.probe } : {}),
     });
     monitor.on('change', (c) => this.onWriter(c.writer, c.healths));
+    monitor.on('round', (healths) => this.emit('readers', readerSet(healths)));
     this.monitor = monitor;
     this.monitorKey = key;
     monitor.start();
