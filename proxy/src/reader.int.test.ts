@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from './config/load.js';
 import { startPostgres, startStandby, type PgInstance } from './testing/postgres.js';
 import { startProxy, type TestProxy } from './testing/start-proxy.js';
 import { waitFor } from './testing/wait.js';
@@ -58,5 +59,40 @@ describe('the reader endpoint', () => {
     await standby.kill();
     await waitFor(async () => (await status()).readers?.endpoints.length === 0, 'the reader set to empty', POLL);
     expect(await where(readerPort())).toEqual({ port: primary.port, r: false });
+  });
+});
+
+describe('the reader endpoint with the standbys the config names (as the operator renders it)', () => {
+  let primary: PgInstance;
+  let standby: PgInstance;
+  let proxy: TestProxy;
+  const config = (readers: PgInstance[], whenNoReader: 'wait' | 'writer') => ({
+    listen: '127.0.0.1:0',
+    admin: { listen: '127.0.0.1:0' },
+    targets: [{ host: primary.host, port: primary.port }],
+    reader: { listen: '127.0.0.1:0', whenNoReader, targets: readers.map((r) => ({ host: r.host, port: r.port })) },
+    auth: { method: 'scram', users: [APP] },
+  });
+
+  beforeAll(async () => {
+    primary = await startPostgres({ users: [{ name: APP.username, password: APP.password, superuser: true }] });
+    standby = await startStandby(primary);
+    proxy = await startProxy(config([standby], 'wait'));
+  }, 180_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await standby?.stop();
+    await primary?.stop();
+  });
+
+  it('reads from the named standby; a reload that names none sends reads to the writer', async () => {
+    const readerPort = Number(proxy.server.address('reader').split(':').pop());
+    const c = new pg.Client({ host: '127.0.0.1', port: readerPort, user: APP.username, password: APP.password, database: 'postgres' });
+    await c.connect();
+    expect((await c.query('select inet_server_port() as port')).rows[0].port).toBe(standby.port);
+    proxy.server.applyConfig(parseConfig(config([], 'writer'), 'test'));
+    // The same client connection: its next unit of work runs where the reader pool now goes.
+    expect((await c.query('select inet_server_port() as port')).rows[0].port).toBe(primary.port);
+    await c.end();
   });
 });

@@ -81,8 +81,9 @@ export class ProxyServer implements SessionContext {
     this.targets.on('lost', (why) => this.onTargetLost(why));
     this.readers = new ReaderRouting(config.reader?.whenNoReader ?? 'wait');
     this.targets.on('readers', (r) => {
-      if (this.readers.setReaders(r)) this.moveReaderPools();
+      if (!this.config.reader?.targets && this.readers.setReaders(r)) this.moveReaderPools();
     });
+    this.setStaticReaders(config);
     this.setTargets(config);
   }
 
@@ -161,6 +162,7 @@ export class ProxyServer implements SessionContext {
     this.tlsContext = loadTls(next);
     for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits());
     this.readers.whenNoReader = next.reader?.whenNoReader ?? 'wait';
+    this.setStaticReaders(next);
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen || next.reader?.listen !== prev.reader?.listen) {
       this.log.warn('listen addresses changed in the config: restart the proxy for that to take effect');
     }
@@ -191,6 +193,12 @@ export class ProxyServer implements SessionContext {
     this.log.warn({ reason: why }, 'no writer: borrowers queue until one is');
     for (const h of this.pools.values()) if (h.endpoint === 'writer') h.pool.hold(why);
     this.moveReaderPools();
+  }
+
+  /** Readers the config names (the operator's choice) replace the probed ones. */
+  private setStaticReaders(config: ProxyConfig): void {
+    const list = config.reader?.targets;
+    if (list && this.readers.setReaders(list.map((t) => `${t.host}:${t.port}`))) this.moveReaderPools();
   }
 
   /** Reader pools follow the reader set: older connections retire; with nowhere to go, they wait. */

@@ -4,6 +4,7 @@
  * twice against an in-memory apiserver to show a second pass changes nothing.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { readerSet } from '../../../proxy/src/health/readers.js';
 import { initialHealth, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
@@ -85,11 +86,12 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
   const writerHealth = healths.find((h) => h.endpoint === choice.writer);
   const writerMax = writerHealth?.maxConnections ?? lastKnownMax(o, choice.writer);
   const poolSize = poolSizePerPod(writerMax, spec.connectionPool.maxConnectionsPercent, spec.replicas);
-  const configYaml = renderConfigYaml({ spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation });
+  const readers = spec.readerEndpoint.enabled ? readerSet(healths) : undefined;
+  const configYaml = renderConfigYaml({ spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation, ...(readers ? { readers } : {}) });
   const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage });
   const actions = plan(desired, o.children);
 
-  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax };
+  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}) };
   const status = computeStatus(statusInput);
   const events: EventSpec[] = [];
   if (choice.changed && choice.writer !== undefined) {

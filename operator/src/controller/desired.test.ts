@@ -119,3 +119,14 @@ describe('desiredObjects', () => {
     expect(parse(readFileSync(path.join(dir, 'desired-basic.yaml'), 'utf8').split('---\n')[0]!)).toHaveProperty('kind');
   });
 });
+
+describe('desiredObjects: the reader endpoint', () => {
+  it('adds Service X-ro on the pods\' read-only port when enabled, and nothing when not', () => {
+    const on = desiredObjects({ ...base, spec: spec({ ...base.spec, readerEndpoint: { enabled: true } }) });
+    const ro = on.find((o) => o.kind === 'Service' && o.metadata?.name === 'orders-ro') as { spec: { ports: unknown[]; selector: unknown } } | undefined;
+    expect(ro?.spec.ports).toEqual([{ name: 'postgresql', port: 5432, targetPort: 'pg-ro', protocol: 'TCP' }]);
+    const pod = (on.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } } }).spec.template.spec;
+    expect(pod.containers[0]!.ports.map((p) => [p.name, p.containerPort])).toContainEqual(['pg-ro', 5433]);
+    expect(desiredObjects(base).some((o) => o.metadata?.name === 'orders-ro')).toBe(false);
+  });
+});

@@ -8,7 +8,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DBProxySpec } from '../api/v1alpha1/schema.js';
 import { stableHash } from './hash.js';
-import { ADMIN_PORT, CONFIG_KEY, PG_PORT, SPEC_HASH, TLS_MOUNT, childLabels, childNames, ownerRef, selectorLabels } from './names.js';
+import { ADMIN_PORT, CONFIG_KEY, PG_PORT, READER_PORT, SPEC_HASH, TLS_MOUNT, childLabels, childNames, ownerRef, selectorLabels } from './names.js';
 
 export interface DesiredInput {
   name: string;
@@ -53,6 +53,13 @@ export function desiredObjects(i: DesiredInput): Obj[] {
         ports: [{ name: 'postgresql', port: PG_PORT, targetPort: 'pg', protocol: 'TCP' }],
       },
     }),
+    ...(i.spec.readerEndpoint.enabled
+      ? [
+          child(i, 'v1', 'Service', n.readerService, {
+            spec: { type: 'ClusterIP', selector: selectorLabels(i.name), ports: [{ name: 'postgresql', port: PG_PORT, targetPort: 'pg-ro', protocol: 'TCP' }] },
+          }),
+        ]
+      : []),
     child(i, 'policy/v1', 'PodDisruptionBudget', n.pdb, {
       spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(i.name) } },
     }),
@@ -84,6 +91,7 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
     ],
     ports: [
       { name: 'pg', containerPort: PG_PORT, protocol: 'TCP' },
+      ...(i.spec.readerEndpoint.enabled ? [{ name: 'pg-ro', containerPort: READER_PORT, protocol: 'TCP' }] : []),
       { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },
     ],
     readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },

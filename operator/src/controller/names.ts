@@ -6,6 +6,8 @@ export const SPEC_HASH = 'dbproxy.io/spec-hash';
 export const CONFIG_KEY = 'config.yaml';
 export const PG_PORT = 5432;
 export const ADMIN_PORT = 9187;
+/** The pods' read-only endpoint (behind Service X-ro on PG_PORT). */
+export const READER_PORT = 5433;
 export const TLS_MOUNT = '/etc/dbproxy/tls';
 /** The label the operator's child informers select on. */
 export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGER}`;
@@ -13,6 +15,7 @@ export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGER}`;
 export const childNames = (x: string) => ({
   deployment: `${x}-proxy`,
   service: x,
+  readerService: `${x}-ro`,
   configSecret: `${x}-proxy-config`,
   serviceAccount: `${x}-proxy`,
   role: `${x}-proxy`,

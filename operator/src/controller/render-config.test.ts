@@ -37,6 +37,13 @@ describe('renderConfig', () => {
     expect(c.tls).toBeUndefined();
   });
 
+  it('a reader endpoint: its listener, the standbys the operator saw, and the fallback in the proxy\'s words', () => {
+    const on = (whenNoReader: 'Wait' | 'UseWriter') => ({ ...input, spec: { ...input.spec, readerEndpoint: { enabled: true, whenNoReader } }, readers: ['db-0:5432'] });
+    expect(ProxyConfigSchema.parse(renderConfig(on('Wait'))).reader).toEqual({ listen: '0.0.0.0:5433', whenNoReader: 'wait', targets: [{ host: 'db-0', port: 5432 }] });
+    expect(ProxyConfigSchema.parse(renderConfig(on('UseWriter'))).reader?.whenNoReader).toBe('writer');
+    expect(ProxyConfigSchema.parse(renderConfig(input)).reader).toBeUndefined();
+  });
+
   it('without a writer lists every fallback target so the pods probe them themselves', () => {
     const c = ProxyConfigSchema.parse(renderConfig({ ...input, writer: undefined, targetGeneration: 0 }));
     expect(c.targets).toEqual([{ host: 'db-0', port: 5432 }, { host: 'db-1', port: 6543 }]);

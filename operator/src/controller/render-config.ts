@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import type { ProxyConfigInput } from '../../../proxy/src/config/schema.js';
 import { parseHostPort } from '../../../proxy/src/config/host-port.js';
 import type { DBProxySpec } from '../api/v1alpha1/schema.js';
-import { ADMIN_PORT, PG_PORT, TLS_MOUNT } from './names.js';
+import { ADMIN_PORT, PG_PORT, READER_PORT, TLS_MOUNT } from './names.js';
 import { idlePerPod } from './pool-size.js';
 
 export interface AuthUser {
@@ -24,6 +24,8 @@ export interface RenderInput {
   fallbackTargets: string[];
   poolSize: number;
   targetGeneration: number;
+  /** The available standbys (`host:port`), for the reader endpoint. */
+  readers?: string[];
 }
 
 /** The probe timeout the pods use when they probe fallback targets themselves. */
@@ -40,6 +42,9 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
     targets,
     targetGeneration: i.targetGeneration,
     auth: { method: s.clientPasswordAuthType === 'MD5' ? 'md5' : 'scram', users },
+    ...(s.readerEndpoint.enabled
+      ? { reader: { listen: `0.0.0.0:${READER_PORT}`, whenNoReader: s.readerEndpoint.whenNoReader === 'UseWriter' ? 'writer' : 'wait', targets: (i.readers ?? []).map((e) => parseHostPort(e)) } }
+      : {}),
     ...(s.tls ? { tls: { certFile: `${TLS_MOUNT}/tls.crt`, keyFile: `${TLS_MOUNT}/tls.key`, require: s.requireTLS } } : {}),
     pool: {
       maxConnections: i.poolSize,

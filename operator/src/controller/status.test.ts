@@ -49,6 +49,13 @@ describe('computeStatus', () => {
     ['invalid spec', { invalid: { reason: 'InvalidSpec', problems: ['spec.targets: too small'] } }, { Ready: 'False/InvalidSpec', TargetAvailable: 'Unknown/InvalidSpec', Progressing: 'False/InvalidSpec', Degraded: 'True/InvalidSpec' }],
   ])('%s', (_name, change, want) => expect(summary(computeStatus({ ...healthy, ...change }))).toEqual(want));
 
+  it('with the reader endpoint on, shows its Service address and the standbys it serves', () => {
+    const s = computeStatus({ ...healthy, readers: ['db-1:5432'] });
+    expect(s.readerEndpoint).toBe(`${healthy.name}-ro.${healthy.namespace}.svc:5432`);
+    expect(s.readers).toEqual(['db-1:5432']);
+    expect(computeStatus(healthy).readerEndpoint).toBeUndefined();
+  });
+
   it('an invalid spec puts the problems in the Ready message', () => {
     const s = computeStatus({ ...healthy, invalid: { reason: 'InvalidSpec', problems: ['a', 'b'] } });
     expect(cond(s, 'Ready').message).toBe('a; b');

@@ -34,6 +34,8 @@ export interface StatusInput {
   poolSizePerPod?: number;
   /** The writer's max_connections as last probed (kept so a new leader renders the same pool size). */
   writerMaxConnections?: number | undefined;
+  /** The standbys the reader endpoint serves (spec.readerEndpoint.enabled only). */
+  readers?: string[] | undefined;
   /** The last apply failure, if the apply step failed. */
   applyError?: string;
 }
@@ -140,6 +142,10 @@ export function computeStatus(i: StatusInput): DBProxyStatus {
     conditions: conds,
   };
   if (i.writer !== undefined) status.currentTarget = i.writer;
+  if (i.readers !== undefined) {
+    status.readerEndpoint = `${i.name}-ro.${i.namespace}.svc:${PG_PORT}`;
+    status.readers = i.readers;
+  }
   if (i.poolSizePerPod !== undefined) status.poolSizePerPod = i.poolSizePerPod;
   if (i.writerMaxConnections !== undefined) status.writerMaxConnections = i.writerMaxConnections;
   return status;

@@ -101,7 +101,14 @@ export const ProxyConfigSchema = z.strictObject({
    * A second, read-only endpoint: clients that connect to `listen` get pools on the available
    * standbys among the targets (spread over them); with none, they wait (`wait`) or use the writer.
    */
-  reader: z.strictObject({ listen: hostPort, whenNoReader: z.enum(['wait', 'writer']).default('wait') }).optional(),
+  reader: z
+    .strictObject({
+      listen: hostPort,
+      whenNoReader: z.enum(['wait', 'writer']).default('wait'),
+      /** The standbys to use, as the operator renders them; without it, the probed standbys among `targets`. */
+      targets: z.array(target).optional(),
+    })
+    .optional(),
   pool: pool.prefault({}),
   /** 0 = never close idle clients. */
   idleClientTimeout: zDuration.default(1_800_000),

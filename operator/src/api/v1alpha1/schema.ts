@@ -74,6 +74,13 @@ export const DBProxySpecSchema = z
         failureThreshold: z.number().int().min(1).max(100).default(2),
       })
       .prefault({}),
+    readerEndpoint: z
+      .object({
+        enabled: z.boolean().default(false),
+        whenNoReader: z.enum(['Wait', 'UseWriter']).default('Wait').meta({ description: 'With no available standby: clients wait (up to the borrow timeout) or read from the writer.' }),
+      })
+      .prefault({})
+      .meta({ description: 'A read-only endpoint (Service X-ro): pools on the available standbys among the targets.' }),
     replicas: z.number().int().min(1).max(100).default(2),
     image: z.string().min(1).optional().meta({ description: 'Proxy image; defaults to the operator\'s --proxy-image.' }),
     template: z
@@ -118,6 +125,8 @@ export const TargetStatusSchema = z.object({
 export const DBProxyStatusSchema = z.object({
   observedGeneration: z.number().int().optional(),
   endpoint: z.string().optional(),
+  readerEndpoint: z.string().optional().meta({ description: 'X-ro.N.svc:5432, when spec.readerEndpoint.enabled.' }),
+  readers: z.array(z.string()).optional().meta({ description: 'The standbys the reader endpoint serves now.' }),
   currentTarget: z.string().optional(),
   targetGeneration: z.number().int().optional(),
   replicas: z.number().int().optional(),
