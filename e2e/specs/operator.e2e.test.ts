@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import path from 'node:path';
-import { startPostgres, type PgInstance } from '../../proxy/src/testing/postgres.js';
+import { startPostgres, startStandby, type PgInstance } from '../../proxy/src/testing/postgres.js';
 import { IMAGE, ON_KIND, ROOT } from './support/env.js';
 import { apply, getJson, kubectl, run } from './support/kubectl.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
@@ -178,6 +178,37 @@ describe('DBProxy on the real control plane', () => {
       await waitFor(`${kind} ${name} to be gone`, async () => (await run('kubectl', ['-n', ns, 'get', kind, name])).code !== 0, 120_000);
     }
     await waitFor('proxy pods to be gone', async () => (await getJson<{ items: unknown[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=orders'])).items.length === 0, 120_000);
+  });
+
+  it.skipIf(ON_KIND)('serves reads from the standby through the reader endpoint, and from the writer when the standby goes', async () => {
+    const standby = await startStandby(pg!);
+    try {
+      const targets = [target, { host: standby.host, port: standby.port }];
+      await apply([dbproxy('reads', 1, { targets, readerEndpoint: { enabled: true, whenNoReader: 'UseWriter' } })]);
+      const status = await waitFor('status.readers to list the standby', async () => {
+        const s = (await getJson(['-n', ns, 'get', 'dbp', 'reads'])).status;
+        return s?.readers?.length === 1 ? s : undefined;
+      });
+      expect(status.readerEndpoint).toBe(`reads-ro.${ns}.svc:5432`);
+      expect(status.readers).toEqual([`${standby.host}:${standby.port}`]);
+      const ro = await getJson<{ spec: { ports: { targetPort: string }[] } }>(['-n', ns, 'get', 'service', 'reads-ro']);
+      expect(ro.spec.ports[0]!.targetPort).toBe('pg-ro');
+      const [host] = await withPodLogs(ns, () =>
+        waitFor('a ready reads pod', async () => {
+          const a = await podAddresses('reads');
+          return a.length === 1 ? a : undefined;
+        }, 90_000),
+      );
+      const port = (p: number) => psql({ host: host!, port: p, user: APP_USER, password: APP_PASSWORD, sql: 'select inet_server_port()' }).then((o) => Number(o.trim()));
+      expect(await port(5433)).toBe(standby.port);
+      expect(await port(5432)).toBe(target.port);
+
+      await standby.kill();
+      await waitFor('status.readers to empty', async () => (await getJson(['-n', ns, 'get', 'dbp', 'reads'])).status?.readers?.length === 0);
+      await waitFor('reads to go to the writer', async () => (await port(5433).catch(() => 0)) === target.port);
+    } finally {
+      await standby.stop();
+    }
   });
 
   it.skipIf(ON_KIND)('reconciles only on the leader, and the other replica takes over when the leader dies', async () => {
