@@ -1,9 +1,10 @@
 /**
  * Target health for every DBProxy: one probe loop per DBProxy, probing each candidate endpoint every
- * healthCheck.interval with the first auth Secret's credentials — and in fast rounds while the writer
- * is in doubt (none, two, or one that missed a probe), and at once when the candidates change. Health is folded with the proxy's own
- * rules (proxy/src/health/writer.ts: failureThreshold consecutive failures mark UNAVAILABLE); any
- * change of role, state, reason or max_connections enqueues the DBProxy. The timers live here only.
+ * healthCheck.interval with the first auth Secret's credentials — in fast rounds while the writer is
+ * in doubt (none, two, or one that missed a probe), and at once when the candidates change. Health is
+ * folded with the proxy's own rules (proxy/src/health/writer.ts: failureThreshold consecutive
+ * failures mark UNAVAILABLE); any change of role, state, reason or max_connections enqueues the
+ * DBProxy. The timers live here only.
  */
 import type { Logger } from 'pino';
 import { parseHostPort } from '../../../proxy/src/config/host-port.js';
@@ -113,14 +114,14 @@ export class TargetProber {
       }
     });
     if (changed) this.o.onChange(key);
-    const delay = loop.again ? 0 : roundDelayMs(writerInDoubt([...loop.healths.values()]), loop.plan.intervalMs);
+    const delay = loop.again ? 0 : roundDelayMs(noSingleWriter([...loop.healths.values()]), loop.plan.intervalMs);
     loop.timer = setTimeout(() => void this.round(key, loop), delay);
     loop.timer.unref();
   }
 }
 
 /** Exactly one available WRITER that answered its last probe; anything else calls for fast rounds. */
-export function writerInDoubt(healths: readonly TargetHealth[]): boolean {
+export function noSingleWriter(healths: readonly TargetHealth[]): boolean {
   const writers = healths.filter((h) => h.role === 'WRITER' && h.state === 'AVAILABLE');
   return writers.length !== 1 || writers[0]!.consecutiveFailures > 0;
 }
