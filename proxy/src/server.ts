@@ -17,7 +17,7 @@ import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from '.
 import { SqlDecider } from './client/decide.js';
 import { ClientSession } from './client/session.js';
 import type { ProxyConfig } from './config/schema.js';
-import { parseHostPort } from './config/schema.js';
+import { formatHostPort, parseHostPort } from './config/schema.js';
 import type { Mover } from './io/conn.js';
 import { clientConn, resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
@@ -198,7 +198,7 @@ export class ProxyServer implements SessionContext {
   /** Readers the config names (the operator's choice) replace the probed ones. */
   private setStaticReaders(config: ProxyConfig): void {
     const list = config.reader?.targets;
-    if (list && this.readers.setReaders(list.map((t) => `${t.host}:${t.port}`))) this.moveReaderPools();
+    if (list && this.readers.setReaders(list.map((t) => formatHostPort(t.host, t.port)))) this.moveReaderPools();
   }
 
   /** Reader pools follow the reader set: older connections retire; with nowhere to go, they wait. */
@@ -452,7 +452,7 @@ export class ProxyServer implements SessionContext {
       if (s.pin) pinned.push(s.describe());
     }
     return {
-      target: this.target ? `${this.target.host}:${this.target.port}` : null,
+      target: this.target ? formatHostPort(this.target.host, this.target.port) : null,
       targetGeneration: this.generation,
       io: { mover: this.mover, connections: this.connectionsByMover() },
       clients: { total: this.sessions.size, byState },

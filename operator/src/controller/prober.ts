@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { parseHostPort } from '../../../proxy/src/config/host-port.js';
 import { probeEndpoint, type ProbeOptions, type ProbeResult } from '../../../proxy/src/health/probe.js';
-import { initialHealth, nextHealth, roundDelayMs, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import type { ProbePlan } from './decide.js';
 import { canonicalJson } from './hash.js';
 
@@ -114,14 +114,13 @@ export class TargetProber {
       }
     });
     if (changed) this.o.onChange(key);
-    const delay = loop.again ? 0 : roundDelayMs(noSingleWriter([...loop.healths.values()]), loop.plan.intervalMs);
+    const delay = loop.again ? 0 : roundDelayMs(writerUnsure([...loop.healths.values()]), loop.plan.intervalMs);
     loop.timer = setTimeout(() => void this.round(key, loop), delay);
     loop.timer.unref();
   }
 }
 
-/** Exactly one available WRITER that answered its last probe; anything else calls for fast rounds. */
-export function noSingleWriter(healths: readonly TargetHealth[]): boolean {
-  const writers = healths.filter((h) => h.role === 'WRITER' && h.state === 'AVAILABLE');
-  return writers.length !== 1 || writers[0]!.consecutiveFailures > 0;
+/** The proxy's rule, for the writer these healths would pick: none, two (split brain), or one that missed a probe. */
+function writerUnsure(healths: readonly TargetHealth[]): boolean {
+  return writerInDoubt(healths, pickWriter(healths));
 }

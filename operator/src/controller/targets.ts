@@ -2,6 +2,7 @@
  * Target endpoints of a DBProxy, pure: the candidates to probe (host targets plus the ready addresses
  * of each serviceRef's EndpointSlices) and the writer choice with its generation.
  */
+import { formatHostPort } from '../../../proxy/src/config/host-port.js';
 import { pickWriter, splitBrain, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import { DEFAULT_PG_PORT, type DBProxySpec } from '../api/v1alpha1/schema.js';
 
@@ -14,11 +15,6 @@ export interface EndpointSliceLike {
 }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
-/** `host:port`, IPv6 in brackets, the form proxy/src/config parses. */
-export function formatEndpoint(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /**
  * The endpoint port of a slice for a serviceRef: the slice port equal to serviceRef.port when there is
@@ -37,7 +33,7 @@ export function candidateEndpoints(spec: DBProxySpec, slices: EndpointSliceLike[
   const add = (e: string) => void (out.includes(e) ? undefined : out.push(e));
   for (const t of spec.targets) {
     if (t.host !== undefined) {
-      add(formatEndpoint(t.host, t.port ?? DEFAULT_PG_PORT));
+      add(formatHostPort(t.host, t.port ?? DEFAULT_PG_PORT));
       continue;
     }
     if (!t.serviceRef) continue;
@@ -49,7 +45,7 @@ export function candidateEndpoints(spec: DBProxySpec, slices: EndpointSliceLike[
       const port = slicePort(s, ref.port);
       for (const ep of s.endpoints ?? []) {
         if (ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
-        for (const a of ep.addresses ?? []) add(formatEndpoint(a, port));
+        for (const a of ep.addresses ?? []) add(formatHostPort(a, port));
       }
     }
   }
@@ -62,7 +58,7 @@ export function candidateEndpoints(spec: DBProxySpec, slices: EndpointSliceLike[
  */
 export function fallbackEndpoints(spec: DBProxySpec, namespace: string): string[] {
   return spec.targets.map((t) =>
-    t.host !== undefined ? formatEndpoint(t.host, t.port ?? DEFAULT_PG_PORT) : formatEndpoint(`${t.serviceRef!.name}.${namespace}.svc`, t.serviceRef!.port),
+    t.host !== undefined ? formatHostPort(t.host, t.port ?? DEFAULT_PG_PORT) : formatHostPort(`${t.serviceRef!.name}.${namespace}.svc`, t.serviceRef!.port),
   );
 }
 

@@ -15,6 +15,11 @@ export function tryParseHostPort(s: string): HostPort | undefined {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/** The inverse of `parseHostPort`: `host:port`, IPv6 in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export function parseHostPort(s: string): HostPort {
   const hp = tryParseHostPort(s);
   if (!hp) throw new HostPortError(`invalid address "${s}": expected HOST:PORT, e.g. 127.0.0.1:6432 or [::1]:6432`);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { zDuration } from './duration.js';
 import { parseHostPort, tryParseHostPort } from './host-port.js';
 
-export { parseHostPort, type HostPort } from './host-port.js';
+export { formatHostPort, parseHostPort, type HostPort } from './host-port.js';
 
 /** Pinning filters (RDS Proxy's names): each waives one class of pinning. Add new names here. */
 export const PINNING_FILTERS = ['EXCLUDE_VARIABLE_SETS'] as const;

@@ -17,6 +17,8 @@ describe('ReaderRouting', () => {
     r.setReaders(['b:1', 'd:2']);
     expect([r.target(W), r.target(W), r.target(W)]).toEqual([{ host: 'b', port: 1 }, { host: 'd', port: 2 }, { host: 'b', port: 1 }]);
     expect(r.holdReason(W)).toBeUndefined();
+    r.setReaders(['[::1]:5433']);
+    expect(r.target(W)).toEqual({ host: '::1', port: 5433 });
   });
 
   it.each<{ name: string; when: 'wait' | 'writer'; writer: typeof W | undefined; target: typeof W | undefined; hold: RegExp | undefined }>([

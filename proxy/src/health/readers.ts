@@ -3,6 +3,7 @@
  * standbys, spread round-robin over new connections), what to do with none (wait, or use the
  * writer), and the generation that retires connections when that set changes.
  */
+import { parseHostPort } from '../config/host-port.js';
 import type { Endpoint } from './target.js';
 import type { TargetHealth } from './writer.js';
 
@@ -43,9 +44,7 @@ export class ReaderRouting {
   /** Where the next reader connection goes; undefined: nowhere now (reader pools wait). */
   target(writer: Endpoint | undefined): Endpoint | undefined {
     if (this.readers.length === 0) return this.whenNoReader === 'writer' ? writer : undefined;
-    const ep = this.readers[this.next++ % this.readers.length]!;
-    const at = ep.lastIndexOf(':');
-    return { host: ep.slice(0, at), port: Number(ep.slice(at + 1)) };
+    return parseHostPort(this.readers[this.next++ % this.readers.length]!);
   }
 
   /** Why reader pools must wait now, or undefined when they can connect. */

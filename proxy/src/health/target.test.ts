@@ -118,4 +118,12 @@ describe('TargetOwner', () => {
     owner.apply(settings(['b:1'], { targetGeneration: 1 })); // the operator's generation lags the proxy's
     expect(events.at(-1)).toEqual({ target: ep('b:1'), generation: 2, first: false });
   });
+
+  it('follows IPv6 targets (endpoints in brackets, as the config writes them)', async () => {
+    const { owner, events } = ownerOf({ '[::1]:5432': R, '[::2]:5432': W });
+    owner.apply({ ...settings([]), targets: [{ host: '::1', port: 5432 }, { host: '::2', port: 5432 }] });
+    await vi.advanceTimersByTimeAsync(0);
+    owner.stop();
+    expect(events).toEqual([{ target: { host: '::2', port: 5432 }, generation: 1, first: true }]);
+  });
 });

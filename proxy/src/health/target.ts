@@ -4,7 +4,7 @@
  * kept across config reloads that do not change what it probes.
  */
 import { EventEmitter } from 'node:events';
-import { parseHostPort } from '../config/host-port.js';
+import { formatHostPort, parseHostPort } from '../config/host-port.js';
 import { TargetMonitor, type MonitorOptions } from './monitor.js';
 import { readerSet } from './readers.js';
 import { splitBrain, type TargetHealth } from './writer.js';
@@ -51,10 +51,10 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
       }
       return;
     }
-    const endpoints = s.targets.map((t) => `${t.host}:${t.port}`);
+    const endpoints = s.targets.map((t) => formatHostPort(t.host, t.port));
     const key = JSON.stringify([endpoints, s.healthCheck, s.probeUser]);
     if (this.monitor && key === this.monitorKey) return;
-    const seed = { writer: this.target ? `${this.target.host}:${this.target.port}` : undefined, healths: this.monitor?.snapshot() ?? [] };
+    const seed = { writer: this.target ? formatHostPort(this.target.host, this.target.port) : undefined, healths: this.monitor?.snapshot() ?? [] };
     this.stopMonitor();
     const monitor = new TargetMonitor({
       endpoints,
