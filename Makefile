@@ -43,8 +43,8 @@ test-int: deps build ## Run the integration tests against real PostgreSQL
 	npx vitest run --project int
 
 .PHONY: test-e2e
-test-e2e: deps build kube-binaries ## Run the e2e specs on the real local Kubernetes control plane
-	npx vitest run --project e2e
+test-e2e: deps build kube-binaries ## Run the e2e specs on the real local control plane, in its network namespace
+	e2e/cluster/exec npx vitest run --project e2e
 
 .PHONY: typecheck
 typecheck: $(NPM_STAMP) ## Type-check everything, tests included
@@ -55,8 +55,10 @@ bench: deps build ## Benchmark DBProxy vs PgBouncer vs a plain relay vs direct; 
 	node dist/proxy/bench/run.js
 
 .PHONY: bench-failover
-bench-failover: deps build ## Failover through DBProxy vs direct: flip time, errors, drops; results in .cache/bench/failover.md
+bench-failover: deps build kube-binaries ## Failover through DBProxy vs direct, standalone and on the local control plane; .cache/bench/failover*.md
 	node dist/proxy/bench/failover.js
+	@if why=$$(e2e/cluster/exec --check); then e2e/cluster/exec --fresh node dist/e2e/bench/failover.js; \
+	else echo "bench-failover: skipping the control-plane run: $$why"; fi
 
 .PHONY: crds
 crds: build ## Regenerate crds/ and the chart's CRDs from the zod schema
@@ -67,7 +69,7 @@ kube-binaries: ## Build (once, cached in .cache/kube/bin) etcd, kube-apiserver, 
 	@e2e/kube/build.sh >/dev/null
 
 .PHONY: cluster-up
-cluster-up: build kube-binaries ## Start the local control plane + node agent; kubeconfig at .cache/kube/kubeconfig
+cluster-up: build kube-binaries ## Start the local control plane + node agent in network namespace "dbproxy"; reach it with e2e/cluster/exec
 	@e2e/cluster/up.sh
 
 .PHONY: cluster-down

@@ -1,15 +1,17 @@
 /**
- * The local node agent: stands in for the kubelet and the scheduler on this machine. It binds
- * pending DBProxy pods to the Node `local`, runs them (PodRunner), and finishes their deletion.
+ * The local node agent: stands in for the kubelet, the scheduler and the CNI plugin on this machine.
+ * It binds pending pods of the images it knows (images.ts) to the Node `local`, gives each a network
+ * namespace on the pod bridge, runs them (PodRunner), and finishes their deletion.
  * Pods come from a list + watch loop (relist on 410 or any error), the informer pattern in small.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { apiFromKubeconfig, expectStatus, type Api } from './api.js';
-import { setupPodNetwork } from './pod-network.js';
+import { IpPool, NODE_IP, POD_CIDR } from './ip-pool.js';
+import { isAgentPod } from './images.js';
+import { ensureNodeNetwork } from './pod-network.js';
 import { heartbeat, NODE_NAME, registerNode } from './node.js';
-import { isAgentPod } from './pod-status.js';
 import { PodRunner } from './pod-runner.js';
 
 export interface AgentOptions {
@@ -32,8 +34,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const api = apiFromKubeconfig(opts.kubeconfig);
   const podsDir = path.join(opts.stateDir, 'pods');
   mkdirSync(podsDir, { recursive: true });
+  const netns = ensureNodeNetwork(); // throws outside the plane's own network namespace
   await registerNode(api);
-  const { pool: ips, mode } = setupPodNetwork(log);
+  const ips = new IpPool();
   const runners = new Map<string, PodRunner>();
   const finishing = new Set<string>();
   const abort = new AbortController();
@@ -132,7 +135,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
   };
   const running = loop();
-  log(`node agent up: Node ${NODE_NAME}, pod network ${mode}, pods in ${podsDir}`);
+  log(`node agent up: Node ${NODE_NAME} at ${NODE_IP} in network namespace ${netns}, pods on ${POD_CIDR}, pod logs in ${podsDir}`);
 
   return {
     async stop() {

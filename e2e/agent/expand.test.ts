@@ -36,29 +36,29 @@ describe('resolveEnv', () => {
       { name: 'LISTEN', value: '$(POD_IP):5432' },
       { name: 'EARLY', value: '$(LATER)' },
       { name: 'LATER', value: 'z' },
-    ], '127.0.1.7');
+    ], '10.244.0.7');
     expect(env).toEqual({
-      POD_IP: '127.0.1.7',
+      POD_IP: '10.244.0.7',
       POD_NAME: 'orders-proxy-abc',
       POD_NAMESPACE: 'shop',
       APP: 'dbproxy',
-      LISTEN: '127.0.1.7:5432',
+      LISTEN: '10.244.0.7:5432',
       EARLY: '$(LATER)',
       LATER: 'z',
     });
   });
 
   it('rejects what it cannot provide with a clear error', () => {
-    expect(() => resolveEnv(pod, [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], '127.0.1.1')).toThrow(/only value and fieldRef/);
-    expect(() => resolveEnv(pod, [{ name: 'F', valueFrom: { fieldRef: { fieldPath: 'spec.bogus' } } }], '127.0.1.1')).toThrow(/spec.bogus/);
+    expect(() => resolveEnv(pod, [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], '10.244.0.1')).toThrow(/only value and fieldRef/);
+    expect(() => resolveEnv(pod, [{ name: 'F', valueFrom: { fieldRef: { fieldPath: 'spec.bogus' } } }], '10.244.0.1')).toThrow(/spec.bogus/);
   });
 });
 
 describe('expandArgs', () => {
   it('expands the operator Deployment args as the kubelet would', () => {
-    const env = { POD_IP: '127.0.1.2', POD_NAMESPACE: 'dbproxy-system' };
+    const env = { POD_IP: '10.244.0.2', POD_NAMESPACE: 'dbproxy-system' };
     expect(expandArgs(['proxy', '--config-secret', 'orders-proxy-config', '--bind-host', '$(POD_IP)'], env)).toEqual([
-      'proxy', '--config-secret', 'orders-proxy-config', '--bind-host', '127.0.1.2',
+      'proxy', '--config-secret', 'orders-proxy-config', '--bind-host', '10.244.0.2',
     ]);
     expect(expandArgs(['operator', '--lease-namespace', '$(POD_NAMESPACE)'], env)).toEqual(['operator', '--lease-namespace', 'dbproxy-system']);
     expect(expandArgs(undefined, env)).toEqual([]);

@@ -4,6 +4,7 @@
  * (k8s.io/kubernetes third_party/forked/golang/expansion).
  */
 import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import { NODE_IP } from './ip-pool.js';
 
 export function expandVars(input: string, env: Readonly<Record<string, string>>): string {
   return input.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
@@ -28,7 +29,7 @@ export function fieldRefValue(pod: V1Pod, fieldPath: string, podIP: string): str
     case 'status.podIP':
       return podIP;
     case 'status.hostIP':
-      return '127.0.0.1';
+      return NODE_IP;
   }
   const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (label) {

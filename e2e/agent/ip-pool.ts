@@ -1,21 +1,26 @@
 /**
- * Pod IPs on the loopback interface. Preferred: 10.244.0.0/16 made local with
- * `ip route replace local 10.244.0.0/16 dev lo` (needs CAP_NET_ADMIN): traffic stays on `lo`, and the
- * apiserver accepts these addresses in EndpointSlices. Fallback: 127.0.1.1 upward (Linux routes all of
- * 127/8 to `lo`), which runs pods fine but EndpointSlice validation rejects loopback addresses, so
- * Services then have no endpoints (docs/control-plane.md). Each pod gets its own address, so every
- * pod may listen on the same ports.
+ * Pod addresses and the names of their network devices on the node, pure. Pods get addresses from
+ * the pod CIDR 10.244.0.0/16; 10.244.0.1 is the node's own address on the pod bridge (the gateway and
+ * the apiserver's address), so allocation starts at 10.244.0.2. Each pod has its own address, so
+ * every pod may listen on the same ports.
  */
+export const POD_CIDR = '10.244.0.0/16';
+export const POD_PREFIX_LENGTH = 16;
+/** The node's address on the pod bridge: pods' default gateway, where the apiserver listens. */
+export const NODE_IP = '10.244.0.1';
+/** The pod bridge inside the plane's namespace (the role cni0 plays on a kubelet node). */
+export const BRIDGE = 'dbp0';
+
 export class IpPool {
   private readonly used = new Set<number>();
   private readonly prefix: string;
   private readonly first: number;
 
-  /** `prefix` is the first two octets of a /16; allocation starts at `<prefix>.<firstThird>.1`. */
-  constructor(prefix = '127.0', firstThird = 1) {
+  /** `prefix` is the first two octets of a /16; allocation starts at `<prefix>.0.<firstHost>`. */
+  constructor(prefix = '10.244', firstHost = 2) {
     if (!/^\d{1,3}\.\d{1,3}$/.test(prefix)) throw new Error(`pod IP prefix must be two octets like 10.244, got ${prefix}`);
     this.prefix = prefix;
-    this.first = firstThird << 8;
+    this.first = firstHost;
   }
 
   /** The lowest free address, skipping .0 and .255 in each /24. */
@@ -38,4 +43,17 @@ export class IpPool {
   get size(): number {
     return this.used.size;
   }
+}
+
+/**
+ * The pod's network namespace name: the plane's namespace name first, so two plane namespaces on one
+ * host (two test runs) never collide, then the pod address (unique while the pod lives).
+ */
+export function podNetnsName(planeNetns: string, podIP: string): string {
+  return `${planeNetns}-pod-${podIP.split('.').slice(2).join('-')}`;
+}
+
+/** The node end of the pod's veth pair; interface names are at most 15 bytes ("veth-255-254" is 12). */
+export function vethName(podIP: string): string {
+  return `veth-${podIP.split('.').slice(2).join('-')}`;
 }

@@ -1,6 +1,7 @@
 /** Registers the Node `local` and keeps its Ready condition fresh. */
 import type { Api } from './api.js';
 import { expectStatus } from './api.js';
+import { NODE_IP } from './ip-pool.js';
 
 export const NODE_NAME = 'local';
 
@@ -10,7 +11,7 @@ function nodeStatus(now: string): Record<string, unknown> {
   return {
     capacity: resources,
     allocatable: resources,
-    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: NODE_NAME }],
+    addresses: [{ type: 'InternalIP', address: NODE_IP }, { type: 'Hostname', address: NODE_NAME }],
     conditions: [
       { type: 'Ready', status: 'True', reason: 'AgentReady', message: 'local node agent is running', lastHeartbeatTime: now, lastTransitionTime: now },
     ],

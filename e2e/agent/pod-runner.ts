@@ -1,18 +1,22 @@
 /**
- * One pod run as a local process: `node bin/dbproxy <args>` with the container's env, a loopback pod
- * IP, a service-account kubeconfig, httpGet probes, restarts with backoff, and the result written to
- * pods/status. All decisions are in the pure modules; this file only does the I/O.
+ * One pod run as local processes: its own network namespace on the pod bridge, the container's
+ * command (images.ts) in it as a process group with the container's env, a service-account
+ * kubeconfig, probes, restarts with backoff, and the result written to pods/status. All decisions are
+ * in the pure modules; this file only does the I/O.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { stopChild } from '../cluster/child.js';
 import type { Api } from './api.js';
 import { expandArgs, resolveEnv } from './expand.js';
+import { imageFor, type LocalImage } from './images.js';
+import { addPodNetwork, removePodNetwork } from './pod-network.js';
 import { computePodStatus, restartDelayMs, statusChanged, type ContainerState } from './pod-status.js';
-import { resolveProbe, type HttpProbe } from './probe-target.js';
+import { describeCheck, resolveProbe, type Probe, type ProbeCheck } from './probe-target.js';
 import { podKubeconfigText, requestPodToken, writePodKubeconfig } from './token.js';
 
 export interface RunnerDeps {
@@ -24,15 +28,36 @@ export interface RunnerDeps {
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function probeOnce(p: HttpProbe): Promise<boolean> {
+function probeOnce(c: ProbeCheck, timeoutMs: number, netns: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(p.url, { timeout: p.timeoutMs }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    if (c.kind === 'http') {
+      const req = http.get(c.url, { timeout: timeoutMs }, (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+    } else if (c.kind === 'tcp') {
+      const sock = net.connect({ host: c.host, port: c.port, timeout: timeoutMs }, () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.on('timeout', () => sock.destroy());
+      sock.on('error', () => resolve(false));
+      sock.on('close', () => resolve(false));
+    } else {
+      execFile('ip', ['netns', 'exec', netns, ...c.command], { timeout: timeoutMs }, (err) => resolve(!err));
+    }
   });
+}
+
+/** Signals the pod's whole process group (its container); a group already gone is fine. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    /* gone */
+  }
 }
 
 export class PodRunner {
@@ -45,6 +70,8 @@ export class PodRunner {
   private timers = new Set<NodeJS.Timeout>();
   private readonly startTime = now();
   private syncing: Promise<void> = Promise.resolve();
+  private netns: string | undefined;
+  private podDir: string | undefined;
   readonly key: string;
 
   constructor(
@@ -78,9 +105,18 @@ export class PodRunner {
     const container = pod.spec!.containers[0]!;
     let env: Record<string, string>;
     let args: string[];
-    let probes: { readiness?: HttpProbe; liveness?: HttpProbe };
+    let image: LocalImage;
+    let probes: { readiness?: Probe | undefined; liveness?: Probe | undefined };
+    let netns: string;
     try {
-      env = resolveEnv(pod, container.env, this.podIP);
+      const known = imageFor(container.image);
+      if (!known) throw new Error(`the local node agent cannot run image ${container.image ?? '(none)'}`);
+      image = known;
+      this.podDir ??= mkdtempSync(path.join(os.tmpdir(), 'dbproxy-pod-'));
+      chmodSync(this.podDir, 0o711); // images that drop root (postgres) must reach their data under it
+      this.netns ??= addPodNetwork(this.podIP);
+      netns = this.netns;
+      env = { ...image.env(this.podDir), ...resolveEnv(pod, container.env, this.podIP) };
       args = expandArgs(container.args, env);
       probes = { readiness: resolveProbe(container.readinessProbe, container, this.podIP), liveness: resolveProbe(container.livenessProbe, container, this.podIP) };
       const token = await requestPodToken(this.deps.api, {
@@ -101,20 +137,31 @@ export class PodRunner {
     }
     if (this.stopping) return;
     const log = openSync(this.file('log'), 'a');
-    const child = spawn(process.execPath, [path.join(this.deps.root, 'bin/dbproxy'), ...args], {
+    // A process group of its own (detached), so stopping the pod stops everything the container started.
+    // DBPROXY_NETNS marks the pod's processes as this plane's, for e2e/cluster/exec's clean-up.
+    const child = spawn('ip', ['netns', 'exec', netns, ...image.command(this.deps.root, args)], {
       stdio: ['ignore', log, log],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', HOSTNAME: pod.metadata!.name!, ...env, KUBECONFIG: this.file('kubeconfig') },
+      detached: true,
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: process.env['HOME'] ?? '/tmp',
+        HOSTNAME: pod.metadata!.name!,
+        ...env,
+        KUBECONFIG: this.file('kubeconfig'),
+        ...(process.env['DBPROXY_NETNS'] ? { DBPROXY_NETNS: process.env['DBPROXY_NETNS'] } : {}),
+      },
     });
     closeSync(log);
     this.child = child;
     const startedAt = now();
     this.state = { kind: 'running', startedAt };
     this.ready = !probes.readiness;
-    this.deps.log(`${this.key}: started pid ${child.pid} on ${this.podIP}: dbproxy ${args.join(' ')}`);
+    this.deps.log(`${this.key}: started pid ${child.pid} on ${this.podIP}: ${image.name} ${args.join(' ')}`);
     this.sync();
-    if (probes.readiness) this.probeLoop(child, probes.readiness, 'readiness');
-    if (probes.liveness) this.probeLoop(child, probes.liveness, 'liveness');
+    if (probes.readiness) this.probeLoop(child, probes.readiness, 'readiness', netns);
+    if (probes.liveness) this.probeLoop(child, probes.liveness, 'liveness', netns);
     child.on('exit', (code, signal) => {
+      signalGroup(child, 'SIGKILL'); // what the container left behind dies with it
       this.child = undefined;
       this.ready = false;
       if (this.stopping) return;
@@ -128,23 +175,24 @@ export class PodRunner {
     });
   }
 
-  private probeLoop(child: ChildProcess, p: HttpProbe, kind: 'readiness' | 'liveness'): void {
+  private probeLoop(child: ChildProcess, p: Probe, kind: 'readiness' | 'liveness', netns: string): void {
     let failures = 0;
+    const what = describeCheck(p.check);
     const tick = async () => {
       if (this.child !== child || this.stopping) return;
-      const ok = await probeOnce(p);
+      const ok = await probeOnce(p.check, p.timeoutMs, netns);
       if (this.child !== child || this.stopping) return;
       failures = ok ? 0 : failures + 1;
       if (kind === 'readiness') {
         const next = ok ? true : failures >= p.failureThreshold ? false : this.ready;
         if (next !== this.ready) {
           this.ready = next;
-          this.deps.log(`${this.key}: ${next ? 'ready' : 'not ready'} (${p.url})`);
+          this.deps.log(`${this.key}: ${next ? 'ready' : 'not ready'} (${what})`);
           this.sync();
         }
       } else if (failures >= p.failureThreshold) {
-        this.deps.log(`${this.key}: liveness failed ${failures} times (${p.url}); killing`);
-        child.kill('SIGKILL');
+        this.deps.log(`${this.key}: liveness failed ${failures} times (${what}); killing`);
+        signalGroup(child, 'SIGKILL');
         return;
       }
       this.after(p.periodMs, tick);
@@ -176,15 +224,28 @@ export class PodRunner {
     else if (res.status !== 404) throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves when the process is gone. */
+  /**
+   * The image's stop signal to the pod's process group, SIGKILL after the grace period; resolves when
+   * the container is gone and the pod's network namespace and scratch directory are removed.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await stopChild(child, graceMs);
-    this.deps.log(`${this.key}: stopped`);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        signalGroup(child, graceMs > 0 ? (imageFor(this.pod.spec?.containers[0]?.image)?.stopSignal ?? 'SIGTERM') : 'SIGKILL');
+      });
+      this.deps.log(`${this.key}: stopped`);
+    }
+    if (this.netns) removePodNetwork(this.podIP);
+    if (this.podDir) rmSync(this.podDir, { recursive: true, force: true });
   }
 
   /** For `kubectl logs`-like debugging in test failures. */

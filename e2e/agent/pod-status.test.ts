@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { computePodStatus, isAgentPod, restartDelayMs, statusChanged, type ProcessView } from './pod-status.js';
+import { computePodStatus, restartDelayMs, statusChanged, type ProcessView } from './pod-status.js';
 import { resolveProbe } from './probe-target.js';
 
 const pod: V1Pod = {
@@ -9,7 +9,7 @@ const pod: V1Pod = {
 };
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T00:01:00Z';
-const running: ProcessView = { podIP: '127.0.1.1', startTime: T0, state: { kind: 'running', startedAt: T0 }, ready: false, restartCount: 0 };
+const running: ProcessView = { podIP: '10.244.0.2', startTime: T0, state: { kind: 'running', startedAt: T0 }, ready: false, restartCount: 0 };
 
 type Status = { conditions: { type: string; status: string; lastTransitionTime: string }[]; containerStatuses: { ready: boolean; restartCount: number; state: object }[]; podIP: string; phase: string };
 const cond = (s: Status, type: string) => s.conditions.find((c) => c.type === type);
@@ -18,7 +18,7 @@ describe('computePodStatus', () => {
   it('reports a running, not yet ready process as Running with Ready=False', () => {
     const s = computePodStatus(pod, running, T0) as unknown as Status;
     expect(s.phase).toBe('Running');
-    expect(s.podIP).toBe('127.0.1.1');
+    expect(s.podIP).toBe('10.244.0.2');
     expect(cond(s, 'Ready')?.status).toBe('False');
     expect(cond(s, 'ContainersReady')?.status).toBe('False');
     expect(s.containerStatuses[0]).toMatchObject({ ready: false, restartCount: 0, state: { running: { startedAt: T0 } } });
@@ -51,7 +51,7 @@ describe('statusChanged', () => {
     expect(statusChanged(withStatus, computePodStatus(withStatus, running, T1))).toBe(false);
     expect(statusChanged(withStatus, computePodStatus(withStatus, { ...running, ready: true }, T1))).toBe(true);
     expect(statusChanged(withStatus, computePodStatus(withStatus, { ...running, restartCount: 1 }, T1))).toBe(true);
-    expect(statusChanged(withStatus, computePodStatus(withStatus, { ...running, podIP: '127.0.1.9' }, T1))).toBe(true);
+    expect(statusChanged(withStatus, computePodStatus(withStatus, { ...running, podIP: '10.244.0.9' }, T1))).toBe(true);
   });
 });
 
@@ -61,26 +61,25 @@ describe('restartDelayMs', () => {
   });
 });
 
-describe('isAgentPod', () => {
-  it('picks pods whose first container image names dbproxy', () => {
-    expect(isAgentPod(pod)).toBe(true);
-    expect(isAgentPod({ spec: { containers: [{ name: 'c', image: 'dbproxy:dev' }] } })).toBe(true);
-    expect(isAgentPod({ spec: { containers: [{ name: 'c', image: 'postgres:15' }] } })).toBe(false);
-    expect(isAgentPod({})).toBe(false);
-  });
-});
-
 describe('resolveProbe', () => {
-  const c: V1Container = { name: 'proxy', ports: [{ name: 'admin', containerPort: 9187 }] };
+  const c: V1Container = { name: 'proxy', ports: [{ name: 'admin', containerPort: 9187 }, { name: 'pg', containerPort: 5432 }] };
   it('resolves named ports against the pod IP and caps the period', () => {
-    expect(resolveProbe({ httpGet: { path: '/readyz', port: 'admin' as never }, periodSeconds: 10, failureThreshold: 2 }, c, '127.0.1.4')).toEqual({
-      url: 'http://127.0.1.4:9187/readyz', periodMs: 2000, initialDelayMs: 0, timeoutMs: 3000, failureThreshold: 2,
+    expect(resolveProbe({ httpGet: { path: '/readyz', port: 'admin' as never }, periodSeconds: 10, failureThreshold: 2 }, c, '10.244.0.4')).toEqual({
+      check: { kind: 'http', url: 'http://10.244.0.4:9187/readyz' }, periodMs: 2000, initialDelayMs: 0, timeoutMs: 3000, failureThreshold: 2,
     });
-    expect(resolveProbe({ httpGet: { port: 8080 as never } }, c, '127.0.1.4')?.url).toBe('http://127.0.1.4:8080/');
-    expect(resolveProbe(undefined, c, '127.0.1.4')).toBeUndefined();
+    expect(resolveProbe({ httpGet: { port: 8080 as never } }, c, '10.244.0.4')?.check).toEqual({ kind: 'http', url: 'http://10.244.0.4:8080/' });
+    expect(resolveProbe(undefined, c, '10.244.0.4')).toBeUndefined();
+  });
+  it.each([
+    [{ tcpSocket: { port: 'pg' as never } }, { kind: 'tcp', host: '10.244.0.4', port: 5432 }],
+    [{ tcpSocket: { port: 6432 as never, host: '127.0.0.1' } }, { kind: 'tcp', host: '127.0.0.1', port: 6432 }],
+    [{ exec: { command: ['pg_isready', '-h', '127.0.0.1'] } }, { kind: 'exec', command: ['pg_isready', '-h', '127.0.0.1'] }],
+  ])('runs tcpSocket and exec probes too: %j', (probe, check) => {
+    expect(resolveProbe(probe, c, '10.244.0.4')?.check).toEqual(check);
   });
   it('rejects probes it cannot run', () => {
-    expect(() => resolveProbe({ exec: { command: ['true'] } }, c, '127.0.1.4')).toThrow(/httpGet/);
-    expect(() => resolveProbe({ httpGet: { port: 'metrics' as never } }, c, '127.0.1.4')).toThrow(/metrics/);
+    expect(() => resolveProbe({ grpc: { port: 9000 } }, c, '10.244.0.4')).toThrow(/grpc/);
+    expect(() => resolveProbe({ exec: { command: [] } }, c, '10.244.0.4')).toThrow(/exec/);
+    expect(() => resolveProbe({ httpGet: { port: 'metrics' as never } }, c, '10.244.0.4')).toThrow(/metrics/);
   });
 });

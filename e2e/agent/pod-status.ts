@@ -3,6 +3,7 @@
  * shape is the kubelet's, so ReplicaSets, Deployments, EndpointSlices and PDBs read it as usual.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { NODE_IP } from './ip-pool.js';
 
 export type ContainerState =
   | { kind: 'waiting'; reason: string; message?: string }
@@ -55,8 +56,8 @@ export function computePodStatus(pod: V1Pod, view: ProcessView, now: string): Re
   const notReady = ready ? undefined : 'ContainersNotReady';
   return {
     phase: 'Running',
-    hostIP: '127.0.0.1',
-    hostIPs: [{ ip: '127.0.0.1' }],
+    hostIP: NODE_IP,
+    hostIPs: [{ ip: NODE_IP }],
     podIP: view.podIP,
     podIPs: [{ ip: view.podIP }],
     startTime: view.startTime,
@@ -101,9 +102,4 @@ export function statusChanged(pod: V1Pod, next: Record<string, unknown>): boolea
 /** Delay before restarting a crashed process: 1 s doubling to 30 s (the kubelet: 10 s to 5 min). */
 export function restartDelayMs(restartCount: number): number {
   return Math.min(30_000, 1_000 * 2 ** Math.max(0, Math.min(restartCount - 1, 10)));
-}
-
-/** Pods this agent runs: their (first) container's image names DBProxy. */
-export function isAgentPod(pod: V1Pod): boolean {
-  return /dbproxy/i.test(pod.spec?.containers[0]?.image ?? '');
 }

@@ -1,7 +1,8 @@
 /**
- * A real Kubernetes control plane on loopback for the e2e tests: etcd, kube-apiserver and
- * kube-controller-manager built by e2e/kube/build.sh, an admin token, and a kubeconfig. No kubelet,
- * scheduler or kube-proxy: e2e/agent stands in for the node (see docs/control-plane.md).
+ * A real Kubernetes control plane for the e2e tests, inside the network namespace the run created
+ * (e2e/cluster/exec): etcd on loopback, kube-apiserver on the node address of the pod bridge
+ * (10.244.0.1, where pods reach it), kube-controller-manager, an admin token, and a kubeconfig. No
+ * kubelet, scheduler or kube-proxy: e2e/agent stands in for the node (see docs/control-plane.md).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../proxy/src/testing/ports.js';
 import { stopChild } from './child.js';
+import { NODE_IP } from '../agent/ip-pool.js';
+import { ensureNodeNetwork } from '../agent/pod-network.js';
 
 export const ROOT = path.resolve(import.meta.dirname, existsSync(path.resolve(import.meta.dirname, '../../package.json')) ? '../..' : '../../..');
 export const BIN = path.join(ROOT, '.cache/kube/bin/current');
@@ -73,6 +76,7 @@ export async function startControlPlane(opts: { dir?: string; detached?: boolean
   for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
     if (!existsSync(path.join(BIN, b))) throw new Error(`${b} is not built: run make kube-binaries`);
   }
+  ensureNodeNetwork(); // throws outside the plane's own network namespace
   const dir = opts.dir ?? path.join(ROOT, '.cache/kube/state');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, 'certs'), { recursive: true });
@@ -109,9 +113,10 @@ export async function startControlPlane(opts: { dir?: string; detached?: boolean
     const certDir = path.join(dir, 'apiserver-certs');
     const api = start('kube-apiserver', [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
+      `--bind-address=${NODE_IP}`,
       `--secure-port=${apiPort}`,
-      '--advertise-address=127.0.0.1',
+      // Also the address in the default/kubernetes EndpointSlice and in the self-signed serving cert.
+      `--advertise-address=${NODE_IP}`,
       `--cert-dir=${certDir}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--authorization-mode=Node,RBAC',
@@ -126,7 +131,7 @@ export async function startControlPlane(opts: { dir?: string; detached?: boolean
     ], dir, detached);
     children.push(api);
     pids.push(api.pid!);
-    const apiserverUrl = `https://127.0.0.1:${apiPort}`;
+    const apiserverUrl = `https://${NODE_IP}:${apiPort}`;
     const caFile = path.join(certDir, 'apiserver.crt');
     await until('kube-apiserver /readyz', async () => existsSync(caFile) && (await get(`${apiserverUrl}/readyz`, token, readFileSync(caFile))).status === 200, 120_000, path.join(dir, 'kube-apiserver.log'));
     const kubeconfig = path.join(path.dirname(dir), 'kubeconfig');

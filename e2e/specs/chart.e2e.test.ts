@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import path from 'node:path';
 import { IMAGE, ON_KIND, ROOT } from './support/env.js';
+import { describeOnPlane } from './support/plane.js';
 import { apply, getJson, kubectl, must, run } from './support/kubectl.js';
-import { startPostgres, type PgInstance } from '../../proxy/src/testing/postgres.js';
+import { startDbCluster } from './support/db-cluster.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
 import { operatorPermissions } from './support/permissions.js';
 import { withPodLogs } from './support/pod-logs.js';
@@ -21,10 +22,7 @@ const CHART = path.join(ROOT, 'charts/dbproxy-operator');
 const RELEASE = 'dbp';
 const [IMAGE_REPO, IMAGE_TAG] = IMAGE.includes(':') ? [IMAGE.slice(0, IMAGE.lastIndexOf(':')), IMAGE.slice(IMAGE.lastIndexOf(':') + 1)] : [IMAGE, 'latest'];
 let ns = '';
-let pg: PgInstance | undefined;
 
-// Pods on this machine share one network namespace, so each binds its own pod IP (the agent sets it).
-const localValues = ON_KIND ? [] : ['--set', 'metrics.listen=$(POD_IP):8080'];
 const imageValues = ['--set', `image.repository=${IMAGE_REPO}`, '--set', `image.tag=${IMAGE_TAG}`, '--set', 'image.pullPolicy=IfNotPresent'];
 
 type Doc = { kind: string; metadata: { name: string }; spec?: any; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
@@ -44,10 +42,9 @@ afterAll(async () => {
     await run('helm', ['uninstall', RELEASE, '--namespace', ns, '--wait', '--timeout', '60s']);
     await deleteNamespace(ns);
   }
-  await pg?.stop();
 });
 
-describe('charts/dbproxy-operator', () => {
+describeOnPlane('charts/dbproxy-operator', () => {
   it('passes helm lint', async () => {
     const out = await must('helm', ['lint', CHART]);
     expect(out).toMatch(/0 chart\(s\) failed/);
@@ -82,7 +79,7 @@ describe('charts/dbproxy-operator', () => {
   });
 
   it('installs for real, and the operator pods run and become ready', async () => {
-    await must('helm', ['install', RELEASE, CHART, '--namespace', ns, ...imageValues, ...localValues, '--set', `watchNamespace=${ns}`]);
+    await must('helm', ['install', RELEASE, CHART, '--namespace', ns, ...imageValues, '--set', `watchNamespace=${ns}`]);
     await withPodLogs(ns, () =>
       waitFor('2 ready operator replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'dbp-dbproxy-operator'])).status?.readyReplicas === 2, 150_000),
     );
@@ -118,7 +115,7 @@ describe('charts/dbproxy-operator', () => {
     // verb (or the Role-escalation rule) shows up as a DBProxy that never becomes Ready.
     const target = ON_KIND
       ? { host: process.env['DBPROXY_E2E_PG_HOST'] ?? 'postgres.e2e-db.svc', port: Number(process.env['DBPROXY_E2E_PG_PORT'] ?? 5432) }
-      : await startPostgres({ users: [{ name: 'app', password: 'app-e2e-password' }] }).then((p) => ((pg = p), { host: p.host, port: p.port }));
+      : { host: await (await startDbCluster(ns, { name: 'db', user: 'app', password: 'app-e2e-password' })).startMember(0), port: 5432 };
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'app-db', '--from-literal=username=app', '--from-literal=password=app-e2e-password']);
     await apply([{
       apiVersion: 'dbproxy.io/v1alpha1',

@@ -1,17 +1,19 @@
 /**
  * Vitest globalSetup for the e2e project. Builds nothing (the Makefile runs kube-binaries and build
- * first). Reuses the plane from `make cluster-up` when `.cache/kube/kubeconfig` answers; otherwise
- * starts one (and the node agent) for this run and stops both at the end. On kind
- * (DBPROXY_E2E_KIND=1) it only checks KUBECONFIG.
+ * first). Runs only inside the plane's network namespace (e2e/cluster/exec); elsewhere every spec is
+ * skipped with the reason. Reuses the plane from `make cluster-up` when `.cache/kube/kubeconfig`
+ * answers from here; otherwise starts one (and the node agent) for this run and stops both at the end.
+ * On kind (DBPROXY_E2E_KIND=1) it only checks KUBECONFIG.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { stopChild } from '../cluster/child.js';
+import { startAgentProcess } from '../cluster/agent-process.js';
 import { startControlPlane, type ControlPlane } from '../cluster/plane.js';
 import { apiFromKubeconfig } from '../agent/api.js';
-import { removePodRoute } from '../agent/pod-network.js';
+import { planeNetns } from '../agent/pod-network.js';
 import { ON_KIND, ROOT } from './support/env.js';
 
 declare module 'vitest' {
@@ -19,6 +21,8 @@ declare module 'vitest' {
     kubeconfig: string;
     /** The agent's state dir (pod logs under pods/); empty on kind. */
     stateDir: string;
+    /** Why the specs cannot run here (no network namespace for the plane); empty when they can. */
+    planeUnavailable: string;
   }
 }
 
@@ -47,16 +51,6 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-function startAgentProcess(kubeconfig: string, stateDir: string): ChildProcess {
-  const main = path.join(ROOT, 'dist/e2e/agent/main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run \`make build\` (npm run build) first`);
-  mkdirSync(stateDir, { recursive: true });
-  const log = openSync(path.join(stateDir, 'agent.log'), 'a');
-  const child = spawn(process.execPath, [main, '--kubeconfig', kubeconfig, '--state-dir', stateDir], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  return child;
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (ON_KIND) {
     // e2e/kind/run.sh points KUBECONFIG at the kind cluster (client-certificate auth).
@@ -64,6 +58,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!kc) throw new Error('DBPROXY_E2E_KIND=1 needs KUBECONFIG pointing at the kind cluster');
     project.provide('kubeconfig', kc);
     project.provide('stateDir', '');
+    project.provide('planeUnavailable', '');
+    return async () => {};
+  }
+
+  // Pods need network namespaces and the plane needs one to live in; without them the specs would
+  // test something unrealistic, so they are skipped with the reason.
+  const netns = planeNetns();
+  if ('why' in netns) {
+    const why = `the e2e specs need the plane's network namespace: ${netns.why}. Run them with \`make test-e2e\` (or \`e2e/cluster/exec npx vitest run --project e2e\`) as root.`;
+    process.stderr.write(`\n*** e2e specs skipped: ${why}\n\n`);
+    project.provide('kubeconfig', '');
+    project.provide('stateDir', '');
+    project.provide('planeUnavailable', why);
     return async () => {};
   }
 
@@ -84,10 +91,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env['KUBECONFIG'] = kubeconfig;
   project.provide('kubeconfig', kubeconfig);
   project.provide('stateDir', stateDir);
+  project.provide('planeUnavailable', '');
 
   return async () => {
     if (agent) await stopChild(agent, 15_000);
     await plane?.stop();
-    if (agent) removePodRoute();
   };
 }

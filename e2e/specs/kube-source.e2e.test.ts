@@ -7,6 +7,7 @@
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describeOnPlane } from './support/plane.js';
 import { classifyApiError } from '../../operator/src/runtime/errors.js';
 import { getJson } from '../../operator/src/runtime/request.js';
 import { watchConfigSecret } from '../../proxy/src/config/kube-source.js';
@@ -88,7 +89,7 @@ async function deliversChanges(client: KubeConfig, name: string): Promise<void> 
   expect(w.errors).toEqual([]);
 }
 
-describe('watchConfigSecret', () => {
+describeOnPlane('watchConfigSecret', () => {
   it('delivers the config at start and on each change, skipping identical content (admin credentials)', async () => {
     await deliversChanges(kc, 'admin-proxy-config');
   });

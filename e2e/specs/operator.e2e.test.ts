@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import path from 'node:path';
-import { startPostgres, startStandby, type PgInstance } from '../../proxy/src/testing/postgres.js';
 import { IMAGE, ON_KIND, ROOT } from './support/env.js';
+import { describeOnPlane } from './support/plane.js';
 import { apply, getJson, kubectl, run } from './support/kubectl.js';
+import { serviceAddresses, startDbCluster } from './support/db-cluster.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
 import { holderName, metricValue, startOperator, type OperatorProcess } from './support/operator-process.js';
 import { psql } from './support/psql.js';
@@ -23,7 +24,6 @@ const MAX_CONNECTIONS = 60; // not PostgreSQL's default, so the pool size proves
 const POOL_PERCENT = 50;
 
 let ns = '';
-let pg: PgInstance | undefined;
 let target = { host: '', port: 0 };
 const operators: OperatorProcess[] = [];
 
@@ -61,19 +61,6 @@ async function renderedConfig(name: string): Promise<{ pool?: { maxConnections?:
   return parseYaml(text) ?? {};
 }
 
-/**
- * Addresses of the ready proxy pods of DBProxy `name`, from pod status (what the Service's
- * EndpointSlices would list; the local agent's loopback pod IPs are not allowed in EndpointSlices).
- */
-async function podAddresses(name: string): Promise<string[]> {
-  const pods = await getJson<{ items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] }>([
-    '-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/name=dbproxy,app.kubernetes.io/instance=${name},app.kubernetes.io/component=proxy`,
-  ]);
-  return pods.items
-    .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-    .flatMap((p) => (p.status?.podIP ? [p.status.podIP] : []));
-}
-
 beforeAll(async () => {
   ns = await createNamespace('dbp-e2e');
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
@@ -82,8 +69,8 @@ beforeAll(async () => {
     // e2e/kind/run.sh runs postgres:15 in the cluster with these credentials.
     target = { host: process.env['DBPROXY_E2E_PG_HOST'] ?? 'postgres.e2e-db.svc', port: Number(process.env['DBPROXY_E2E_PG_PORT'] ?? 5432) };
   } else {
-    pg = await startPostgres({ settings: { max_connections: String(MAX_CONNECTIONS) }, users: [{ name: APP_USER, password: APP_PASSWORD }] });
-    target = { host: pg.host, port: pg.port };
+    const db = await startDbCluster(ns, { name: 'db', user: APP_USER, password: APP_PASSWORD, settings: { max_connections: String(MAX_CONNECTIONS) } });
+    target = { host: await db.startMember(0), port: 5432 };
     for (const name of ['operator-a', 'operator-b']) operators.push(await startOperator({ name, namespace: ns, image: IMAGE }));
   }
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'app-db', `--from-literal=username=${APP_USER}`, `--from-literal=password=${APP_PASSWORD}`]);
@@ -93,10 +80,9 @@ afterAll(async () => {
   if (ns) await run('kubectl', ['delete', 'dbproxies', '--all', '-n', ns, '--wait=false']);
   await Promise.all(operators.map((o) => o.kill()));
   if (ns) await deleteNamespace(ns);
-  await pg?.stop();
 });
 
-describe('DBProxy on the real control plane', () => {
+describeOnPlane('DBProxy on the real control plane', () => {
   it('creates every child with an owner reference to the DBProxy', async () => {
     await apply([dbproxy('orders', 2)]);
     const uid = (await getJson(['-n', ns, 'get', 'dbproxy', 'orders'])).metadata.uid as string;
@@ -129,9 +115,9 @@ describe('DBProxy on the real control plane', () => {
     expect(status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True' });
   });
 
-  it('runs queries through each proxy pod address', async () => {
+  it('runs queries through each address of the proxy Service', async () => {
     const addresses = await waitFor('2 ready endpoints of Service orders', async () => {
-      const a = await podAddresses('orders');
+      const a = await serviceAddresses(ns, 'orders');
       return a.length === 2 ? a : undefined;
     });
     for (const host of addresses) {
@@ -178,37 +164,6 @@ describe('DBProxy on the real control plane', () => {
       await waitFor(`${kind} ${name} to be gone`, async () => (await run('kubectl', ['-n', ns, 'get', kind, name])).code !== 0, 120_000);
     }
     await waitFor('proxy pods to be gone', async () => (await getJson<{ items: unknown[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=orders'])).items.length === 0, 120_000);
-  });
-
-  it.skipIf(ON_KIND)('serves reads from the standby through the reader endpoint, and from the writer when the standby goes', async () => {
-    const standby = await startStandby(pg!);
-    try {
-      const targets = [target, { host: standby.host, port: standby.port }];
-      await apply([dbproxy('reads', 1, { targets, readerEndpoint: { enabled: true, whenNoReader: 'UseWriter' } })]);
-      const status = await waitFor('status.readers to list the standby', async () => {
-        const s = (await getJson(['-n', ns, 'get', 'dbp', 'reads'])).status;
-        return s?.readers?.length === 1 ? s : undefined;
-      });
-      expect(status.readerEndpoint).toBe(`reads-ro.${ns}.svc:5432`);
-      expect(status.readers).toEqual([`${standby.host}:${standby.port}`]);
-      const ro = await getJson<{ spec: { ports: { targetPort: string }[] } }>(['-n', ns, 'get', 'service', 'reads-ro']);
-      expect(ro.spec.ports[0]!.targetPort).toBe('pg-ro');
-      const [host] = await withPodLogs(ns, () =>
-        waitFor('a ready reads pod', async () => {
-          const a = await podAddresses('reads');
-          return a.length === 1 ? a : undefined;
-        }, 90_000),
-      );
-      const port = (p: number) => psql({ host: host!, port: p, user: APP_USER, password: APP_PASSWORD, sql: 'select inet_server_port()' }).then((o) => Number(o.trim()));
-      expect(await port(5433)).toBe(standby.port);
-      expect(await port(5432)).toBe(target.port);
-
-      await standby.kill();
-      await waitFor('status.readers to empty', async () => (await getJson(['-n', ns, 'get', 'dbp', 'reads'])).status?.readers?.length === 0);
-      await waitFor('reads to go to the writer', async () => (await port(5433).catch(() => 0)) === target.port);
-    } finally {
-      await standby.stop();
-    }
   });
 
   it.skipIf(ON_KIND)('reconciles only on the leader, and the other replica takes over when the leader dies', async () => {

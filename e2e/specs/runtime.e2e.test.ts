@@ -9,6 +9,7 @@ import net from 'node:net';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describeOnPlane } from './support/plane.js';
 import { applyObject, applyStatus, deleteObject } from '../../operator/src/runtime/apply.js';
 import { classifyApiError } from '../../operator/src/runtime/errors.js';
 import { EventRecorder } from '../../operator/src/runtime/events.js';
@@ -46,7 +47,8 @@ class Relay {
       a.on('error', drop).on('close', drop);
       b.on('error', drop).on('close', drop);
     });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    // On the apiserver's own address: its serving certificate names that address, not loopback.
+    await new Promise<void>((r) => this.server.listen(0, this.target.host, r));
     this.port = (this.server.address() as net.AddressInfo).port;
   }
 
@@ -117,7 +119,7 @@ function viaRelay(kc: KubeConfig, relay: Relay): KubeConfig {
   const user = kc.getCurrentUser()!;
   const out = new KubeConfig();
   out.loadFromOptions({
-    clusters: [{ ...cluster, name: 'relay', server: `https://127.0.0.1:${relay.port}` }],
+    clusters: [{ ...cluster, name: 'relay', server: `https://${new URL(cluster.server).hostname}:${relay.port}` }],
     users: [user],
     contexts: [{ name: 'relay', cluster: 'relay', user: user.name }],
     currentContext: 'relay',
@@ -164,7 +166,7 @@ function informer<T extends KubernetesObject>(opts: Partial<InformerOptions>): I
   return inf;
 }
 
-describe('Informer', () => {
+describeOnPlane('Informer', () => {
   it('lists existing objects, then sees adds, updates and deletes', async () => {
     await applyObject(kc, configMap('pre', '1'));
     await applyObject(kc, configMap('other-label', '1', { app: 'not-rt' }));
@@ -310,7 +312,7 @@ describe('Informer', () => {
   });
 });
 
-describe('server-side apply', () => {
+describeOnPlane('server-side apply', () => {
   it('creates, then is a no-op the second time, then changes only on a real difference', async () => {
     const first = await applyObject(kc, configMap('ssa', 'x'));
     const rv1 = first.metadata?.resourceVersion;
@@ -384,7 +386,7 @@ describe('server-side apply', () => {
   });
 });
 
-describe('LeaderElector', () => {
+describeOnPlane('LeaderElector', () => {
   it('lets exactly one of two candidates lead, and hands over when the leader stops', async () => {
     const leading = new Set<string>();
     let overlap = false;
@@ -452,7 +454,7 @@ describe('LeaderElector', () => {
   });
 });
 
-describe('EventRecorder', () => {
+describeOnPlane('EventRecorder', () => {
   it('records an Event and bumps its count on a repeat', async () => {
     const involved = await applyObject(kc, configMap('evented', '1'));
     const rec = new EventRecorder(kc, 'dbproxy-operator', log);

@@ -1,6 +1,6 @@
 /**
- * The failover bench's clients: each runs BEGIN; INSERT … RETURNING inet_server_port(); COMMIT in a
- * loop, records which server committed and when, and classifies what went wrong: an error at BEGIN
+ * The failover bench's clients: each runs BEGIN; INSERT … RETURNING the server's address; COMMIT in
+ * a loop, records which server committed and when, and classifies what went wrong: an error at BEGIN
  * (the client was between transactions), an error after it (a transaction the stop cut), a dropped
  * connection.
  */
@@ -8,9 +8,12 @@ import pg from 'pg';
 
 export interface Connector {
   /** Where clients connect (tried in turn after a drop). */
-  ports: number[];
+  endpoints: { host: string; port: number }[];
   /** Accept a server only if it is not in recovery (libpq's target_session_attrs=read-write). */
   requireWriter: boolean;
+  /** Credentials; by default postgres without a password (the standalone bench's trust auth). */
+  user?: string;
+  password?: string;
 }
 
 export interface WorkloadResult {
@@ -52,8 +55,11 @@ class LoopClient {
   }
 
   private async connect(): Promise<boolean> {
-    for (const port of this.w.connector.ports) {
-      const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', application_name: 'failover-bench' });
+    const { endpoints, user = 'postgres', password } = this.w.connector;
+    // Client i starts at endpoint i mod n, so clients spread over several proxy pods.
+    const rotated = endpoints.map((_, k) => endpoints[(this.id + k) % endpoints.length]!);
+    for (const { host, port } of rotated) {
+      const c = new pg.Client({ host, port, user, password, database: 'postgres', application_name: 'failover-bench' });
       c.on('error', (err) => this.dropped(c, err.message));
       c.on('end', () => this.dropped(c, 'the connection ended'));
       try {
@@ -89,11 +95,11 @@ class LoopClient {
       this.step = 'begin';
       await c.query('begin');
       this.step = 'insert';
-      const r = await c.query<{ port: number }>('insert into failover_log (client) values ($1) returning inet_server_port() as port', [this.id]);
+      const r = await c.query<{ server: string }>("insert into failover_log (client) values ($1) returning host(inet_server_addr()) || ':' || inet_server_port() as server", [this.id]);
       this.step = 'commit';
       await c.query('commit');
       this.step = '';
-      this.w.committed(this, r.rows[0]!.port);
+      this.w.committed(this, r.rows[0]!.server);
     } catch (err) {
       this.w.error(where(), err);
       this.step = `rollback after ${this.step}`;
@@ -122,7 +128,8 @@ export class Workload {
   constructor(
     n: number,
     readonly connector: Connector,
-    private readonly newWriterPort: number,
+    /** `host:port` of the standby that will be promoted, as the server reports itself. */
+    private readonly newWriter: string,
   ) {
     for (let i = 0; i < n; i++) this.clients.push(new LoopClient(i, this));
   }
@@ -138,10 +145,10 @@ export class Workload {
     this.stopAt = at;
   }
 
-  committed(c: LoopClient, port: number): void {
+  committed(c: LoopClient, server: string): void {
     const now = performance.now();
     if (now < this.stopAt) this.commitsBeforeStop++;
-    if (port !== this.newWriterPort) return;
+    if (server !== this.newWriter) return;
     c.firstOnNew ??= now;
     this.firstOnNew ??= now;
   }

@@ -59,9 +59,9 @@ async function once(mode: 'dbproxy' | 'direct', run: number): Promise<FailoverRu
   const proxy = mode === 'dbproxy' ? await startDbproxy([primary.port, standby.port], CLIENTS) : undefined;
   try {
     const connector: Connector = proxy
-      ? { ports: [proxy.port], requireWriter: false }
-      : { ports: [primary.port, standby.port], requireWriter: true };
-    const w = new Workload(CLIENTS, connector, standby.port);
+      ? { endpoints: [{ host: '127.0.0.1', port: proxy.port }], requireWriter: false }
+      : { endpoints: [primary, standby].map((p) => ({ host: p.host, port: p.port })), requireWriter: true };
+    const w = new Workload(CLIENTS, connector, `${standby.host}:${standby.port}`);
     await w.start();
     await new Promise((r) => setTimeout(r, STEADY_MS));
     const stoppedAt = performance.now();

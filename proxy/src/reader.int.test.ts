@@ -37,7 +37,7 @@ describe('the reader endpoint', () => {
         { host: primary.host, port: primary.port },
         { host: standby.host, port: standby.port },
       ],
-      reader: { listen: '127.0.0.1:0', whenNoReader: 'writer' },
+      reader: { listen: '127.0.0.1:0', whenNoReader: 'writer', pool: { maxConnections: 3 } },
       auth: { method: 'scram', users: [APP] },
       healthCheck: { interval: '200ms', failureThreshold: 2, timeout: '2s' },
     });
@@ -53,6 +53,25 @@ describe('the reader endpoint', () => {
     expect(await where(readerPort())).toEqual({ port: standby.port, r: true });
     expect(await where(proxy.port)).toEqual({ port: primary.port, r: false });
     expect((await status()).readers?.endpoints).toEqual([`${standby.host}:${standby.port}`]);
+  });
+
+  it('sizes the reader pools by reader.pool, apart from the writer pools', async () => {
+    const sleepers = Array.from({ length: 6 }, async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: readerPort(), user: APP.username, password: APP.password, database: 'postgres' });
+      await c.connect();
+      try {
+        await c.query('select pg_sleep(0.3)');
+      } finally {
+        await c.end();
+      }
+    });
+    await Promise.all(sleepers);
+    const { pools } = JSON.parse((await proxy.admin('/status')).text) as { pools: { endpoint: string; size: number; maxConnections: number }[] };
+    const reader = pools.find((p) => p.endpoint === 'reader');
+    expect(reader).toMatchObject({ maxConnections: 3 });
+    expect(reader!.size).toBeGreaterThan(0);
+    expect(reader!.size).toBeLessThanOrEqual(3);
+    expect(pools.find((p) => p.endpoint === 'writer')).toMatchObject({ maxConnections: 20 });
   });
 
   it('falls back to the writer when the standby goes', async () => {

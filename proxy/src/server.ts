@@ -160,7 +160,7 @@ export class ProxyServer implements SessionContext {
     this.decider = new SqlDecider(new Set(next.pool.sessionPinningFilters));
     this.userStore = new UserStore(next.auth.users);
     this.tlsContext = loadTls(next);
-    for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits());
+    for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits(h.endpoint));
     this.readers.whenNoReader = next.reader?.whenNoReader ?? 'wait';
     this.setStaticReaders(next);
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen || next.reader?.listen !== prev.reader?.listen) {
@@ -253,7 +253,7 @@ export class ProxyServer implements SessionContext {
     let handle = this.pools.get(key);
     if (handle) return handle;
     const pool: Pool<BackendConnection> = new Pool<BackendConnection>(
-      this.poolLimits(),
+      this.poolLimits(endpoint),
       {
         open: (generation) => this.openBackendFor(handle!, generation),
         close: (b) => b.destroy(),
@@ -278,9 +278,13 @@ export class ProxyServer implements SessionContext {
     return handle;
   }
 
-  private poolLimits() {
+  /** Reader pools take reader.pool's sizes where set (idle never above the pool), the rest from pool. */
+  private poolLimits(endpoint: PoolHandle['endpoint']) {
     const p = this.config.pool;
-    return { maxConnections: p.maxConnections, maxIdleConnections: p.maxIdleConnections, borrowTimeoutMs: p.borrowTimeout };
+    const r = endpoint === 'reader' ? this.config.reader?.pool : undefined;
+    const maxConnections = r?.maxConnections ?? p.maxConnections;
+    const maxIdleConnections = Math.min(r?.maxIdleConnections ?? p.maxIdleConnections, maxConnections);
+    return { maxConnections, maxIdleConnections, borrowTimeoutMs: p.borrowTimeout };
   }
 
   private async openBackendFor(handle: PoolHandle, generation: number): Promise<BackendConnection> {
@@ -467,7 +471,7 @@ export class ProxyServer implements SessionContext {
         active: h.pool.busy.size,
         opening: h.pool.openingCount,
         waiting: h.pool.waiting,
-        maxConnections: this.config.pool.maxConnections,
+        maxConnections: this.poolLimits(h.endpoint).maxConnections,
       })),
       pinnedSessions: pinned,
       targets: this.targets.snapshot(),

@@ -1,7 +1,9 @@
 /** Where the e2e specs run: the local control plane (default) or a kind cluster (make e2e-kind). */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export const ROOT = path.resolve(import.meta.dirname, '../../..');
+// From the sources the repo root is three levels up; from dist/e2e/specs/support (the bench), four.
+export const ROOT = path.resolve(import.meta.dirname, existsSync(path.resolve(import.meta.dirname, '../../../package.json')) ? '../../..' : '../../../..');
 export const KUBE_BIN = path.join(ROOT, '.cache/kube/bin/current');
 
 /** Set by e2e/kind/run.sh: real kubelets run the pods, no node agent, PostgreSQL runs in the cluster. */

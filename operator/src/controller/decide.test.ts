@@ -4,6 +4,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { TargetHealth } from '../../../proxy/src/health/writer.js';
 import type { DBProxy } from '../api/v1alpha1/schema.js';
 import { decide, type Observed } from './decide.js';
@@ -111,6 +112,16 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     expect(changes(d.actions).map((a) => ('object' in a ? a.object.kind : '')).sort()).toEqual(['Deployment', 'Secret']);
     expect(configOf(server)).toContain('maxConnections: 50\n');
     expect(d.status.poolSizePerPod).toBe(50);
+  });
+
+  it('with a reader endpoint, sizes the reader pools from the readers\' max_connections, not the writer\'s', () => {
+    const server = new FakeApiserver();
+    const x = dbp({ ...spec, readerEndpoint: { enabled: true }, replicas: 2 });
+    const d = pass(x, server, [up('10.0.0.1:5432', 'WRITER', 200), up('10.0.0.2:5432', 'READER', 40)], '2026-01-01T00:00:00Z');
+    const config = parse(configOf(server)) as { pool: { maxConnections: number }; reader: { pool: { maxConnections: number } } };
+    expect(config.pool.maxConnections).toBe(100); // 200 at 100% over 2 pods
+    expect(config.reader.pool.maxConnections).toBe(20); // 40 at 100% over 2 pods
+    expect(d.status).toMatchObject({ poolSizePerPod: 100, readerPoolSizePerPod: 20, readers: ['10.0.0.2:5432'] });
   });
 
   it('a new leader that has not probed yet keeps the writer and the pool size from the status', () => {

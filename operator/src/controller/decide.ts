@@ -10,7 +10,7 @@ import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
 import { desiredObjects } from './desired.js';
 import { plan, type Action } from './plan.js';
-import { poolSizePerPod } from './pool-size.js';
+import { poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 import { renderConfigYaml } from './render-config.js';
 import { resolveSecrets, type SecretLookup } from './secrets.js';
 import { computeStatus, statusEqual, type DeploymentView } from './status.js';
@@ -87,11 +87,15 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
   const writerMax = writerHealth?.maxConnections ?? lastKnownMax(o, choice.writer);
   const poolSize = poolSizePerPod(writerMax, spec.connectionPool.maxConnectionsPercent, spec.replicas);
   const readers = spec.readerEndpoint.enabled ? readerSet(healths) : undefined;
-  const configYaml = renderConfigYaml({ spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation, ...(readers ? { readers } : {}) });
+  const readerPoolSize = readers && readerPoolSizePerPod(readers.map((r) => healths.find((h) => h.endpoint === r)?.maxConnections), spec.connectionPool.maxConnectionsPercent, spec.replicas);
+  const configYaml = renderConfigYaml({
+    spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation,
+    ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSize } : {}),
+  });
   const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage });
   const actions = plan(desired, o.children);
 
-  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}) };
+  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSizePerPod: readerPoolSize } : {}) };
   const status = computeStatus(statusInput);
   const events: EventSpec[] = [];
   if (choice.changed && choice.writer !== undefined) {

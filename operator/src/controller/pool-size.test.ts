@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_CONNECTIONS, idlePerPod, poolSizePerPod } from './pool-size.js';
+import { DEFAULT_MAX_CONNECTIONS, idlePerPod, poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 
 describe('poolSizePerPod', () => {
   it.each([
@@ -37,4 +37,31 @@ describe('idlePerPod', () => {
     [10, 0, 0],
     [10, 100, 10],
   ])('pool %i at %i%% idle keeps %i', (pool, pct, want) => expect(idlePerPod(pool, pct)).toBe(want));
+});
+
+describe('readerPoolSizePerPod', () => {
+  it.each([
+    [[100], 50, 2, 25], // one reader: its share, split over the pods
+    [[100, 100], 50, 2, 50], // two readers: twice the connections, each reader still gets its share
+    [[200, 60], 50, 2, 30], // the smallest reader bounds each share: 60 × 2 × 50% / 2
+    [[100, undefined], 100, 1, 100], // a reader not yet probed does not count
+  ] as const)('readers %j at %i%% over %i pods → %i', (maxes, pct, replicas, size) => {
+    expect(readerPoolSizePerPod(maxes, pct, replicas)).toBe(size);
+  });
+
+  it('is unknown (the writer size applies) while no reader max_connections is known', () => {
+    expect(readerPoolSizePerPod([], 50, 2)).toBeUndefined();
+    expect(readerPoolSizePerPod([undefined, 0, Number.NaN], 50, 2)).toBeUndefined();
+  });
+
+  it('never opens more on any reader than its share of max_connections', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 2, max: 5000 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 20 }), (maxes, pct, replicas) => {
+        const size = readerPoolSizePerPod(maxes, pct, replicas)!;
+        const perReader = Math.ceil((size * replicas) / maxes.length); // round-robin spreads them evenly
+        const share = Math.floor((Math.min(...maxes) * pct) / 100);
+        return size === 1 || perReader <= Math.max(1, share) + 1;
+      }),
+    );
+  });
 });

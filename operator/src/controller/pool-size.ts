@@ -16,6 +16,17 @@ export function poolSizePerPod(maxConnections: number | undefined, maxConnection
   return Math.max(1, Math.floor((max * pct) / 100 / Math.max(1, replicas)));
 }
 
+/**
+ * Per-pod size of the reader pools: their connections go round-robin over the readers, so each reader
+ * gets about 1/n of them, and the smallest reader bounds every share. Undefined while no reader's
+ * max_connections is known (the pods then use the writer's size).
+ */
+export function readerPoolSizePerPod(readerMaxConnections: readonly (number | undefined)[], maxConnectionsPercent: number, replicas: number): number | undefined {
+  const known = readerMaxConnections.filter((m): m is number => m !== undefined && Number.isFinite(m) && m > 0);
+  if (known.length === 0) return undefined;
+  return poolSizePerPod(Math.min(...known) * known.length, maxConnectionsPercent, replicas);
+}
+
 /** Idle connections kept per pod: maxIdleConnectionsPercent of the pool, never more than the pool. */
 export function idlePerPod(poolSize: number, maxIdleConnectionsPercent: number): number {
   return Math.min(poolSize, Math.max(0, Math.floor((poolSize * maxIdleConnectionsPercent) / 100)));

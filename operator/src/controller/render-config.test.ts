@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ProxyConfigSchema } from '../../../proxy/src/config/schema.js';
 import { validateSpec } from '../api/v1alpha1/validate.js';
+import { idlePerPod } from './pool-size.js';
 import { renderConfig, renderConfigYaml, type RenderInput } from './render-config.js';
 
 function spec(raw: unknown) {
@@ -42,6 +43,13 @@ describe('renderConfig', () => {
     expect(ProxyConfigSchema.parse(renderConfig(on('Wait'))).reader).toEqual({ listen: '0.0.0.0:5433', whenNoReader: 'wait', targets: [{ host: 'db-0', port: 5432 }] });
     expect(ProxyConfigSchema.parse(renderConfig(on('UseWriter'))).reader?.whenNoReader).toBe('writer');
     expect(ProxyConfigSchema.parse(renderConfig(input)).reader).toBeUndefined();
+  });
+
+  it('sizes the reader pools from the readers when their size is known, else leaves them at the writer size', () => {
+    const on = { ...input, spec: { ...input.spec, readerEndpoint: { enabled: true, whenNoReader: 'Wait' as const } }, readers: ['db-1:5432'] };
+    const sized = ProxyConfigSchema.parse(renderConfig({ ...on, readerPoolSize: 7 })).reader;
+    expect(sized?.pool).toEqual({ maxConnections: 7, maxIdleConnections: idlePerPod(7, input.spec.connectionPool.maxIdleConnectionsPercent) });
+    expect(ProxyConfigSchema.parse(renderConfig(on)).reader?.pool).toBeUndefined();
   });
 
   it('without a writer lists every fallback target so the pods probe them themselves', () => {

@@ -26,6 +26,8 @@ export interface RenderInput {
   targetGeneration: number;
   /** The available standbys (`host:port`), for the reader endpoint. */
   readers?: string[];
+  /** The reader pools' size, from the readers' max_connections; unset, they take poolSize. */
+  readerPoolSize?: number;
 }
 
 /** The probe timeout the pods use when they probe fallback targets themselves. */
@@ -43,7 +45,14 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
     targetGeneration: i.targetGeneration,
     auth: { method: s.clientPasswordAuthType === 'MD5' ? 'md5' : 'scram', users },
     ...(s.readerEndpoint.enabled
-      ? { reader: { listen: `0.0.0.0:${READER_PORT}`, whenNoReader: s.readerEndpoint.whenNoReader === 'UseWriter' ? 'writer' : 'wait', targets: (i.readers ?? []).map((e) => parseHostPort(e)) } }
+      ? {
+          reader: {
+            listen: `0.0.0.0:${READER_PORT}`,
+            whenNoReader: s.readerEndpoint.whenNoReader === 'UseWriter' ? 'writer' : 'wait',
+            targets: (i.readers ?? []).map((e) => parseHostPort(e)),
+            ...(i.readerPoolSize !== undefined ? { pool: { maxConnections: i.readerPoolSize, maxIdleConnections: idlePerPod(i.readerPoolSize, pool.maxIdleConnectionsPercent) } } : {}),
+          },
+        }
       : {}),
     ...(s.tls ? { tls: { certFile: `${TLS_MOUNT}/tls.crt`, keyFile: `${TLS_MOUNT}/tls.key`, require: s.requireTLS } } : {}),
     pool: {

@@ -32,6 +32,7 @@ export interface StatusInput {
   writer: string | undefined;
   targetGeneration: number;
   poolSizePerPod?: number;
+  readerPoolSizePerPod?: number;
   /** The writer's max_connections as last probed (kept so a new leader renders the same pool size). */
   writerMaxConnections?: number | undefined;
   /** The standbys the reader endpoint serves (spec.readerEndpoint.enabled only). */
@@ -147,6 +148,7 @@ export function computeStatus(i: StatusInput): DBProxyStatus {
     status.readers = i.readers;
   }
   if (i.poolSizePerPod !== undefined) status.poolSizePerPod = i.poolSizePerPod;
+  if (i.readerPoolSizePerPod !== undefined) status.readerPoolSizePerPod = i.readerPoolSizePerPod;
   if (i.writerMaxConnections !== undefined) status.writerMaxConnections = i.writerMaxConnections;
   return status;
 }

@@ -107,6 +107,22 @@ export const ProxyConfigSchema = z.strictObject({
       whenNoReader: z.enum(['wait', 'writer']).default('wait'),
       /** The standbys to use, as the operator renders them; without it, the probed standbys among `targets`. */
       targets: z.array(target).optional(),
+      /**
+       * Sizes of the reader pools, which open connections on the standbys, not the writer (the
+       * operator sizes them from the readers' max_connections); each unset size is the writer's.
+       */
+      pool: z
+        .strictObject({
+          maxConnections: z.int().min(1).optional(),
+          maxIdleConnections: z.int().min(0).optional(),
+        })
+        .optional(),
+    })
+    .superRefine((r, ctx) => {
+      const { maxConnections, maxIdleConnections } = r.pool ?? {};
+      if (maxConnections !== undefined && maxIdleConnections !== undefined && maxIdleConnections > maxConnections) {
+        ctx.addIssue({ code: 'custom', path: ['pool', 'maxIdleConnections'], message: `must be at most reader.pool.maxConnections (${maxConnections})` });
+      }
     })
     .optional(),
   pool: pool.prefault({}),

@@ -132,6 +132,7 @@ export const DBProxyStatusSchema = z.object({
   replicas: z.number().int().optional(),
   readyReplicas: z.number().int().optional(),
   poolSizePerPod: z.number().int().optional().meta({ description: 'pool.maxConnections rendered into each proxy pod.' }),
+  readerPoolSizePerPod: z.number().int().optional().meta({ description: "The reader pools' size in each proxy pod, from the readers' max_connections." }),
   writerMaxConnections: z.number().int().optional().meta({ description: "The writer's max_connections as last probed." }),
   targets: z.array(TargetStatusSchema).optional(),
   conditions: z.array(ConditionSchema).optional(),
