@@ -58,15 +58,17 @@ async function promote(host: string): Promise<number> {
 async function once(db: DbCluster, mode: 'dbproxy' | 'direct', run: number, primary: number, standby: number): Promise<FailoverRun> {
   const [pIp, sIp] = [await db.ip(primary), await db.ip(standby)];
   if (mode === 'dbproxy') {
-    await waitFor('the DBProxy on the primary with the standby as reader', async () => {
+    await waitFor('the DBProxy on the primary, with the standby an available READER target', async () => {
       const s = await dbpStatus();
-      return s.currentTarget === `${pIp}:5432` && s.readers?.includes(`${sIp}:5432`) && s.readyReplicas === 2;
+      const standbyUp = (s.targets ?? []).some((t: { endpoint: string; role: string; state: string }) => t.endpoint === `${sIp}:5432` && t.role === 'READER' && t.state === 'AVAILABLE');
+      return s.currentTarget === `${pIp}:5432` && standbyUp && s.readyReplicas === 2;
     });
   }
   const proxies = await serviceAddresses(NS, NAME);
   const connector: Connector = mode === 'dbproxy'
     ? { endpoints: proxies.map((host) => ({ host, port: 5432 })), requireWriter: false, user: USER, password: PASSWORD }
-    : { endpoints: [pIp, sIp].map((host) => ({ host, port: 5432 })), requireWriter: true, user: USER, password: PASSWORD };
+    : // connect_timeout=2 as a careful application sets it: a dead pod's address answers nothing.
+      { endpoints: [pIp, sIp].map((host) => ({ host, port: 5432 })), requireWriter: true, user: USER, password: PASSWORD, connectTimeoutMs: 2_000 };
   const w = new Workload(CLIENTS, connector, `${sIp}:5432`);
   await w.start();
   await sleep(STEADY_MS);

@@ -115,6 +115,12 @@ export class BackendConnection implements BackendState {
     this.onClosed = () => clearTimeout(t);
   }
 
+  /** Ends the connection at once, without a Terminate: for a server that may be gone (a failover). */
+  abort(): void {
+    this.closed = true;
+    this.conn.destroy();
+  }
+
   /** Set by `destroy`: what to undo when the connection is gone. */
   onClosed: (() => void) | undefined;
 }

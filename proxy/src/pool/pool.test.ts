@@ -17,6 +17,10 @@ class FakeFactory implements PoolFactory<Conn> {
   close(c: Conn, reason: string): void {
     this.closed.push([c.id, reason]);
   }
+  aborted: [number, string][] = [];
+  abort(c: Conn, reason: string): void {
+    this.aborted.push([c.id, reason]);
+  }
   /** Completes the oldest pending open. */
   async succeed(): Promise<Conn> {
     const o = this.opened.shift()!;
@@ -183,6 +187,38 @@ describe('Pool', () => {
     const r = new Recorder();
     pool.acquire(r);
     expect(f.opened.at(-1)!.generation).toBe(1);
+  });
+
+  it('opens still in flight to the old target do not hold back opens to the new one, and close if they succeed', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    expect(f.opened.map((o) => o.generation)).toEqual([0, 0]); // both hang (a vanished server)
+    pool.setGeneration(1);
+    expect(f.opened.map((o) => o.generation)).toEqual([0, 0, 1, 1]);
+    expect([pool.openingCount, pool.staleOpeningCount]).toEqual([2, 2]);
+    const old = await f.succeed();
+    await f.fail(new Error('timed out after 10000 ms connecting')); // the other old open: no retry, no error to anyone
+    expect(f.closed).toEqual([[old.id, 'target changed']]);
+    const [n1, n2] = [await f.succeed(), await f.succeed()];
+    expect([...a.got, ...b.got]).toEqual([n1, n2]);
+    expect([a.errors, b.errors]).toEqual([[], []]);
+    expect([pool.size, pool.staleOpeningCount]).toEqual([2, 0]);
+  });
+
+  it('with abortBusy, a new generation ends borrowed connections of older ones now; without it, on release', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    const [c1, c2] = [await f.succeed(), await f.succeed()];
+    pool.setGeneration(1);
+    expect(f.aborted).toEqual([]);
+    pool.release(c1); // back on release: closed, as before
+    expect(f.closed).toEqual([[c1.id, 'target changed']]);
+    pool.setGeneration(2, { abortBusy: true });
+    expect(f.aborted).toEqual([[c2.id, 'target changed']]);
   });
 
   it('a new generation ends the wait between retries: the waiter gets a connection to the new target at once', async () => {

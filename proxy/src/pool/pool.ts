@@ -49,6 +49,8 @@ export interface PoolLimits {
 export interface PoolFactory<B> {
   open(generation: number): Promise<B>;
   close(backend: B, reason: string): void;
+  /** Ends a borrowed connection now, whatever it is doing (its user sees it lost); default: close. */
+  abort?(backend: B, reason: string): void;
 }
 
 export interface PoolEvents {
@@ -69,7 +71,10 @@ const RETRY_MAX_MS = 2_000;
 export class Pool<B extends PoolMember> {
   readonly idle: B[] = [];
   readonly busy = new Set<B>();
+  /** Opens for the current generation (they count against maxConnections and serve waiters). */
   private opening = 0;
+  /** Opens still in flight for an older target: nobody waits for them, and they close if they succeed. */
+  private staleOpening = 0;
   private queue: (QueuedWaiter<B> | undefined)[] = [];
   private queueHead = 0;
   private waitingCount = 0;
@@ -98,6 +103,11 @@ export class Pool<B extends PoolMember> {
 
   get openingCount(): number {
     return this.opening;
+  }
+
+  /** Opens to an older target still in flight (after a failover), counted apart. */
+  get staleOpeningCount(): number {
+    return this.staleOpening;
   }
 
   /** Serves the waiter now if a connection is idle, else queues it (and opens one if allowed). */
@@ -180,13 +190,25 @@ export class Pool<B extends PoolMember> {
   }
 
   /**
-   * Failover: newer connections go to the new target; idle old ones close now, busy ones on release.
-   * Borrowers waiting for the old target (held, or between retries) get connections now.
+   * Failover: newer connections go to the new target; idle old ones close now, busy ones on release
+   * (or now, with `abortBusy`, when the target moved: what runs on the old one is lost, and a dead
+   * server would leave it waiting for TCP to give up). Borrowers waiting for the old target (held,
+   * or between retries) get connections now; opens still in flight to the old target no longer
+   * hold their place (a server that vanished lets a connect hang until its timeout).
    */
-  setGeneration(generation: number): void {
+  setGeneration(generation: number, opts: { abortBusy?: boolean } = {}): void {
     if (generation <= this.generation) return;
     this.generation = generation;
+    this.staleOpening += this.opening;
+    this.opening = 0;
     for (const b of this.idle.splice(0)) this.factory.close(b, 'target changed');
+    if (opts.abortBusy) {
+      for (const b of [...this.busy]) {
+        if (b.generation >= generation) continue;
+        if (this.factory.abort) this.factory.abort(b, 'target changed');
+        else this.factory.close(b, 'target changed');
+      }
+    }
     this.holdReason = undefined;
     this.lastOpenError = undefined;
     clearTimeout(this.retryTimer);
@@ -231,8 +253,14 @@ export class Pool<B extends PoolMember> {
   private openOne(): void {
     this.opening++;
     const generation = this.generation;
+    const stale = () => generation < this.generation;
     this.factory.open(generation).then(
       (backend) => {
+        if (stale()) {
+          this.staleOpening--;
+          this.factory.close(backend, 'target changed');
+          return;
+        }
         this.opening--;
         this.retryDelay = RETRY_MIN_MS;
         this.lastOpenError = undefined;
@@ -240,6 +268,10 @@ export class Pool<B extends PoolMember> {
         this.release(backend);
       },
       (err: Error) => {
+        if (stale()) {
+          this.staleOpening--;
+          return;
+        }
         this.opening--;
         this.lastOpenError = err;
         this.events.openFailed?.(err);

@@ -145,6 +145,23 @@ describe('SessionMachine: message sequences', () => {
     expect(io.released).toEqual([b]);
   });
 
+  it.each([
+    ['an extended batch', [P('insert into t values (1) returning 1'), B(), X(), S()], '12', ['1', '2', 'E', 'ZI']],
+    ['a simple Query', [Q('select 1')], '', ['E', 'ZI']],
+  ])('a server going down under %s (FATAL 57P01, then the close) still gives the client an error before ReadyForQuery', (_, msgs, before, client) => {
+    const { io, m, send, reply } = setup();
+    send(...msgs);
+    const b = new FakeBackend();
+    m.onBackend(b);
+    reply(b, before);
+    // Swallowed (the client stays for the next writer), but the batch has not failed toward the client.
+    m.onServerBegin(0x45);
+    m.onServerEnd(0x45, Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to unexpected postmaster exit\0\0'));
+    m.onBackendLost('the server closed the connection');
+    expect(io.client).toEqual(client);
+    expect(m.mode).toBe(Mode.Idle);
+  });
+
   it('answers for a transaction cut by a lost backend, then its ROLLBACK', () => {
     const { io, m, send, reply } = setup();
     send(Q('begin'));

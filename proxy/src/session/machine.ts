@@ -12,7 +12,7 @@ import { drainStep } from './drain.js';
 import type { FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Forwarder } from './forward.js';
-import { Match, type Hook } from './ledger.js';
+import { Match, ServerMode, type Hook } from './ledger.js';
 import { isLoneBegin, MAX_REPLAYS, onlyItUnanswered, queryMessage } from './replay.js';
 import { ADMIN_SHUTDOWN } from './replies.js';
 import { routeError } from './server-errors.js';
@@ -25,6 +25,12 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   private readonly fwd: Forwarder<B>;
   /** The server sent a FATAL error for the client's request: the client ends with it, as on PostgreSQL. */
   private serverFatal = false;
+  /**
+   * The server, going down, ended the request with a FATAL the client was not shown (it stays for
+   * the next writer): its batch still owes the client an error, and a lone BEGIN that had no other
+   * reply (`before-reply`) may still be replayed.
+   */
+  private untoldShutdown: 'before-reply' | 'mid-reply' | undefined;
   /** Pinned session, after a RESET that needs the startup value restored at the next boundary. */
   private resync = false;
   /** Draining: the proxy sent cleanup requests; DISCARD ALL among them. */
@@ -158,6 +164,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     const route = routeError(body, hook, match);
     if (route.fatal) b.ledger.unreliable = true;
     if (route.fatal === 'client') this.serverFatal = true;
+    if (route.fatal === 'shutdown') this.untoldShutdown = b.ledger.mode === ServerMode.Ready ? 'before-reply' : 'mid-reply';
     if (route.clientError) this.settings.onError();
     const toClient = this.clientOpen && (this.mode !== Mode.Draining || match !== Match.Injected);
     if (route.forward && toClient) this.io.toClient(route.forward);
@@ -257,8 +264,10 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   onBackendLost(reason: string): void {
     const b = this.backend;
     if (b === undefined) return;
-    if (this.replayBegin(b)) return;
-    const answer = backendLost(b.ledger, reason);
+    const untold = this.untoldShutdown;
+    this.untoldShutdown = undefined;
+    if (this.replayBegin(b, untold === 'before-reply')) return;
+    const answer = backendLost(b.ledger, reason, { batchErrorTold: untold === undefined });
     this.unlink();
     b.ledger.clear();
     if (this.mode === Mode.Draining) {
@@ -282,10 +291,10 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
    * A lone BEGIN, the unit's only request, died unanswered with its backend (a pooled connection
    * whose server had just gone): it waits for the next backend, as if it had never been sent.
    */
-  private replayBegin(b: B): boolean {
+  private replayBegin(b: B, onlyShutdownSeen: boolean): boolean {
     const sql = this.replayable;
     this.replayable = undefined;
-    if (sql === undefined || this.mode !== Mode.Linked || !onlyItUnanswered(b.ledger)) return false;
+    if (sql === undefined || this.mode !== Mode.Linked || !onlyItUnanswered(b.ledger, onlyShutdownSeen)) return false;
     if (this.replays === MAX_REPLAYS) {
       this.replays = 0;
       return false;

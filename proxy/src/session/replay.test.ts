@@ -41,6 +41,28 @@ describe('SessionMachine: a lone BEGIN whose backend died unanswered runs on the
     expect(s.io.borrows).toBe(1);
   });
 
+  it.each([
+    ['its only reply was the FATAL of a server going down', '', true],
+    ['its CommandComplete had come before that FATAL', 'C', false],
+  ])('a BEGIN whose %s: replayed only when the client saw nothing of it', (_, before, replayed) => {
+    const s = setup();
+    s.send(Q('begin'));
+    const b = new FakeBackend();
+    s.m.onBackend(b);
+    s.reply(b, before);
+    s.m.onServerBegin(0x45);
+    s.m.onServerEnd(0x45, Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to unexpected postmaster exit\0\0'));
+    s.m.onBackendLost('the server closed the connection');
+    if (replayed) {
+      expect(s.io.client).toEqual([]);
+      expect(s.m.mode).toBe(Mode.Waiting);
+      expect(s.io.borrows).toBe(2);
+    } else {
+      expect(s.io.client).toEqual(['C', 'E', 'ZI']);
+      expect(s.m.mode).toBe(Mode.Idle);
+    }
+  });
+
   it('does not replay in a pinned session: its state went with the backend', () => {
     const s = setup();
     s.send(Q('listen chan'));

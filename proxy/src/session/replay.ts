@@ -16,9 +16,13 @@ export function isLoneBegin(sql: string): boolean {
   return sql.length < 200 && LONE_BEGIN.test(sql);
 }
 
-/** The dead backend owed only that request, had sent nothing of its reply, and held no transaction. */
-export function onlyItUnanswered(ledger: ReplyLedger): boolean {
-  if (ledger.status !== 0x49 || ledger.mode !== ServerMode.Ready) return false;
+/**
+ * The dead backend owed only that request, had sent nothing of its reply (or only the FATAL of its
+ * shutdown, which the client was not shown: `onlyShutdownSeen`), and held no transaction.
+ */
+export function onlyItUnanswered(ledger: ReplyLedger, onlyShutdownSeen = false): boolean {
+  if (ledger.status !== 0x49) return false;
+  if (ledger.mode !== ServerMode.Ready && !(onlyShutdownSeen && ledger.mode === ServerMode.Query)) return false;
   const out = ledger.outstanding();
   return out.length === 1 && out[0] === Req.Query;
 }

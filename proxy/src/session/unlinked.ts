@@ -75,10 +75,12 @@ export function borrowFailed(pending: readonly FrontendMessage[], err: { sqlstat
  * The backend died with requests outstanding: each gets the error a failing server would give; a
  * transaction block that was open is failed (the client sees `E` until its ROLLBACK).
  */
-export function backendLost(ledger: ReplyLedger, reason: string): Answer {
+export function backendLost(ledger: ReplyLedger, reason: string, opts: { batchErrorTold: boolean } = { batchErrorTold: true }): Answer {
   const inTxn = ledger.status !== 0x49;
   const status = inTxn ? 'E' : 'I';
-  const replies = failRequests(ledger.outstanding(), lostError(reason, inTxn), status, ledger.mode === ServerMode.Skip);
+  // A server skipping to Sync has failed the batch; the client knows unless that error was swallowed.
+  const told = ledger.mode === ServerMode.Skip && opts.batchErrorTold;
+  const replies = failRequests(ledger.outstanding(), lostError(reason, inTxn), status, told);
   const bytes = replies.bytes.length > 0 ? Buffer.concat(replies.bytes) : undefined;
   const after = inTxn ? Mode.FailedTransaction : Mode.Idle;
   if (replies.openBatch) return { bytes, discardUntilSync: { after, status } };
