@@ -1,8 +1,10 @@
 /**
  * Failover in the standalone proxy, as clients see it: the writer is found again in fast rounds (the
  * configured interval here is longer than any wait in this file), a client between transactions
- * keeps its connection and its next statement runs on the new writer, a statement sent while there
- * is no writer waits for one, and config reloads that keep the targets do not flip.
+ * keeps its connection and its next statement runs on the new writer with its SETs and prepared
+ * statements rebuilt there, a pinned session (whose state died with the server) ends with a FATAL
+ * naming it, a statement sent while there is no writer waits for one, and config reloads that keep
+ * the targets do not flip.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +73,16 @@ describe('failover in the standalone proxy: what clients see', () => {
       await c.connect();
       await c.query('select 1');
     }
+    // Session state that moves with the client: a tracked SET and a named prepared statement.
+    await idle.query('set search_path to failover_app, public');
+    const named = { name: 'plus_one', text: 'select $1::int + 1 as v', values: [41] };
+    expect((await idle.query(named)).rows[0].v).toBe(42);
+    // State that cannot move: LISTEN pins the session to its server connection.
+    const pinned = new pg.Client({ connectionString: proxy.url(APP.username, APP.password) });
+    const pinnedErrors: (Error & { code?: string })[] = [];
+    pinned.on('error', (e) => pinnedErrors.push(e));
+    await pinned.connect();
+    await pinned.query('listen failover_channel');
 
     await primary.kill();
     // With a 120 s interval, only the fast rounds (started by the closed connections) see this.
@@ -82,7 +94,13 @@ describe('failover in the standalone proxy: what clients see', () => {
     expect((await held).rows[0]).toEqual({ port: standby.port, r: false });
     // A client that was between transactions: its next statement just runs, on the new writer.
     expect((await idle.query('select inet_server_port() as port')).rows[0].port).toBe(standby.port);
+    // Rebuilt on the new writer: the SET (at the borrow) and the statement (prepared on demand).
+    expect((await idle.query('show search_path')).rows[0].search_path).toBe('failover_app, public');
+    expect((await idle.query({ ...named, values: [1] })).rows[0].v).toBe(2);
     expect(dropped).toEqual([]);
+    // The pinned session's LISTEN was on the dead server: it ends, saying why, instead of going on without it.
+    await waitFor(async () => pinnedErrors.length > 0, 'the pinned session to be ended', POLL);
+    expect(pinnedErrors[0]).toMatchObject({ code: '08006', message: expect.stringMatching(/session's state \(listen\) cannot be moved to another connection/) });
     expect((await proxy.admin('/metrics')).text).toMatch(/^dbproxy_failovers_total 1$/m);
     await idle.end();
     await waiting.end();
