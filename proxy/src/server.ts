@@ -375,6 +375,11 @@ export class ProxyServer implements SessionContext {
     socket.setTimeout(5_000, () => socket.destroy());
   }
 
+  /** A writer that refuses writes may have been demoted (a switchover): probe the targets now. */
+  onServerReadOnly(endpoint: 'writer' | 'reader'): void {
+    if (endpoint === 'writer') this.targets.suspect();
+  }
+
   onPin(reason: string): void {
     this.metrics.pins.inc({ reason });
   }

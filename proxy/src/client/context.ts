@@ -42,6 +42,8 @@ export interface SessionContext {
   unregister(processId: number): void;
   cancel(processId: number, secretKey: number): void;
   onPin(reason: string, rule: string): void;
+  /** A database connection of this endpoint refused a write as read-only (25006). */
+  onServerReadOnly(endpoint: 'writer' | 'reader'): void;
   onClose(session: unknown): void;
   /** A session ended on an exception: `kind` protocol_violation | server_message | internal. */
   onSessionError(kind: string): void;

@@ -304,4 +304,8 @@ class Effects implements SessionIO<BackendConnection> {
   warn(fields: Record<string, unknown>, message: string): void {
     this.s.ctx.log.warn({ client: this.s.remoteAddress, ...fields }, message);
   }
+
+  serverReadOnly(): void {
+    if (this.s.handle) this.s.ctx.onServerReadOnly(this.s.handle.endpoint);
+  }
 }

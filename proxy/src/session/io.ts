@@ -33,6 +33,8 @@ export interface SessionIO<B extends BackendState> {
   /** Close the client's connection, after a FATAL error if given. */
   end(fatal?: ErrorInfo): void;
   pinned(reason: string, rule: string): void;
+  /** The server refused a write as read-only (25006): the writer may have been demoted, probe now. */
+  serverReadOnly(): void;
   warn(fields: Record<string, unknown>, message: string): void;
 }
 

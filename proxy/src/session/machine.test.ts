@@ -162,6 +162,20 @@ describe('SessionMachine: message sequences', () => {
     expect(m.mode).toBe(Mode.Idle);
   });
 
+  it.each([
+    ['25006', 1],
+    ['23505', 0],
+  ])('reports a server error %s as a read-only refusal %i time(s) (a demoted writer is probed at once)', (code, times) => {
+    const { io, m, send } = setup();
+    send(Q('insert into t values (1)'));
+    const b = new FakeBackend();
+    m.onBackend(b);
+    m.onServerBegin(0x45);
+    m.onServerEnd(0x45, Buffer.from(`SERROR\0VERROR\0C${code}\0Mcannot execute INSERT in a read-only transaction\0\0`));
+    expect(io.readOnlyErrors).toBe(times);
+    expect(io.client).toEqual(['E']);
+  });
+
   it('answers for a transaction cut by a lost backend, then its ROLLBACK', () => {
     const { io, m, send, reply } = setup();
     send(Q('begin'));

@@ -166,6 +166,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     if (route.fatal === 'client') this.serverFatal = true;
     if (route.fatal === 'shutdown') this.untoldShutdown = b.ledger.mode === ServerMode.Ready ? 'before-reply' : 'mid-reply';
     if (route.clientError) this.settings.onError();
+    if (route.readOnly) this.io.serverReadOnly();
     const toClient = this.clientOpen && (this.mode !== Mode.Draining || match !== Match.Injected);
     if (route.forward && toClient) this.io.toClient(route.forward);
   }

@@ -17,7 +17,11 @@ export interface ErrorRoute {
   clientError: boolean;
   /** FATAL: 'shutdown' (the client stays) or 'client' (the client ends with it). */
   fatal?: 'shutdown' | 'client';
+  /** 25006: the server refused a write as read-only (it may have been demoted to a standby). */
+  readOnly?: boolean;
 }
+
+const READ_ONLY_SQL_TRANSACTION = '25006';
 
 export function routeError(body: Buffer, hook: Hook | undefined, match: Match): ErrorRoute {
   const fields = decodeErrorFields(body);
@@ -26,9 +30,10 @@ export function routeError(body: Buffer, hook: Hook | undefined, match: Match): 
     if (SHUTDOWN.has(fields['C'] ?? '')) return { clientError: false, fatal: 'shutdown' };
     return { forward: message(Code.Execute, body), clientError: false, fatal: 'client' };
   }
+  const readOnly = fields['C'] === READ_ONLY_SQL_TRANSACTION;
   if (match === Match.Injected) {
     hook?.onError?.(fields);
-    if (!hook?.forwardErrors) return { clientError: false };
+    if (!hook?.forwardErrors) return { clientError: false, readOnly };
   }
-  return { forward: hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : message(Code.Execute, body), clientError: true };
+  return { forward: hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : message(Code.Execute, body), clientError: true, readOnly };
 }

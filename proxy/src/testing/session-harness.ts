@@ -45,6 +45,10 @@ export class Recorder implements SessionIO<FakeBackend> {
   borrow(): void {
     this.borrows++;
   }
+  readOnlyErrors = 0;
+  serverReadOnly(): void {
+    this.readOnlyErrors++;
+  }
   cancelBorrow(): void {}
   release(b: FakeBackend): void {
     this.released.push(b);
