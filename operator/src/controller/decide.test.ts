@@ -14,6 +14,8 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secrets: Record<string, { data: Record<string, string> }> = {
   'orders-app': { data: { username: b64('app'), password: b64('s3cret') } },
   tls: { data: { 'tls.crt': b64('c'), 'tls.key': b64('k') } },
+  // An MD5 hash cannot check SCRAM logins: the proxy refuses such a users list.
+  'orders-md5': { data: { username: b64('app'), password: b64(`md5${'0123456789abcdef'.repeat(2)}`) } },
 };
 
 /** A tiny apiserver: server-side apply stores the object plus what the server adds on its own. */
@@ -149,6 +151,34 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     expect(again.events).toEqual([]);
     expect(again.statusChanged).toBe(false);
     expect(server.objects.size).toBe(7);
+  });
+
+  it('a config the proxy pods would refuse is not written: Ready=False ConfigRefused with the proxy\'s reason, once, and the fleet keeps running', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z');
+    const before = configOf(server);
+    x.spec = { ...spec, auth: [{ secretRef: { name: 'orders-md5' } }], clientPasswordAuthType: 'SCRAM_SHA_256' };
+    x.metadata.generation = 2;
+    const d = pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:01:00Z');
+    expect(d.actions).toEqual([]);
+    expect(configOf(server)).toBe(before);
+    const ready = d.status.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'ConfigRefused', observedGeneration: 2 });
+    expect(ready?.message).toMatch(/the proxy pods would refuse the rendered config: auth\.users\.0: user "app" has an MD5 hash, which cannot check SCRAM-SHA-256 logins/);
+    expect(d.events).toEqual([{ type: 'Warning', reason: 'ConfigRefused', message: ready?.message }]);
+    expect(pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:02:00Z').events).toEqual([]);
+    // Fixed: back to Ready.
+    x.spec = { ...spec, clientPasswordAuthType: 'MD5', auth: [{ secretRef: { name: 'orders-md5' } }] };
+    x.metadata.generation = 3;
+    const fixed = pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:03:00Z');
+    expect(fixed.status.conditions?.find((c) => c.type === 'Ready')?.reason).not.toBe('ConfigRefused');
+  });
+
+  it('a duration the proxy cannot run (over 24 days) is refused the same way', () => {
+    const d = decide(observe(dbp({ ...spec, idleClientTimeout: '600h' }), new FakeApiserver(), [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z'));
+    expect(d.actions).toEqual([]);
+    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigRefused', message: 'the proxy pods would refuse the rendered config: idleClientTimeout: invalid duration "600h": must be at most 24 days' });
   });
 
   it('a missing auth Secret is reported as SecretUnavailable', () => {

@@ -4,6 +4,7 @@
  * twice against an in-memory apiserver to show a second pass changes nothing.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { ConfigError, parseConfigText } from '../../../proxy/src/config/load.js';
 import { readerSet } from '../../../proxy/src/health/readers.js';
 import { initialHealth, type TargetHealth } from '../../../proxy/src/health/writer.js';
 import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
@@ -56,28 +57,46 @@ export interface Decision {
 export function decide(o: Observed): Decision {
   const { metadata } = o.dbproxy;
   const base = { name: metadata.name, namespace: metadata.namespace, generation: metadata.generation ?? 0, previous: o.dbproxy.status, now: o.now };
-  const prevGen = o.dbproxy.status?.targetGeneration ?? 0;
 
   const v = validateSpec(o.dbproxy.spec, metadata.name);
   const secrets = v.ok ? resolveSecrets(v.spec, o.secret) : undefined;
-  if (!v.ok || !secrets?.ok) {
-    const invalid = !v.ok ? { reason: 'InvalidSpec', problems: v.problems } : { reason: 'SecretUnavailable', problems: secrets && !secrets.ok ? secrets.problems : [] };
-    const status = computeStatus({ ...base, invalid, desiredReplicas: 0, deployment: deploymentOf(o.children), healths: [], writer: o.dbproxy.status?.currentTarget, targetGeneration: prevGen });
-    const was = o.dbproxy.status?.conditions?.find((c) => c.type === 'Ready');
-    const changed = was?.reason !== invalid.reason || was.message !== invalid.problems.join('; ');
-    return {
-      actions: [], // keep what runs: a typo must not take a working fleet down
-      status,
-      statusChanged: !statusEqual(status, o.dbproxy.status),
-      events: changed ? [{ type: 'Warning', reason: invalid.reason, message: invalid.problems.join('; ') }] : [],
-      probe: undefined,
-      withApplyError: () => status,
-    };
-  }
+  if (!v.ok) return refuse(o, base, { reason: 'InvalidSpec', problems: v.problems });
+  if (!secrets?.ok) return refuse(o, base, { reason: 'SecretUnavailable', problems: secrets && !secrets.ok ? secrets.problems : [] });
   return decideValid(o, v.spec, secrets.users, base);
 }
 
-function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; password: string }[], base: Omit<Parameters<typeof computeStatus>[0], 'desiredReplicas' | 'deployment' | 'healths' | 'writer' | 'targetGeneration'>): Decision {
+type StatusBase = Omit<Parameters<typeof computeStatus>[0], 'desiredReplicas' | 'deployment' | 'healths' | 'writer' | 'targetGeneration'>;
+
+/**
+ * Nothing is applied: a typo must not take a working fleet down. Ready=False says why, and an
+ * Event when the reason or the problems changed.
+ */
+function refuse(o: Observed, base: StatusBase, invalid: { reason: string; problems: string[] }): Decision {
+  const prevGen = o.dbproxy.status?.targetGeneration ?? 0;
+  const status = computeStatus({ ...base, invalid, desiredReplicas: 0, deployment: deploymentOf(o.children), healths: [], writer: o.dbproxy.status?.currentTarget, targetGeneration: prevGen });
+  const was = o.dbproxy.status?.conditions?.find((c) => c.type === 'Ready');
+  const changed = was?.reason !== invalid.reason || was.message !== invalid.problems.join('; ');
+  return {
+    actions: [],
+    status,
+    statusChanged: !statusEqual(status, o.dbproxy.status),
+    events: changed ? [{ type: 'Warning', reason: invalid.reason, message: invalid.problems.join('; ') }] : [],
+    probe: undefined,
+    withApplyError: () => status,
+  };
+}
+
+/** What the proxy pods would refuse in the rendered config, by the loader they run. */
+function configProblems(configYaml: string): string[] {
+  try {
+    parseConfigText(configYaml, 'config.yaml');
+    return [];
+  } catch (err) {
+    return err instanceof ConfigError ? err.problems : [(err as Error).message];
+  }
+}
+
+function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; password: string }[], base: StatusBase): Decision {
   const { metadata } = o.dbproxy;
   const endpoints = candidateEndpoints(spec, o.endpointSlices);
   const healths = endpoints.map((e) => o.health(e) ?? initialHealth(e));
@@ -92,6 +111,8 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
     spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation,
     ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSize } : {}),
   });
+  const refused = configProblems(configYaml);
+  if (refused.length > 0) return refuse(o, base, { reason: 'ConfigRefused', problems: refused.map((p) => `the proxy pods would refuse the rendered config: ${p}`) });
   const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage });
   const actions = plan(desired, o.children);
 
