@@ -139,21 +139,25 @@ describeOnPlane('DBProxy on the real control plane', () => {
   });
 
   it('rejects an invalid spec in the CRD schema or reports it in status', async () => {
-    // Both a schema violation (engine) and a rule violation (requireTLS without tls).
-    for (const [name, spec] of [
-      ['bad-engine', { engineFamily: 'MYSQL' }],
-      ['bad-tls', { requireTLS: true }],
+    // A schema violation (engine), a rule violation (requireTLS without tls), and a spec whose
+    // rendered config the proxy pods would refuse (an idle timeout over 24 days).
+    for (const [name, spec, reason] of [
+      ['bad-engine', { engineFamily: 'MYSQL' }, 'InvalidSpec'],
+      ['bad-tls', { requireTLS: true }, 'InvalidSpec'],
+      ['bad-duration', { idleClientTimeout: '600h' }, 'ConfigRefused'],
     ] as const) {
       const r = await run('kubectl', ['apply', '--server-side', '--field-manager=e2e', '-f', '-'], JSON.stringify(dbproxy(name, 1, spec)));
       if (r.code !== 0) {
+        expect(reason, `${name} is valid for the CRD schema: ${r.stderr}`).toBe('InvalidSpec');
         expect(r.stderr).toMatch(/invalid|Unsupported value|requireTLS/i);
         continue;
       }
-      const cond = await waitFor(`${name} Ready=False InvalidSpec`, async () => {
+      const cond = await waitFor(`${name} Ready=False ${reason}`, async () => {
         const s = (await getJson(['-n', ns, 'get', 'dbp', name])).status;
-        return s?.conditions?.find((c: { type: string; reason?: string }) => c.type === 'Ready' && c.reason === 'InvalidSpec');
+        return s?.conditions?.find((c: { type: string; reason?: string }) => c.type === 'Ready' && c.reason === reason);
       });
       expect(cond.status).toBe('False');
+      if (reason === 'ConfigRefused') expect(cond.message).toContain('must be at most 24 days');
     }
   });
 
