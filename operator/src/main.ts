@@ -23,13 +23,13 @@ export class UsageError extends Error {
 export const DEFAULT_PROXY_IMAGE = 'ghcr.io/dbproxy/dbproxy:0.1.0';
 export const LEASE_NAME = 'dbproxy-operator';
 
-const USAGE = `usage: dbproxy operator [flags]
+export const USAGE = `usage: dbproxy operator [flags]
   --watch-namespace NS     reconcile DBProxies in NS only (default: all namespaces)
   --lease-namespace NS     namespace of the Lease "${LEASE_NAME}" (default: $POD_NAMESPACE, the service account's, or default)
   --metrics-listen H:P     admin HTTP: /metrics /healthz /readyz /status (default 0.0.0.0:8080)
   --proxy-image IMAGE      default proxy image (default: $DBPROXY_PROXY_IMAGE or ${DEFAULT_PROXY_IMAGE})
   --concurrency N          DBProxies reconciled in parallel (default 4)
-  --log-level LEVEL        fatal|error|warn|info|debug|trace (default info)
+  --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 Kubernetes access: $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
 
 export interface OperatorOptions {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { loadConfigFile, parseConfig } from './config/load.js';
-import { parseProxyArgs, PROXY_USAGE } from './config/flags.js';
+import { KUBE_USAGE, parseProxyArgs, PROXY_USAGE } from './config/flags.js';
 import { watchConfigFile } from './config/watch.js';
 import type { ProxyConfig } from './config/schema.js';
 import { ProxyServer } from './server.js';
@@ -122,9 +122,3 @@ function onSignals(stop: () => Promise<void>): void {
   process.on('SIGINT', () => handler('SIGINT'));
 }
 
-const KUBE_USAGE = `
-Kubernetes mode (what the operator's pods run):
-  dbproxy proxy --config-secret NAME [--bind-host HOST]
-      watch Secret NAME (key config.yaml) in $POD_NAMESPACE through the API and hot-reload it;
-      --bind-host overrides the listen hosts (the pod's own IP)
-`;

@@ -1,4 +1,4 @@
-/** Names, labels and annotations of the objects the operator owns for DBProxy X (DESIGN.md "Contracts"). */
+/** Names, labels and annotations of the objects the operator owns for DBProxy X (docs/operator.md, "Children"). */
 import { API_VERSION, KIND } from '../api/v1alpha1/schema.js';
 
 export const MANAGER = 'dbproxy-operator';

@@ -154,3 +154,11 @@ export function parseProxyArgs(argv: string[], _env: NodeJS.ProcessEnv): { confi
   }
   throw new FlagError(`invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}\n\n${PROXY_USAGE}`);
 }
+
+/** `--help`'s part for Kubernetes mode (flags that proxy/src/main.ts takes before the others). */
+export const KUBE_USAGE = `
+Kubernetes mode (what the operator's pods run):
+  dbproxy proxy --config-secret NAME [--bind-host HOST]
+      watch Secret NAME (key config.yaml) in $POD_NAMESPACE through the API and hot-reload it;
+      --bind-host overrides the listen hosts (the pod's own IP)
+`;
