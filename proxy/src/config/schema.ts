@@ -7,12 +7,12 @@
 import { z } from 'zod';
 import { zDuration } from './duration.js';
 import { parseHostPort, tryParseHostPort } from './host-port.js';
+import { PINNING_FILTERS } from '../pinning/decide.js';
 
 export { formatHostPort, parseHostPort, type HostPort } from './host-port.js';
 
-/** Pinning filters (RDS Proxy's names): each waives one class of pinning. Add new names here. */
-export const PINNING_FILTERS = ['EXCLUDE_VARIABLE_SETS'] as const;
-export type PinningFilter = (typeof PINNING_FILTERS)[number];
+/** Pinning filters (RDS Proxy's names): each waives one class of pinning; the list is pinning/decide.ts's. */
+export { PINNING_FILTERS, type PinningFilter } from '../pinning/decide.js';
 
 export const AUTH_METHODS = ['scram', 'md5', 'trust'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -4,6 +4,7 @@
  */
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { PINNING_FILTERS } from '../../../../proxy/src/pinning/decide.js';
 
 export const GROUP = 'dbproxy.io';
 export const VERSION = 'v1alpha1';
@@ -44,7 +45,9 @@ export const TargetSchema = z
 /** The port a host target uses when none is given. */
 export const DEFAULT_PG_PORT = 5432;
 
-export const PINNING_FILTERS = ['EXCLUDE_VARIABLE_SETS'] as const;
+
+/** The proxy's list of pinning filter names (one list for the CRD and the proxy config). */
+export { PINNING_FILTERS };
 
 export const DBProxySpecSchema = z
   .object({
