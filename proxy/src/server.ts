@@ -262,7 +262,7 @@ export class ProxyServer implements SessionContext {
       {
         open: (generation) => this.openBackendFor(handle!, generation),
         close: (b) => b.destroy(),
-        abort: (b) => b.abort(),
+        abort: (b) => b.abort('the writer changed (failover)'),
       },
       {
         borrowed: (ms) => this.metrics.borrowLatency.observe(ms / 1000),
@@ -331,7 +331,7 @@ export class ProxyServer implements SessionContext {
         if (!backend.closed) this.targets.suspect();
         backend.closed = true;
         backend.onClosed?.();
-        if (backend.owner) backend.owner.onBackendLost('the server closed the connection');
+        if (backend.owner) backend.owner.onBackendLost(backend.abortReason ?? 'the server closed the connection');
         else handle.pool.remove(backend);
       },
     });

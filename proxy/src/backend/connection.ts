@@ -115,9 +115,13 @@ export class BackendConnection implements BackendState {
     this.onClosed = () => clearTimeout(t);
   }
 
+  /** Why the proxy aborted the connection, for the client of a request it cut. */
+  abortReason: string | undefined;
+
   /** Ends the connection at once, without a Terminate: for a server that may be gone (a failover). */
-  abort(): void {
+  abort(reason: string): void {
     this.closed = true;
+    this.abortReason = reason;
     this.conn.destroy();
   }
 

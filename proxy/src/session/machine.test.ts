@@ -176,6 +176,18 @@ describe('SessionMachine: message sequences', () => {
     expect(io.client).toEqual(['E']);
   });
 
+  it('a server going down while it skips to Sync after an error the client saw owes it no second error', () => {
+    const { io, m, send, reply } = setup();
+    send(P('select 1/0'), B(), X(), S());
+    const b = new FakeBackend();
+    m.onBackend(b);
+    reply(b, '1E'); // ParseComplete, then the Bind's error: the server skips to the Sync
+    m.onServerBegin(0x45);
+    m.onServerEnd(0x45, Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0'));
+    m.onBackendLost('the server closed the connection');
+    expect(io.client).toEqual(['1', 'E', 'ZI']);
+  });
+
   it('answers for a transaction cut by a lost backend, then its ROLLBACK', () => {
     const { io, m, send, reply } = setup();
     send(Q('begin'));

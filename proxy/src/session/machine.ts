@@ -164,7 +164,8 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     const route = routeError(body, hook, match);
     if (route.fatal) b.ledger.unreliable = true;
     if (route.fatal === 'client') this.serverFatal = true;
-    if (route.fatal === 'shutdown') this.untoldShutdown = b.ledger.mode === ServerMode.Ready ? 'before-reply' : 'mid-reply';
+    // (While the server skips to Sync the batch's error was already told: nothing is owed.)
+    if (route.fatal === 'shutdown' && b.ledger.mode !== ServerMode.Skip) this.untoldShutdown = b.ledger.mode === ServerMode.Ready ? 'before-reply' : 'mid-reply';
     if (route.clientError) this.settings.onError();
     if (route.readOnly) this.io.serverReadOnly();
     const toClient = this.clientOpen && (this.mode !== Mode.Draining || match !== Match.Injected);
