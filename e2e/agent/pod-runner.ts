@@ -112,7 +112,8 @@ export class PodRunner {
       const known = imageFor(container.image);
       if (!known) throw new Error(`the local node agent cannot run image ${container.image ?? '(none)'}`);
       image = known;
-      this.podDir ??= mkdtempSync(path.join(os.tmpdir(), 'dbproxy-pod-'));
+      // Named for the plane's namespace, so e2e/cluster/exec removes what a killed agent left.
+      this.podDir ??= mkdtempSync(path.join(os.tmpdir(), `${process.env['DBPROXY_NETNS'] ?? 'dbproxy'}-pod-`));
       chmodSync(this.podDir, 0o711); // images that drop root (postgres) must reach their data under it
       this.netns ??= addPodNetwork(this.podIP);
       netns = this.netns;
@@ -161,7 +162,9 @@ export class PodRunner {
     if (probes.readiness) this.probeLoop(child, probes.readiness, 'readiness', netns);
     if (probes.liveness) this.probeLoop(child, probes.liveness, 'liveness', netns);
     child.on('exit', (code, signal) => {
-      signalGroup(child, 'SIGKILL'); // what the container left behind dies with it
+      // What the container left in its process group dies with it (PostgreSQL's backends have their
+      // own sessions; they end themselves when they see their postmaster gone).
+      signalGroup(child, 'SIGKILL');
       this.child = undefined;
       this.ready = false;
       if (this.stopping) return;
