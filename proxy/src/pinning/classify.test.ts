@@ -438,7 +438,8 @@ describe('classify (properties)', () => {
           expect(st.kind, s).toBe('plain');
         }
       }),
-      { numRuns: 10_000 },
+      // Found by this property in CI: INTO after VALUES (or TABLE) went by the fast path as plain.
+      { numRuns: 10_000, examples: [['values (into\ntemp'], ['table t into temp x'], ['VALUES (1) INTO TEMP t']] },
     );
   }, 60_000);
 

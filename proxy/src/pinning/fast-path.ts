@@ -18,8 +18,13 @@ const FIRST_WORDS: readonly string[] = [
 
 /** One scan for everything that needs a closer look; `$` is fine only as a `$1` parameter. */
 const NEEDS_LOOK = /advisory|set_config|pg_temp|u&|--|\/\*|\\|\$(?!\d)/i;
-/** The same for SELECT and WITH, where `INTO` may create a (temporary) table; INSERT/MERGE INTO do not. */
+/**
+ * The same for the statements that are SELECTs to the grammar (SELECT, WITH, VALUES, TABLE), where
+ * `INTO` may create a (temporary) table — or, after VALUES/TABLE, is an error the tokenizer path
+ * also treats as pinning; INSERT/MERGE INTO do not.
+ */
 const NEEDS_LOOK_SELECT = /advisory|set_config|pg_temp|u&|--|\/\*|\\|\$(?!\d)|into/i;
+const SELECT_LIKE: ReadonlySet<string> = new Set(['select', 'with', 'values', 'table']);
 /** Every '…' and "…" closed (one linear pass; '' and "" escapes are two closed quotes in a row). */
 const BALANCED_QUOTES = /^[^'"]*(?:'[^']*'[^'"]*|"[^"]*"[^'"]*)*$/;
 
@@ -35,7 +40,7 @@ export function isFastPlain(sql: string): boolean {
   if (first === undefined) return false;
   const semi = sql.indexOf(';', j);
   if (semi >= 0 && !onlySpaceAfter(sql, semi + 1)) return false;
-  if ((first === 'select' || first === 'with' ? NEEDS_LOOK_SELECT : NEEDS_LOOK).test(sql)) return false;
+  if ((SELECT_LIKE.has(first) ? NEEDS_LOOK_SELECT : NEEDS_LOOK).test(sql)) return false;
   return BALANCED_QUOTES.test(sql);
 }
 
