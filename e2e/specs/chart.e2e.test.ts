@@ -52,7 +52,7 @@ describeOnPlane('charts/dbproxy-operator', () => {
 
   it('renders for Kubernetes 1.36 with the operator Deployment the issue asks for', async () => {
     const docs = await render();
-    expect(docs.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'ServiceAccount']);
+    expect(docs.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
     const deploy = docs.find((d) => d.kind === 'Deployment')!;
     expect(deploy.spec.replicas).toBe(2);
     const c = deploy.spec.template.spec.containers[0];
@@ -62,8 +62,25 @@ describeOnPlane('charts/dbproxy-operator', () => {
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(deploy.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    expect(deploy.spec.template.spec.topologySpreadConstraints).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' })]);
+    expect(docs.find((d) => d.kind === 'PodDisruptionBudget')!.spec).toMatchObject({ maxUnavailable: 1 });
     const monitors = await render(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.podMonitor.enabled=true']);
     expect(monitors.map((d) => d.kind)).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor']));
+  });
+
+  it('takes overrides: security contexts key by key (a false beats a default true), extra args, no PDB for one replica', async () => {
+    const docs = await render([
+      '--set', 'replicas=1', '--set', 'securityContext.readOnlyRootFilesystem=false', '--set', 'podSecurityContext.fsGroup=65532',
+      '--set', 'extraArgs[0]=--concurrency', '--set-string', 'extraArgs[1]=8',
+    ]);
+    expect(docs.map((d) => d.kind)).not.toContain('PodDisruptionBudget');
+    const pod = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, fsGroup: 65532 });
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: false, allowPrivilegeEscalation: false });
+    expect(pod.containers[0].args.slice(-2)).toEqual(['--concurrency', '8']);
+    const mismatch = await run('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--set', 'metrics.listen=0.0.0.0:9090']);
+    expect(mismatch.code).not.toBe(0);
+    expect(mismatch.stderr).toMatch(/metrics\.port is 8080/);
   });
 
   it('refuses values the schema forbids', async () => {
