@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { signalChild, stopChild } from '../cluster/child.js';
 import type { Api } from './api.js';
 import { expandArgs, resolveEnv } from './expand.js';
 import { imageFor, type LocalImage } from './images.js';
@@ -51,14 +52,6 @@ function probeOnce(c: ProbeCheck, timeoutMs: number, netns: string): Promise<boo
   });
 }
 
-/** Signals the pod's whole process group (its container); a group already gone is fine. */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid) process.kill(-child.pid, signal);
-  } catch {
-    /* gone */
-  }
-}
 
 export class PodRunner {
   private child: ChildProcess | undefined;
@@ -113,8 +106,10 @@ export class PodRunner {
       if (!known) throw new Error(`the local node agent cannot run image ${container.image ?? '(none)'}`);
       image = known;
       // Named for the plane's namespace, so e2e/cluster/exec removes what a killed agent left.
-      this.podDir ??= mkdtempSync(path.join(os.tmpdir(), `${process.env['DBPROXY_NETNS'] ?? 'dbproxy'}-pod-`));
-      chmodSync(this.podDir, 0o711); // images that drop root (postgres) must reach their data under it
+      if (!this.podDir) {
+        this.podDir = mkdtempSync(path.join(os.tmpdir(), `${process.env['DBPROXY_NETNS'] ?? 'dbproxy'}-pod-`));
+        chmodSync(this.podDir, 0o711); // images that drop root (postgres) must reach their data under it
+      }
       this.netns ??= addPodNetwork(this.podIP);
       netns = this.netns;
       env = { ...image.env(this.podDir), ...resolveEnv(pod, container.env, this.podIP) };
@@ -164,7 +159,7 @@ export class PodRunner {
     child.on('exit', (code, signal) => {
       // What the container left in its process group dies with it (PostgreSQL's backends have their
       // own sessions; they end themselves when they see their postmaster gone).
-      signalGroup(child, 'SIGKILL');
+      signalChild(child, 'SIGKILL', true);
       this.child = undefined;
       this.ready = false;
       if (this.stopping) return;
@@ -195,7 +190,7 @@ export class PodRunner {
         }
       } else if (failures >= p.failureThreshold) {
         this.deps.log(`${this.key}: liveness failed ${failures} times (${what}); killing`);
-        signalGroup(child, 'SIGKILL');
+        signalChild(child, 'SIGKILL', true);
         return;
       }
       this.after(p.periodMs, tick);
@@ -237,14 +232,8 @@ export class PodRunner {
     this.timers.clear();
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        signalGroup(child, graceMs > 0 ? (imageFor(this.pod.spec?.containers[0]?.image)?.stopSignal ?? 'SIGTERM') : 'SIGKILL');
-      });
+      const signal = graceMs > 0 ? (imageFor(this.pod.spec?.containers[0]?.image)?.stopSignal ?? 'SIGTERM') : 'SIGKILL';
+      await stopChild(child, graceMs, { signal, group: true });
       this.deps.log(`${this.key}: stopped`);
     }
     if (this.netns) removePodNetwork(this.podIP);
