@@ -13,9 +13,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { failoverMarkdown, summarize, type FailoverRun } from '../../proxy/bench/failover-report.js';
-import { Workload, type Connector } from '../../proxy/bench/failover-workload.js';
+import { promotionTime, Workload, type Connector } from '../../proxy/bench/failover-workload.js';
 import { stopChild } from '../cluster/child.js';
 import { startAgentProcess } from '../cluster/agent-process.js';
 import { ROOT, startControlPlane } from '../cluster/plane.js';
@@ -38,22 +37,8 @@ const PASSWORD = 'bench-password';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dbpStatus = async () => (await getJson(['-n', NS, 'get', 'dbp', NAME])).status ?? {};
 
-/** Promotes the standby at `host`; returns the moment it left recovery, polled every 5 ms. */
-async function promote(host: string): Promise<number> {
-  const c = new pg.Client({ host, port: 5432, user: USER, password: PASSWORD, database: 'postgres' });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    await c.query('select pg_promote(false)');
-    for (;;) {
-      const r = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
-      if (!r.rows[0]!.r) return performance.now();
-      await sleep(5);
-    }
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
+/** Promotes the standby at `host` (SQL, as an HA manager would); the moment it left recovery. */
+const promote = (host: string) => promotionTime({ host, port: 5432, user: USER, password: PASSWORD, database: 'postgres' }, (c) => c.query('select pg_promote(false)'));
 
 async function once(db: DbCluster, mode: 'dbproxy' | 'direct', run: number, primary: number, standby: number): Promise<FailoverRun> {
   const [pIp, sIp] = [await db.ip(primary), await db.ip(standby)];

@@ -203,4 +203,29 @@ export class Workload {
   }
 }
 
+/**
+ * Runs `promote` and returns the moment the server at `conn` first answers pg_is_in_recovery() =
+ * false, polled every 5 ms over one connection of its own (so it can trail the real moment by a few
+ * ms); `promote` may use that connection (its queries run before the polls).
+ */
+export async function promotionTime(conn: pg.ClientConfig, promote: (c: pg.Client) => Promise<unknown>): Promise<number> {
+  const c = new pg.Client(conn);
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    const done = promote(c);
+    for (;;) {
+      const r = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
+      if (!r.rows[0]!.r) {
+        const at = performance.now();
+        await done;
+        return at;
+      }
+      await sleep(5);
+    }
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

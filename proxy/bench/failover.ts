@@ -12,11 +12,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { startPostgres, startStandby, type PgInstance } from '../src/testing/postgres.js';
 import { failoverMarkdown, summarize, type FailoverRun } from './failover-report.js';
 import { startDbproxy } from './processes.js';
-import { Workload, type Connector } from './failover-workload.js';
+import { promotionTime, Workload, type Connector } from './failover-workload.js';
 
 const RUNS = Number(process.env['FAILOVER_RUNS'] ?? 3);
 const CLIENTS = Number(process.env['FAILOVER_CLIENTS'] ?? 20);
@@ -33,26 +32,8 @@ async function pair(): Promise<{ primary: PgInstance; standby: PgInstance }> {
   return { primary, standby };
 }
 
-/** The moment the standby leaves recovery, polled every 5 ms over one connection of its own. */
-async function promote(standby: PgInstance): Promise<number> {
-  const c = new pg.Client({ host: '127.0.0.1', port: standby.port, user: 'postgres', database: 'postgres' });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    const done = standby.promote();
-    for (;;) {
-      const r = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
-      if (!r.rows[0]!.r) {
-        const at = performance.now();
-        await done;
-        return at;
-      }
-      await new Promise((res) => setTimeout(res, 5));
-    }
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
+/** `pg_ctl promote` of the standby; the moment it left recovery. */
+const promote = (standby: PgInstance) => promotionTime({ host: '127.0.0.1', port: standby.port, user: 'postgres', database: 'postgres' }, () => standby.promote());
 
 async function once(mode: 'dbproxy' | 'direct', run: number): Promise<FailoverRun> {
   const { primary, standby } = await pair();
