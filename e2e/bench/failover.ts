@@ -19,7 +19,7 @@ import { stopChild } from '../cluster/child.js';
 import { startAgentProcess } from '../cluster/agent-process.js';
 import { ROOT, startControlPlane } from '../cluster/plane.js';
 import { serviceAddresses, startDbCluster, type DbCluster } from '../specs/support/db-cluster.js';
-import { apply, getJson, kubectl } from '../specs/support/kubectl.js';
+import { apply, getJson, installCrds, kubectl } from '../specs/support/kubectl.js';
 import { startOperator } from '../specs/support/operator-process.js';
 import { waitFor } from '../specs/support/wait.js';
 
@@ -77,8 +77,7 @@ async function main(): Promise<void> {
   let operator: Awaited<ReturnType<typeof startOperator>> | undefined;
   try {
     await kubectl(['create', 'namespace', NS]);
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/dbproxies.dbproxy.io']);
+    await installCrds();
     const db = await startDbCluster(NS, { name: 'db', user: USER, password: PASSWORD, settings: { max_connections: '200' } });
     await db.startMember(0);
     await db.startMember(1, 0);

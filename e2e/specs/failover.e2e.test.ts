@@ -8,11 +8,10 @@
  * endpoint serves reads from the standby and follows when the replicas change.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import path from 'node:path';
 import pg from 'pg';
-import { IMAGE, ROOT } from './support/env.js';
+import { IMAGE } from './support/env.js';
 import { describeOnLocalPlane } from './support/plane.js';
-import { apply, getJson, kubectl, run } from './support/kubectl.js';
+import { apply, getJson, installCrds, kubectl, run } from './support/kubectl.js';
 import { serviceAddresses, startDbCluster, type DbCluster } from './support/db-cluster.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
 import { startOperator, type OperatorProcess } from './support/operator-process.js';
@@ -39,8 +38,7 @@ const serverAddr = (host: string, port: number) => psql({ host, port, user: USER
 
 beforeAll(async () => {
   ns = await createNamespace('dbp-failover');
-  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/dbproxies.dbproxy.io']);
+  await installCrds();
   db = await startDbCluster(ns, { name: 'db', user: USER, password: PASSWORD });
   ip[0] = await db.startMember(0);
   ip[1] = await db.startMember(1, 0);

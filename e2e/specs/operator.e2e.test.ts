@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import path from 'node:path';
-import { IMAGE, ON_KIND, ROOT } from './support/env.js';
+import { IMAGE, ON_KIND } from './support/env.js';
 import { describeOnPlane } from './support/plane.js';
-import { apply, getJson, kubectl, run } from './support/kubectl.js';
+import { apply, getJson, installCrds, kubectl, run } from './support/kubectl.js';
 import { serviceAddresses, startDbCluster } from './support/db-cluster.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
 import { holderName, metricValue, startOperator, type OperatorProcess } from './support/operator-process.js';
@@ -63,8 +62,7 @@ async function renderedConfig(name: string): Promise<{ pool?: { maxConnections?:
 
 beforeAll(async () => {
   ns = await createNamespace('dbp-e2e');
-  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/dbproxies.dbproxy.io']);
+  await installCrds();
   if (ON_KIND) {
     // e2e/kind/run.sh runs postgres:15 in the cluster with these credentials.
     target = { host: process.env['DBPROXY_E2E_PG_HOST'] ?? 'postgres.e2e-db.svc', port: Number(process.env['DBPROXY_E2E_PG_PORT'] ?? 5432) };

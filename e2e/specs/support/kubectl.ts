@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { KUBE_BIN, kubeconfig } from './env.js';
+import { KUBE_BIN, ROOT, kubeconfig } from './env.js';
 
 export interface RunResult {
   code: number;
@@ -41,4 +41,10 @@ export async function getJson<T = Record<string, any>>(args: string[]): Promise<
 /** `kubectl apply --server-side` of objects given as JS values (JSON is YAML). */
 export async function apply(objects: object[], extra: string[] = []): Promise<string> {
   return kubectl(['apply', '--server-side', '--field-manager=e2e', '--force-conflicts', ...extra, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+}
+
+/** Applies the repository's CRDs (crds/) and waits until the apiserver serves DBProxies. */
+export async function installCrds(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/dbproxies.dbproxy.io']);
 }
