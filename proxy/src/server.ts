@@ -46,8 +46,6 @@ export class ProxyServer implements SessionContext {
   private sweeper: NodeJS.Timeout | undefined;
   /** The writer new database connections go to, and its generation. */
   private readonly targets = new TargetOwner();
-  /** The writer of the last flip (`host:port`): a flip to another one aborts work on the old. */
-  private lastWriter: string | undefined;
   private draining = false;
   private tlsContext: tls.SecureContext | undefined;
   private decider: SqlDecider;
@@ -185,10 +183,8 @@ export class ProxyServer implements SessionContext {
   }
 
   private onFlip(f: Flip): void {
-    // A new writer: transactions still on the old one are lost either way, so end them now.
-    const moved = this.lastWriter !== undefined && this.lastWriter !== formatHostPort(f.target.host, f.target.port);
-    this.lastWriter = formatHostPort(f.target.host, f.target.port);
-    for (const h of this.pools.values()) if (h.endpoint === 'writer') h.pool.setGeneration(f.generation, { abortBusy: moved });
+    // Another writer: transactions still on the old one are lost either way, so end them now.
+    for (const h of this.pools.values()) if (h.endpoint === 'writer') h.pool.setGeneration(f.generation, { abortBusy: f.moved });
     if (this.readers.writerChanged()) this.moveReaderPools();
     if (!f.first) this.metrics.failovers.inc();
     this.log.info({ target: f.target, generation: f.generation }, f.first ? 'target set' : 'target changed: new connections go to the new writer');

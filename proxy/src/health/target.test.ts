@@ -29,16 +29,16 @@ describe('TargetOwner', () => {
   beforeEach(() => void vi.useFakeTimers());
   afterEach(() => void vi.useRealTimers());
 
-  it.each<{ name: string; steps: Partial<TargetSettings & { at: string }>[]; want: [string, number, boolean][] }>([
-    { name: 'the first target is not a failover', steps: [{ at: 'a:1' }], want: [['a:1', 0, true]] },
-    { name: 'the operator\'s generation is taken as is', steps: [{ at: 'a:1', targetGeneration: 3 }], want: [['a:1', 3, true]] },
-    { name: 'the same config again changes nothing', steps: [{ at: 'a:1' }, { at: 'a:1' }], want: [['a:1', 0, true]] },
-    { name: 'another host flips with the next generation', steps: [{ at: 'a:1' }, { at: 'b:1' }], want: [['a:1', 0, true], ['b:1', 1, false]] },
-    { name: 'a higher generation for the same host flips', steps: [{ at: 'a:1', targetGeneration: 1 }, { at: 'a:1', targetGeneration: 2 }], want: [['a:1', 1, true], ['a:1', 2, false]] },
+  it.each<{ name: string; steps: Partial<TargetSettings & { at: string }>[]; want: [string, number, boolean, boolean][] }>([
+    { name: 'the first target is not a failover', steps: [{ at: 'a:1' }], want: [['a:1', 0, true, false]] },
+    { name: 'the operator\'s generation is taken as is', steps: [{ at: 'a:1', targetGeneration: 3 }], want: [['a:1', 3, true, false]] },
+    { name: 'the same config again changes nothing', steps: [{ at: 'a:1' }, { at: 'a:1' }], want: [['a:1', 0, true, false]] },
+    { name: 'another host flips with the next generation', steps: [{ at: 'a:1' }, { at: 'b:1' }], want: [['a:1', 0, true, false], ['b:1', 1, false, true]] },
+    { name: 'a higher generation for the same host flips', steps: [{ at: 'a:1', targetGeneration: 1 }, { at: 'a:1', targetGeneration: 2 }], want: [['a:1', 1, true, false], ['a:1', 2, false, false]] },
   ])('one configured target: $name', ({ steps, want }) => {
     const { owner, events } = ownerOf({});
     for (const s of steps) owner.apply(settings([s.at!], s.targetGeneration === undefined ? {} : { targetGeneration: s.targetGeneration }));
-    expect(events.map((e) => (e === 'lost' ? e : [`${e.target.host}:${e.target.port}`, e.generation, e.first]))).toEqual(want);
+    expect(events.map((e) => (e === 'lost' ? e : [`${e.target.host}:${e.target.port}`, e.generation, e.first, e.moved]))).toEqual(want);
     expect(owner.snapshot()).toBeNull();
   });
 
@@ -47,7 +47,7 @@ describe('TargetOwner', () => {
     const { owner, events, probes } = ownerOf(answers);
     owner.apply(settings(['a:1', 'b:1']));
     await vi.advanceTimersByTimeAsync(0);
-    expect(events).toEqual([{ target: ep('a:1'), generation: 1, first: true }]);
+    expect(events).toEqual([{ target: ep('a:1'), generation: 1, first: true, moved: false }]);
     owner.apply(settings(['a:1', 'b:1'])); // the same settings: the same monitor, no extra probe
     await vi.advanceTimersByTimeAsync(0);
     expect(probes).toHaveLength(2);
@@ -70,12 +70,12 @@ describe('TargetOwner', () => {
     expect(owner.target).toBeUndefined();
     answers['a:1'] = W;
     await vi.advanceTimersByTimeAsync(100);
-    expect(events.at(-1)).toEqual({ target: ep('a:1'), generation: 2, first: false });
+    expect(events.at(-1)).toEqual({ target: ep('a:1'), generation: 2, first: false, moved: false });
     answers['a:1'] = X;
     answers['b:1'] = W;
     await vi.advanceTimersByTimeAsync(1_100);
     owner.stop();
-    expect(events.at(-1)).toEqual({ target: ep('b:1'), generation: 3, first: false });
+    expect(events.at(-1)).toEqual({ target: ep('b:1'), generation: 3, first: false, moved: true });
   });
 
   it('suspect() reaches the monitor: a refused connection makes it probe now', async () => {
@@ -104,7 +104,7 @@ describe('TargetOwner', () => {
     answers['b:1'] = R;
     await vi.advanceTimersByTimeAsync(100); // fast rounds while there is no writer
     owner.stop();
-    expect(events.at(-1)).toEqual({ target: ep('a:1'), generation: 2, first: false });
+    expect(events.at(-1)).toEqual({ target: ep('a:1'), generation: 2, first: false, moved: false });
   });
 
   it('a flip after a lost writer is always a new generation, even when the config names an older one', async () => {
@@ -116,7 +116,7 @@ describe('TargetOwner', () => {
     await vi.advanceTimersByTimeAsync(1_100);
     expect(events.at(-1)).toBe('lost');
     owner.apply(settings(['b:1'], { targetGeneration: 1 })); // the operator's generation lags the proxy's
-    expect(events.at(-1)).toEqual({ target: ep('b:1'), generation: 2, first: false });
+    expect(events.at(-1)).toEqual({ target: ep('b:1'), generation: 2, first: false, moved: true });
   });
 
   it('follows IPv6 targets (endpoints in brackets, as the config writes them)', async () => {
@@ -124,6 +124,6 @@ describe('TargetOwner', () => {
     owner.apply({ ...settings([]), targets: [{ host: '::1', port: 5432 }, { host: '::2', port: 5432 }] });
     await vi.advanceTimersByTimeAsync(0);
     owner.stop();
-    expect(events).toEqual([{ target: { host: '::2', port: 5432 }, generation: 1, first: true }]);
+    expect(events).toEqual([{ target: { host: '::2', port: 5432 }, generation: 1, first: true, moved: false }]);
   });
 });

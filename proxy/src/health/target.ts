@@ -27,11 +27,18 @@ export interface Flip {
   generation: number;
   /** The first target of the process, not a failover. */
   first: boolean;
+  /**
+   * The writer is another server than the previous flip's (counted across a lost writer): whatever
+   * still runs on the old one is lost either way.
+   */
+  moved: boolean;
 }
 
 export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string]; readers: [endpoints: string[]] }> {
   target: Endpoint | undefined;
   generation = 0;
+  /** The target of the last flip; unlike `target`, kept while the writer is lost. */
+  private lastFlipped: Endpoint | undefined;
   private monitor: TargetMonitor | undefined;
   private monitorKey = '';
 
@@ -104,9 +111,12 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
     const first = this.target === undefined && this.generation === 0;
     // After a lost writer every flip is a new generation: pools held since then are released by it.
     if (this.target === undefined && !first) generation = Math.max(generation, this.generation + 1);
+    const last = this.lastFlipped;
+    const moved = last !== undefined && (last.host !== target.host || last.port !== target.port);
     this.target = target;
+    this.lastFlipped = target;
     if (generation > this.generation) this.generation = generation;
-    this.emit('flip', { target, generation: this.generation, first });
+    this.emit('flip', { target, generation: this.generation, first, moved });
   }
 
   private stopMonitor(): void {
