@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+COPY contract ./contract
 COPY proxy ./proxy
 COPY operator ./operator
 RUN npm run build && bin/build-native && test -f proxy/native/build/Release/dbproxy_io.node
@@ -22,6 +23,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin/dbproxy ./bin/dbproxy
 # Only the product code (tsconfig.build.json also lists e2e/, absent from this context).
+COPY --from=build /src/dist/contract ./dist/contract
 COPY --from=build /src/dist/proxy ./dist/proxy
 COPY --from=build /src/dist/operator ./dist/operator
 # The native I/O core, where the proxy looks for it (proxy/native/build/Release from dist/proxy/src/io).

@@ -8,8 +8,8 @@ import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Secret } from '@k
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeOnPlane } from './support/plane.js';
-import { classifyApiError } from '../../operator/src/runtime/errors.js';
-import { getJson } from '../../operator/src/runtime/request.js';
+import { classifyApiError } from '../../contract/kube/errors.js';
+import { getJson } from '../../contract/kube/request.js';
 import { watchConfigSecret } from '../../proxy/src/config/kube-source.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
 import { waitFor } from './support/wait.js';

@@ -11,12 +11,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeOnPlane } from './support/plane.js';
 import { applyObject, applyStatus, deleteObject } from '../../operator/src/runtime/apply.js';
-import { classifyApiError } from '../../operator/src/runtime/errors.js';
+import { classifyApiError } from '../../contract/kube/errors.js';
 import { EventRecorder } from '../../operator/src/runtime/events.js';
-import { Informer, type InformerOptions } from '../../operator/src/runtime/informer.js';
+import { Informer, type InformerOptions } from '../../contract/kube/informer.js';
 import { LeaderElector } from '../../operator/src/runtime/leader.js';
 import { microTime } from '../../operator/src/runtime/lease.js';
-import { getJson } from '../../operator/src/runtime/request.js';
+import { getJson } from '../../contract/kube/request.js';
 import { createNamespace, deleteNamespace } from './support/namespace.js';
 import { waitFor } from './support/wait.js';
 

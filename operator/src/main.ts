@@ -10,11 +10,11 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { startAdminServer } from '../../proxy/src/admin/http.js';
-import { tryParseHostPort } from '../../proxy/src/config/host-port.js';
+import { startAdminServer } from '../../contract/admin-http.js';
+import { tryParseHostPort } from '../../contract/config/host-port.js';
 import type { RunningController } from './controller/manager.js';
 import { OperatorMetrics } from './metrics.js';
-import { loadKubeConfig } from './runtime/kube.js';
+import { loadKubeConfig } from '../../contract/kube/kube.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { pino } from 'pino';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../../contract/config/load.js';
 import { ProxyServer } from '../src/server.js';
 import { startPostgres } from '../src/testing/postgres.js';
 import { waitFor } from '../src/testing/wait.js';

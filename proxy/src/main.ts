@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { loadConfigFile, parseConfig } from './config/load.js';
+import { loadConfigFile, parseConfig } from '../../contract/config/load.js';
 import { KUBE_USAGE, parseProxyArgs, PROXY_USAGE } from './config/flags.js';
 import { watchConfigFile } from './config/watch.js';
-import type { ProxyConfig } from './config/schema.js';
+import type { ProxyConfig } from '../../contract/config/schema.js';
 import { ProxyServer } from './server.js';
 
 export class UsageError extends Error {
@@ -70,7 +70,7 @@ export async function runProxy(args: string[]): Promise<void> {
 
 async function fromSecret(name: string, bindHost: string | undefined, log: Logger): Promise<{ server: ProxyServer; stop: () => void }> {
   const { watchConfigSecret } = await import('./config/kube-source.js');
-  const { loadKubeConfig } = await import('../../operator/src/runtime/kube.js');
+  const { loadKubeConfig } = await import('../../contract/kube/kube.js');
   const namespace = process.env['POD_NAMESPACE'] ?? readServiceAccountNamespace();
   let server: ProxyServer | undefined;
   let first: (cfg: ProxyConfig) => void;

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from './config/load.js';
+import { parseConfig } from '../../contract/config/load.js';
 import { startPostgres, startStandby, type PgInstance } from './testing/postgres.js';
 import { startProxy, type TestProxy } from './testing/start-proxy.js';
 import { waitFor } from './testing/wait.js';

@@ -138,7 +138,7 @@ describe('pooling', () => {
     const metrics = (await proxy.admin('/metrics')).text;
     for (const name of [
       'dbproxy_client_connections',
-      'dbproxy_database_connections{state="idle"}',
+      'dbproxy_database_connections{database="postgres",user="app",endpoint="writer",state="idle"}',
       'dbproxy_database_connections_currently_session_pinned',
       'dbproxy_borrow_latency_seconds_bucket',
       'dbproxy_borrow_timeouts_total',
@@ -174,7 +174,7 @@ describe('limits and failures', () => {
     await holder.query('commit');
     expect((await waiter.query('select 2 as n')).rows[0].n).toBe(2);
     const metrics = (await proxy.admin('/metrics')).text;
-    expect(metrics).toMatch(/dbproxy_borrow_timeouts_total [1-9]/);
+    expect(metrics).toMatch(/dbproxy_borrow_timeouts_total\{database="postgres",user="app",endpoint="writer"\} [1-9]/);
     await Promise.all([holder.end(), waiter.end()]);
   });
 
@@ -291,7 +291,7 @@ describe('config reload', () => {
     const proxy = await startProxy({ targets: target(), auth: { method: 'scram', users: users() }, pool: { maxConnections: 1 } });
     const c = await connect(proxy);
     await c.query('select 1');
-    const { parseConfig } = await import('./config/load.js');
+    const { parseConfig } = await import('../../contract/config/load.js');
     proxy.server.applyConfig(
       parseConfig({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, targets: target(), auth: { method: 'scram', users: users() }, pool: { maxConnections: 4 } }, 'test'),
     );

@@ -5,7 +5,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { TargetHealth } from '../../../proxy/src/health/writer.js';
+import type { TargetHealth } from '../../../contract/health/writer.js';
 import type { DBProxy } from '../api/v1alpha1/schema.js';
 import { decide, type Observed } from './decide.js';
 import { changes, type Action } from './plan.js';

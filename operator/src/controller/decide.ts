@@ -4,9 +4,9 @@
  * twice against an in-memory apiserver to show a second pass changes nothing.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { ConfigError, parseConfigText } from '../../../proxy/src/config/load.js';
-import { readerSet } from '../../../proxy/src/health/readers.js';
-import { initialHealth, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { ConfigError, parseConfigText } from '../../../contract/config/load.js';
+import { readerSet } from '../../../contract/health/readers.js';
+import { initialHealth, type TargetHealth } from '../../../contract/health/writer.js';
 import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
 import { desiredObjects } from './desired.js';

@@ -11,7 +11,7 @@ import { GROUP, PLURAL, VERSION } from '../api/v1alpha1/schema.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { applyObject, applyStatus, deleteObject } from '../runtime/apply.js';
 import { EventRecorder } from '../runtime/events.js';
-import { Informer } from '../runtime/informer.js';
+import { Informer } from '../../../contract/kube/informer.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { MANAGED_BY_SELECTOR, MANAGER, controllerOf } from './names.js';
 import { TargetProber } from './prober.js';

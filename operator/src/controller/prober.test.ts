@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ProbeOptions, ProbeResult } from '../../../proxy/src/health/probe.js';
+import type { ProbeOptions, ProbeResult } from '../../../contract/health/probe.js';
 import { TargetProber } from './prober.js';
 
 const plan = { endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'], intervalMs: 1000, failureThreshold: 2, user: 'app', password: 'pw' };

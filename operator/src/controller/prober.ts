@@ -2,14 +2,14 @@
  * Target health for every DBProxy: one probe loop per DBProxy, probing each candidate endpoint every
  * healthCheck.interval with the first auth Secret's credentials — in fast rounds while the writer is
  * in doubt (none, two, or one that missed a probe), and at once when the candidates change. Health is
- * folded with the proxy's own rules (proxy/src/health/writer.ts: failureThreshold consecutive
+ * folded with the proxy's own rules (contract/health/writer.ts: failureThreshold consecutive
  * failures mark UNAVAILABLE); any change of role, state, reason or max_connections enqueues the
  * DBProxy. The timers live here only.
  */
 import type { Logger } from 'pino';
-import { parseHostPort } from '../../../proxy/src/config/host-port.js';
-import { probeEndpoint, type ProbeOptions, type ProbeResult } from '../../../proxy/src/health/probe.js';
-import { initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { parseHostPort } from '../../../contract/config/host-port.js';
+import { probeEndpoint, type ProbeOptions, type ProbeResult } from '../../../contract/health/probe.js';
+import { initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from '../../../contract/health/writer.js';
 import type { ProbePlan } from './decide.js';
 import { canonicalJson } from './hash.js';
 

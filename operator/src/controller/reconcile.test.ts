@@ -5,7 +5,7 @@
 import { ApiException, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { TargetHealth } from '../../../proxy/src/health/writer.js';
+import type { TargetHealth } from '../../../contract/health/writer.js';
 import type { DBProxy } from '../api/v1alpha1/schema.js';
 import { OperatorMetrics } from '../metrics.js';
 import type { ProbePlan } from './decide.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { DBProxy, DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { API_VERSION, KIND } from '../api/v1alpha1/schema.js';
 import type { OperatorMetrics } from '../metrics.js';
-import { classifyApiError } from '../runtime/errors.js';
+import { classifyApiError } from '../../../contract/kube/errors.js';
 import { decide, type Decision, type Observed } from './decide.js';
 import type { Action, ObjectRef } from './plan.js';
 import type { TargetProber } from './prober.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ProxyConfigSchema } from '../../../proxy/src/config/schema.js';
+import { ProxyConfigSchema } from '../../../contract/config/schema.js';
 import { validateSpec } from '../api/v1alpha1/validate.js';
 import { idlePerPod } from './pool-size.js';
 import { renderConfig, renderConfigYaml, type RenderInput } from './render-config.js';

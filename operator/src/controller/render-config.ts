@@ -1,11 +1,11 @@
 /**
- * Renders the proxy config (proxy/src/config/schema.ts) a DBProxy's pods load from Secret
+ * Renders the proxy config (contract/config/schema.ts) a DBProxy's pods load from Secret
  * `X-proxy-config`, key config.yaml. Pure; the same inputs give byte-identical YAML, so an unchanged
  * config never rewrites the Secret (and never wakes the pods' watches).
  */
 import { stringify } from 'yaml';
-import type { ProxyConfigInput } from '../../../proxy/src/config/schema.js';
-import { parseHostPort } from '../../../proxy/src/config/host-port.js';
+import type { ProxyConfigInput } from '../../../contract/config/schema.js';
+import { parseHostPort } from '../../../contract/config/host-port.js';
 import type { DBProxySpec } from '../api/v1alpha1/schema.js';
 import { ADMIN_PORT, PG_PORT, READER_PORT, TLS_MOUNT } from './names.js';
 import { idlePerPod } from './pool-size.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TargetHealth } from '../../../proxy/src/health/writer.js';
+import type { TargetHealth } from '../../../contract/health/writer.js';
 import type { Condition, DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { computeStatus, statusEqual, type StatusInput } from './status.js';
 

@@ -3,7 +3,7 @@
  * shape; a condition's lastTransitionTime moves only when its status flips, a target's only when its
  * role, state or reason changes, so an unchanged world computes an equal status (written never).
  */
-import { splitBrain, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { splitBrain, type TargetHealth } from '../../../contract/health/writer.js';
 import type { Condition, DBProxyStatus, TargetStatus } from '../api/v1alpha1/schema.js';
 import { canonicalJson } from './hash.js';
 import { PG_PORT } from './names.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialHealth, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { initialHealth, type TargetHealth } from '../../../contract/health/writer.js';
 import { validateSpec } from '../api/v1alpha1/validate.js';
 import { candidateEndpoints, chooseWriter, fallbackEndpoints, type EndpointSliceLike } from './targets.js';
 

@@ -2,8 +2,8 @@
  * Target endpoints of a DBProxy, pure: the candidates to probe (host targets plus the ready addresses
  * of each serviceRef's EndpointSlices) and the writer choice with its generation.
  */
-import { formatHostPort } from '../../../proxy/src/config/host-port.js';
-import { pickWriter, splitBrain, type TargetHealth } from '../../../proxy/src/health/writer.js';
+import { formatHostPort } from '../../../contract/config/host-port.js';
+import { pickWriter, splitBrain, type TargetHealth } from '../../../contract/health/writer.js';
 import { DEFAULT_PG_PORT, type DBProxySpec } from '../api/v1alpha1/schema.js';
 
 /** The fields of a discovery.k8s.io/v1 EndpointSlice this module reads. */

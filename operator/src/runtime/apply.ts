@@ -5,7 +5,7 @@
  * manager (a user's kubectl edit) set on objects the operator owns: the DBProxy spec is the truth.
  */
 import { HttpMethod, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { classifyApiError } from './errors.js';
+import { classifyApiError } from '../../../contract/kube/errors.js';
 
 export const FIELD_MANAGER = 'dbproxy-operator';
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { classifyApiError } from './errors.js';
+import { classifyApiError } from '../../../contract/kube/errors.js';
 
 const MAX_REMEMBERED = 1_000;
 

@@ -8,8 +8,8 @@
  */
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { sleep } from './clock.js';
-import { classifyApiError } from './errors.js';
+import { sleep } from '../../../contract/kube/clock.js';
+import { classifyApiError } from '../../../contract/kube/errors.js';
 import { claimSpec, heldByOther, observe, releaseSpec, type Observed } from './lease.js';
 
 export interface LeaderElectorOptions {

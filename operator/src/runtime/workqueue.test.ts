@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, jittered } from './backoff.js';
-import type { Clock } from './clock.js';
+import { backoffDelay, jittered } from '../../../contract/kube/backoff.js';
+import type { Clock } from '../../../contract/kube/clock.js';
 import { WorkQueue } from './workqueue.js';
 
 /** A clock that moves only when the test says so. */

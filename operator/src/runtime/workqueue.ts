@@ -6,8 +6,8 @@
  * - a handler that throws is retried after a per-key exponential backoff, reset by a success;
  * - a handler may ask to run again later (`requeueAfterMs`), e.g. to re-probe a target.
  */
-import { backoffDelay } from './backoff.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { backoffDelay } from '../../../contract/kube/backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../../../contract/kube/clock.js';
 
 export type WorkHandler = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
 

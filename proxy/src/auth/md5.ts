@@ -1,15 +1,11 @@
 /** PostgreSQL's MD5 password scheme: "md5" + md5(md5(password + user) + salt). */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+import { isMd5Hash } from '../../../contract/config/password-formats.js';
+
+export { isMd5Hash };
+
 const md5 = (data: string | Buffer): string => createHash('md5').update(data).digest('hex');
-
-/** What pg_authid stores for MD5 (lowercase hex only, as PostgreSQL recognizes it). */
-const MD5_HASH = /^md5[0-9a-f]{32}$/;
-
-/** True for a stored MD5 hash ("md5" + 32 lowercase hex digits), as PostgreSQL decides it. */
-export function isMd5Hash(s: string): boolean {
-  return MD5_HASH.test(s);
-}
 
 /** What pg_authid stores for MD5: "md5" + md5(password + username). */
 export function md5PasswordHash(user: string, password: string): string {

@@ -5,14 +5,11 @@
  * so a non-ASCII password derives the same keys on every side.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { BASE64, parseScramVerifier, type ScramSecret } from '../../../contract/config/password-formats.js';
 import { saslprep } from './saslprep.js';
 
-export interface ScramSecret {
-  iterations: number;
-  salt: Buffer;
-  storedKey: Buffer;
-  serverKey: Buffer;
-}
+export { formatScramVerifier, parseScramVerifier, type ScramSecret } from '../../../contract/config/password-formats.js';
+
 
 /** A malformed or out-of-order SCRAM message; the only error this module throws. */
 export class AuthProtocolError extends Error {
@@ -24,7 +21,6 @@ export const DEFAULT_SCRAM_ITERATIONS = 4096;
 
 const hmac = (key: Buffer, data: string | Buffer): Buffer => createHmac('sha256', key).update(data).digest();
 const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** RFC 5802 `printable`: %x21-2B / %x2D-7E (no comma). */
 const PRINTABLE = /^[\x21-\x2b\x2d-\x7e]+$/;
 
@@ -55,26 +51,6 @@ export function scramSecretFromPassword(password: string, opts: { salt?: Buffer;
   const iterations = opts.iterations ?? DEFAULT_SCRAM_ITERATIONS;
   const salted = saltedPassword(password, salt, iterations);
   return { iterations, salt, storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
-}
-
-/** `SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>` (what pg_authid stores) → secret, or null. */
-export function parseScramVerifier(s: string): ScramSecret | null {
-  const m = /^SCRAM-SHA-256\$(\d{1,9}):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(s);
-  if (!m || !BASE64.test(m[2]!) || !BASE64.test(m[3]!) || !BASE64.test(m[4]!)) return null;
-  const secret = {
-    iterations: Number(m[1]),
-    salt: Buffer.from(m[2]!, 'base64'),
-    storedKey: Buffer.from(m[3]!, 'base64'),
-    serverKey: Buffer.from(m[4]!, 'base64'),
-  };
-  const ok = secret.storedKey.length === 32 && secret.serverKey.length === 32 && secret.salt.length > 0 && secret.iterations > 0;
-  return ok ? secret : null;
-}
-
-/** The pg_authid text of a secret (the inverse of parseScramVerifier). */
-export function formatScramVerifier(s: ScramSecret): string {
-  const b64 = (b: Buffer) => b.toString('base64');
-  return `SCRAM-SHA-256$${s.iterations}:${b64(s.salt)}$${b64(s.storedKey)}:${b64(s.serverKey)}`;
 }
 
 /** Parses `a=1,b=2` attribute lists in order; throws AuthProtocolError on anything malformed. */

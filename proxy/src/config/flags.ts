@@ -2,8 +2,8 @@
  * Quick mode: `dbproxy proxy --listen … --target … --pool-size N …` builds the same config object a
  * file would, through the same schema; problems are reported under the flags' names.
  */
-import { ConfigError, parseConfig } from './load.js';
-import type { ProxyConfig } from './schema.js';
+import { ConfigError, parseConfig } from '../../../contract/config/load.js';
+import type { ProxyConfig } from '../../../contract/config/schema.js';
 
 export class FlagError extends Error {
   override name = 'FlagError';

@@ -7,7 +7,8 @@
  */
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Informer } from '../../../operator/src/runtime/informer.js';
+import { Informer } from '../../../contract/kube/informer.js';
+import { getJson } from '../../../contract/kube/request.js';
 
 export interface SecretSourceOptions {
   kc: KubeConfig;
@@ -37,6 +38,14 @@ export function configText(secret: V1Secret, key: string): string | Error {
   const plain = secret.stringData?.[key];
   if (plain !== undefined) return plain;
   return new Error(`Secret ${secret.metadata?.namespace}/${secret.metadata?.name} has no key ${key}`);
+}
+
+/** One GET of the Secret's config text (the pod's Role grants get on its own Secret), for RELOAD. */
+export async function readConfigSecret(kc: KubeConfig, namespace: string, name: string, key = 'config.yaml'): Promise<string> {
+  const secret = await getJson<V1Secret>(kc, `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {}, 10_000);
+  const text = configText(secret, key);
+  if (text instanceof Error) throw text;
+  return text;
 }
 
 export function watchConfigSecret(o: SecretSourceOptions): SecretSource {

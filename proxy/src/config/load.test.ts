@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { md5PasswordHash } from '../auth/md5.js';
 import { formatScramVerifier, scramSecretFromPassword } from '../auth/scram.js';
-import { ConfigError, loadConfigFile, parseConfig, parseConfigText } from './load.js';
-import { parseHostPort } from './schema.js';
+import { ConfigError, loadConfigFile, parseConfig, parseConfigText } from '../../../contract/config/load.js';
+import { parseHostPort } from '../../../contract/config/schema.js';
 
 const T = { targets: [{ host: 'db', port: 5432 }], auth: { method: 'trust' } };
 const VERIFIER = formatScramVerifier(scramSecretFromPassword('pw', { iterations: 16 }));
@@ -28,7 +28,7 @@ describe('defaults', () => {
   it('fills in every default; durations come out in milliseconds', () => {
     expect(parseConfig({ targets: ['db:5433'], auth: { method: 'trust' } }, 'test')).toEqual({
       listen: '0.0.0.0:5432',
-      admin: { listen: '0.0.0.0:9187' },
+      admin: { listen: '0.0.0.0:9187', users: [] },
       targets: [{ host: 'db', port: 5433 }],
       targetGeneration: 0,
       auth: { method: 'trust', users: [] },
@@ -112,6 +112,12 @@ describe('every problem, one per line, path first', () => {
     ['verifier with md5', { ...T, auth: { method: 'md5', users: [{ username: 'v', password: VERIFIER }] } }, [expect.stringMatching(/^auth\.users\.0: user "v" has a SCRAM verifier, which cannot check MD5 logins/) as unknown as string]],
     ['verifier with trust', { ...T, auth: { method: 'trust', users: [{ username: 'v', password: VERIFIER }] } }, [expect.stringMatching(/^auth\.users\.0: user "v" has only a SCRAM verifier/) as unknown as string]],
     ['missing users file', { ...T, auth: { method: 'trust', usersFile: 'nope.txt' } }, [expect.stringMatching(/^auth\.usersFile: ENOENT: .*nope\.txt/) as unknown as string]],
+    [
+      'admin user who cannot log in',
+      { ...T, admin: { users: ['app', 'ops'] }, auth: { method: 'scram', users: [{ username: 'app', password: 'x' }] } },
+      ['admin.users.1: user "ops" is not among the users (auth.users or auth.usersFile), so it cannot log in to the admin console'],
+    ],
+    ['empty admin user name', { ...T, admin: { users: [''] } }, ['admin.users.0: must not be empty']],
   ])('%s', (_, obj, expected) => {
     expect(problems(obj, tmp)).toEqual(expected);
   });
@@ -121,6 +127,9 @@ describe('every problem, one per line, path first', () => {
     expect(problems({ ...T, auth: { method: 'scram', users: [{ username: 'v', password: VERIFIER }, { username: 'p', password: 'x' }] } })).toEqual([]);
     expect(problems({ ...T, auth: { method: 'md5', users: [{ username: 'm', password: md5 }, { username: 'p', password: 'x' }] } })).toEqual([]);
     expect(problems({ ...T, auth: { method: 'trust', users: [{ username: 'm', password: md5 }] } })).toEqual([]);
+    // With trust anyone named may open the admin console; otherwise they log in as a listed user.
+    expect(problems({ ...T, admin: { users: ['anyone'] } })).toEqual([]);
+    expect(problems({ ...T, admin: { users: ['p'] }, auth: { method: 'md5', users: [{ username: 'p', password: 'x' }] } })).toEqual([]);
   });
 });
 

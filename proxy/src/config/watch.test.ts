@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../testing/wait.js';
-import { parseConfigText } from './load.js';
-import type { ProxyConfig } from './schema.js';
+import { parseConfigText } from '../../../contract/config/load.js';
+import type { ProxyConfig } from '../../../contract/config/schema.js';
 import { watchConfigFile, type WatchOptions } from './watch.js';
 
 const config = (pool: number, extra = '') => `targets: [db:5432]\nauth: { method: trust${extra} }\npool: { maxConnections: ${pool} }\n`;

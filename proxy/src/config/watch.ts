@@ -8,8 +8,8 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { loadConfigFile } from './load.js';
-import type { ProxyConfig } from './schema.js';
+import { loadConfigFile } from '../../../contract/config/load.js';
+import type { ProxyConfig } from '../../../contract/config/schema.js';
 
 export interface WatchOptions {
   /** The config already running (so a change made while the watcher starts is not missed). */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TargetMonitor, type WriterChange } from './monitor.js';
-import type { ProbeResult } from './probe.js';
+import type { ProbeResult } from '../../../contract/health/probe.js';
 
 const W: ProbeResult = { ok: true, inRecovery: false, maxConnections: 100, serverVersion: '15.8' };
 const R: ProbeResult = { ok: true, inRecovery: true, maxConnections: 100, serverVersion: '15.8' };

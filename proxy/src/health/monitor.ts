@@ -1,8 +1,8 @@
 /** Probes target endpoints in rounds and reports when the writer changes. Timers live here. */
 import { EventEmitter } from 'node:events';
-import { parseHostPort } from '../config/host-port.js';
-import { probeEndpoint, type ProbeResult } from './probe.js';
-import { FAST_ROUND_MS, initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from './writer.js';
+import { parseHostPort } from '../../../contract/config/host-port.js';
+import { probeEndpoint, type ProbeResult } from '../../../contract/health/probe.js';
+import { FAST_ROUND_MS, initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from '../../../contract/health/writer.js';
 
 export interface MonitorOptions {
   endpoints: string[];

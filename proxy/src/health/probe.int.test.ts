@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../testing/ports.js';
 import { startPostgres, startStandby, type PgInstance } from '../testing/postgres.js';
-import { probeEndpoint, type ProbeOptions } from './probe.js';
+import { probeEndpoint, type ProbeOptions } from '../../../contract/health/probe.js';
 
 describe('probeEndpoint against real PostgreSQL', () => {
   let primary: PgInstance;

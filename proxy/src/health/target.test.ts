@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ProbeResult } from './probe.js';
+import type { ProbeResult } from '../../../contract/health/probe.js';
 import { TargetOwner, type Flip, type TargetSettings } from './target.js';
 
 const W: ProbeResult = { ok: true, inRecovery: false, maxConnections: 100, serverVersion: '15.8' };

@@ -4,10 +4,10 @@
  * kept across config reloads that do not change what it probes.
  */
 import { EventEmitter } from 'node:events';
-import { formatHostPort, parseHostPort } from '../config/host-port.js';
+import { formatHostPort, parseHostPort } from '../../../contract/config/host-port.js';
 import { TargetMonitor, type MonitorOptions } from './monitor.js';
-import { readerSet } from './readers.js';
-import { splitBrain, type TargetHealth } from './writer.js';
+import { readerSet } from '../../../contract/health/readers.js';
+import { splitBrain, type TargetHealth } from '../../../contract/health/writer.js';
 
 export interface Endpoint {
   host: string;

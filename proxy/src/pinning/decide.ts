@@ -4,11 +4,8 @@
  */
 import type { Classification } from './classify.js';
 import type { PinReason } from './rules.js';
+import type { PinningFilter } from '../../../contract/pinning-filters.js';
 
-/** Pinning filters (RDS Proxy's names), each waiving one class of pinning: the one list (the proxy config schema and the CRD use it). */
-export const PINNING_FILTERS = ['EXCLUDE_VARIABLE_SETS'] as const;
-/** EXCLUDE_VARIABLE_SETS: session SET/RESET (and literal set_config(…, false)) are tracked and replayed instead of pinning. */
-export type PinningFilter = (typeof PINNING_FILTERS)[number];
 
 export interface SetOp {
   op: 'set' | 'reset' | 'reset_all';

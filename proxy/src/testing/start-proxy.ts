@@ -1,6 +1,6 @@
 /** Test support: a real ProxyServer in this process, on a free loopback port, with a quiet logger. */
 import { pino } from 'pino';
-import { parseConfig } from '../config/load.js';
+import { parseConfig } from '../../../contract/config/load.js';
 import { ProxyServer } from '../server.js';
 
 export interface TestProxy {

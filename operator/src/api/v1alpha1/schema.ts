@@ -4,7 +4,7 @@
  */
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { PINNING_FILTERS } from '../../../../proxy/src/pinning/decide.js';
+import { PINNING_FILTERS } from '../../../../contract/pinning-filters.js';
 
 export const GROUP = 'dbproxy.io';
 export const VERSION = 'v1alpha1';

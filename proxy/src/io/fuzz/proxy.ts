@@ -1,7 +1,7 @@
 // The proxy under fuzz: its database tables, its config, a log stream naming hostile clients, its start.
 import type pg from 'pg';
 import { pino } from 'pino';
-import { parseConfig } from '../../config/load.js';
+import { parseConfig } from '../../../../contract/config/load.js';
 import { ProxyServer } from '../../server.js';
 import { hostileByPort } from './hostile-client.js';
 import { LIMIT, LOG_LEVEL, PG_HOST, PG_PORT, PROXY_IO } from './knobs.js';

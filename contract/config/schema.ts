@@ -7,12 +7,11 @@
 import { z } from 'zod';
 import { zDuration } from './duration.js';
 import { parseHostPort, tryParseHostPort } from './host-port.js';
-import { PINNING_FILTERS } from '../pinning/decide.js';
+import { PINNING_FILTERS } from '../pinning-filters.js';
 
 export { formatHostPort, parseHostPort, type HostPort } from './host-port.js';
 
-/** Pinning filters (RDS Proxy's names): each waives one class of pinning; the list is pinning/decide.ts's. */
-export { PINNING_FILTERS, type PinningFilter } from '../pinning/decide.js';
+export { PINNING_FILTERS, type PinningFilter } from '../pinning-filters.js';
 
 export const AUTH_METHODS = ['scram', 'md5', 'trust'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

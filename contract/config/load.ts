@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { clientAuthProblem, parseUsersFile, type UserEntry } from '../auth/users.js';
+import { clientAuthProblem, parseUsersFile, type UserEntry } from './users-file.js';
 import { configErrorMap, describeIssues } from './issues.js';
 import { AuthConfigSchema, ProxyConfigSchema, type AuthConfig, type ProxyConfig } from './schema.js';
 

@@ -3,8 +3,7 @@
  * standbys, spread round-robin over new connections), what to do with none (wait, or use the
  * writer), and the generation that retires connections when that set changes.
  */
-import { parseHostPort } from '../config/host-port.js';
-import type { Endpoint } from './target.js';
+import { parseHostPort, type HostPort as Endpoint } from '../config/host-port.js';
 import type { TargetHealth } from './writer.js';
 
 export type WhenNoReader = 'wait' | 'writer';
