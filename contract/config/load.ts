@@ -28,6 +28,7 @@ export function parseConfig(obj: unknown, source: string, baseDir = process.cwd(
   // The users are checked even when something else is wrong, so one run lists every problem.
   const auth = r.success ? r.data.auth : AuthConfigSchema.safeParse(authSection(obj)).data;
   if (auth) problems.push(...loadUsers(auth, baseDir));
+  if (r.success) problems.push(...adminProblems(r.data.admin.users, r.data.auth));
   if (problems.length > 0 || !r.success) throw new ConfigError(source, problems);
   const config = r.data;
   if (config.tls?.certFile) config.tls.certFile = path.resolve(baseDir, config.tls.certFile);
@@ -68,6 +69,13 @@ function userProblems({ method, users }: AuthConfig): string[] {
     problems.push(`auth: method ${method} needs at least one user (auth.users or auth.usersFile); to let every client in unchecked, set method: trust explicitly`);
   }
   return problems;
+}
+
+/** Admin users log in as clients do: unless auth is trust, each must be one of the users. */
+function adminProblems(admins: string[], { method, users }: AuthConfig): string[] {
+  if (method === 'trust') return [];
+  const known = new Set(users.map((u) => u.username));
+  return admins.flatMap((a, i) => (known.has(a) ? [] : [`admin.users.${i}: user "${a}" is not among the users (auth.users or auth.usersFile), so it cannot log in to the admin console`]));
 }
 
 export async function loadConfigFile(file: string): Promise<ProxyConfig> {

@@ -90,7 +90,16 @@ export type AuthConfig = z.output<typeof AuthConfigSchema>;
 
 export const ProxyConfigSchema = z.strictObject({
   listen: hostPort.default('0.0.0.0:5432'),
-  admin: z.strictObject({ listen: hostPort.default('0.0.0.0:9187') }).prefault({}),
+  admin: z
+    .strictObject({
+      listen: hostPort.default('0.0.0.0:9187'),
+      /**
+       * Users who may open the admin console (the virtual database `dbproxy`; PgBouncer's
+       * admin_users). They log in as any client does: with scram or md5 they must be among the users.
+       */
+      users: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   targets: z.array(target).min(1, 'at least one target (HOST:PORT of PostgreSQL) is needed'),
   /** Set by the operator; a higher one is a failover flip. */
   targetGeneration: z.int().min(0).default(0),

@@ -108,6 +108,20 @@ describe('bin/dbproxy proxy', () => {
     await r.exited;
   });
 
+  it('the admin console RELOAD re-reads the config file at once (psql)', async () => {
+    const file = path.join(dir, 'console.yaml');
+    const config = (pool: number) =>
+      `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0, users: [postgres] }\ntargets: [{ host: 127.0.0.1, port: ${db.port} }]\nauth: { method: trust }\npool: { maxConnections: ${pool} }\n`;
+    writeFileSync(file, config(2));
+    const r = await start(['--config', file]);
+    writeFileSync(file, config(9));
+    // RELOAD answers once the new config runs: the SHOW CONFIG after it sees it, whatever the watcher does.
+    const { stdout } = await run('psql', ['-X', '-A', '-t', '-h', '127.0.0.1', '-p', String(r.port), '-U', 'postgres', '-d', 'dbproxy', '-c', 'RELOAD', '-c', 'SHOW CONFIG']);
+    expect(stdout.split('\n')).toContain('pool.maxConnections|9|20|yes');
+    r.child.kill('SIGTERM');
+    await r.exited;
+  });
+
   it('on SIGTERM stops accepting, lets a running transaction finish, then exits 0', async () => {
     const r = await start(quick(['--pool-size', '2']));
     const c = new pg.Client({ host: '127.0.0.1', port: r.port, user: 'postgres', database: 'postgres' });

@@ -52,6 +52,8 @@ export async function runProxy(args: string[]): Promise<void> {
     const config = parsed.configFile ? await loadConfigFile(parsed.configFile) : parsed.config!;
     const log = pino({ level: config.logLevel });
     server = new ProxyServer(config, log, bindHost);
+    const file = parsed.configFile;
+    if (file) server.reloadSource = () => loadConfigFile(file); // the admin console's RELOAD
     await server.start();
     if (parsed.configFile) {
       stopWatching = watchConfigFile(
@@ -69,20 +71,22 @@ export async function runProxy(args: string[]): Promise<void> {
 }
 
 async function fromSecret(name: string, bindHost: string | undefined, log: Logger): Promise<{ server: ProxyServer; stop: () => void }> {
-  const { watchConfigSecret } = await import('./config/kube-source.js');
+  const { readConfigSecret, watchConfigSecret } = await import('./config/kube-source.js');
   const { loadKubeConfig } = await import('../../contract/kube/kube.js');
   const namespace = process.env['POD_NAMESPACE'] ?? readServiceAccountNamespace();
   let server: ProxyServer | undefined;
   let first: (cfg: ProxyConfig) => void;
   const firstConfig = new Promise<ProxyConfig>((resolve) => (first = resolve));
+  const kc = loadKubeConfig();
+  const source = `Secret ${namespace}/${name}`;
   const watch = watchConfigSecret({
-    kc: loadKubeConfig(),
+    kc,
     namespace,
     name,
     log,
     onConfig: (text) => {
       try {
-        const cfg = parseConfig(parseYaml(text), `Secret ${namespace}/${name}`);
+        const cfg = parseConfig(parseYaml(text), source);
         if (server) server.applyConfig(cfg);
         else first(cfg);
       } catch (err) {
@@ -93,6 +97,8 @@ async function fromSecret(name: string, bindHost: string | undefined, log: Logge
   });
   const cfg = await firstConfig;
   server = new ProxyServer(cfg, pino({ level: cfg.logLevel }), bindHost);
+  // The admin console's RELOAD reads the Secret now (the watch delivers changes on its own anyway).
+  server.reloadSource = async () => parseConfig(parseYaml(await readConfigSecret(kc, namespace, name)), source);
   await server.start();
   return { server, stop: () => watch.stop() };
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { serialize } from 'pg-protocol';
 import { startAdminServer } from '../../contract/admin-http.js';
 import { ProxyMetrics } from './admin/metrics.js';
+import { PoolStats, ServerConsole } from './admin/console/host.js';
 import { UserStore } from './auth/users.js';
 import { openBackend, type BackendConnection, type Endpoint } from './backend/connection.js';
 import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
@@ -46,6 +47,19 @@ export class ProxyServer implements SessionContext {
   private sweeper: NodeJS.Timeout | undefined;
   /** The writer new database connections go to, and its generation. */
   private readonly targets = new TargetOwner();
+  /** The admin console's view of the server (SHOW …, PAUSE, RESUME, RELOAD). */
+  readonly console: ServerConsole = new ServerConsole({
+    pools: () => this.pools.values(),
+    sessions: () => this.sessions,
+    config: () => this.config,
+    maxConnections: (h) => this.poolLimits(h.endpoint).maxConnections,
+    reload: () => this.reload(),
+  });
+  /**
+   * Where RELOAD re-reads the config (main.ts sets it: the config file, or the config Secret); unset
+   * when the proxy runs from flags.
+   */
+  reloadSource: (() => Promise<ProxyConfig>) | undefined;
   private draining = false;
   private tlsContext: tls.SecureContext | undefined;
   private decider: SqlDecider;
@@ -154,6 +168,12 @@ export class ProxyServer implements SessionContext {
   }
 
   /** A changed config: pools, users, filters, TLS and target follow without dropping clients. */
+  /** RELOAD: the config as its source says now, applied as a change of the file or Secret is. */
+  async reload(): Promise<void> {
+    if (!this.reloadSource) throw new Error('this proxy runs from command-line flags: there is no config file or Secret to re-read');
+    this.applyConfig(await this.reloadSource());
+  }
+
   applyConfig(next: ProxyConfig): void {
     const prev = this.config;
     this.config = next;
@@ -253,6 +273,7 @@ export class ProxyServer implements SessionContext {
     const key = `${endpoint}\u0000${database}\u0000${user}`;
     let handle = this.pools.get(key);
     if (handle) return handle;
+    const stats = new PoolStats();
     const pool: Pool<BackendConnection> = new Pool<BackendConnection>(
       this.poolLimits(endpoint),
       {
@@ -261,8 +282,14 @@ export class ProxyServer implements SessionContext {
         abort: (b) => b.abort('the writer changed (failover)'),
       },
       {
-        borrowed: (ms) => this.metrics.borrowLatency.observe(ms / 1000),
-        borrowTimedOut: () => this.metrics.borrowTimeouts.inc(),
+        borrowed: (ms) => {
+          stats.borrowed(ms);
+          this.metrics.borrowLatency.observe(ms / 1000);
+        },
+        borrowTimedOut: () => {
+          stats.borrowTimeouts++;
+          this.metrics.borrowTimeouts.inc();
+        },
         openFailed: (err) => {
           this.metrics.backendOpenFailures.inc({ reason: err.name });
           // A refused or failed connect may be the writer going away: probe the targets now.
@@ -275,7 +302,8 @@ export class ProxyServer implements SessionContext {
     pool.generation = reader ? this.readers.generation : this.generation;
     const why = reader ? this.readers.holdReason(this.target) : this.target ? undefined : 'no writer is available among the targets';
     if (why !== undefined) pool.hold(why);
-    handle = { key, database, user, endpoint, pool, serverParams: undefined };
+    handle = { key, database, user, endpoint, pool, serverParams: undefined, stats };
+    this.console.adopt(handle);
     this.pools.set(key, handle);
     return handle;
   }

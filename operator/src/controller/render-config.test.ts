@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseConfigText } from '../../../contract/config/load.js';
 import { ProxyConfigSchema } from '../../../contract/config/schema.js';
 import { validateSpec } from '../api/v1alpha1/validate.js';
 import { idlePerPod } from './pool-size.js';
@@ -62,6 +63,14 @@ describe('renderConfig', () => {
     const c = ProxyConfigSchema.parse(renderConfig({ ...input, spec: s }));
     expect(c.auth.method).toBe('md5');
     expect(c.tls).toEqual({ certFile: '/etc/dbproxy/tls/tls.crt', keyFile: '/etc/dbproxy/tls/tls.key', require: true });
+  });
+
+  it('admin users become the console\'s admin.users (sorted), and nothing when there are none', () => {
+    const s = spec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'a' } }], adminUsers: ['zed', 'app'] });
+    expect(ProxyConfigSchema.parse(renderConfig({ ...input, spec: s })).admin).toEqual({ listen: '0.0.0.0:9187', users: ['app', 'zed'] });
+    // The pods' own loader accepts them: they are among the rendered users.
+    expect(parseConfigText(renderConfigYaml({ ...input, spec: s }), 'config.yaml').admin.users).toEqual(['app', 'zed']);
+    expect(renderConfig(input).admin).toEqual({ listen: '0.0.0.0:9187' });
   });
 
   it('IPv6 writers round-trip', () => {

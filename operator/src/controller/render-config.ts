@@ -40,7 +40,7 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
   const pool = s.connectionPool;
   return {
     listen: `0.0.0.0:${PG_PORT}`,
-    admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+    admin: { listen: `0.0.0.0:${ADMIN_PORT}`, ...(s.adminUsers?.length ? { users: [...s.adminUsers].sort() } : {}) },
     targets,
     targetGeneration: i.targetGeneration,
     auth: { method: s.clientPasswordAuthType === 'MD5' ? 'md5' : 'scram', users },

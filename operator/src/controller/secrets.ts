@@ -26,6 +26,10 @@ export function resolveSecrets(spec: DBProxySpec, lookup: SecretLookup): { ok: t
     if (users.some((u) => u.username === username)) return void problems.push(`spec.auth.${i}: user ${username} appears in two Secrets`);
     users.push({ username, password });
   });
+  (spec.adminUsers ?? []).forEach((name, i) => {
+    // Only a user the proxy knows can log in to its console; a Secret still missing is reported above.
+    if (problems.length === 0 && !users.some((u) => u.username === name)) problems.push(`spec.adminUsers.${i}: user ${name} is not the username of any spec.auth Secret`);
+  });
   if (spec.tls) {
     const s = lookup(spec.tls.secretRef.name);
     if (!s) problems.push(`spec.tls: Secret ${spec.tls.secretRef.name} not found`);

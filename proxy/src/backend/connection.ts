@@ -61,6 +61,8 @@ const ASYNC = new Set([0x4e, 0x53, 0x41]);
  */
 export class BackendConnection implements BackendState {
   readonly id = nextBackendId++;
+  /** When the connection was ready (the admin console's SHOW SERVERS). */
+  readonly openedAt = Date.now();
   owner: BackendOwner | undefined;
   readonly scanner: ServerScanner;
   readonly ledger = new ReplyLedger();

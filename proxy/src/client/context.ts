@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Pool } from '../pool/pool.js';
 import type { UserStore } from '../auth/users.js';
+import type { ConsoleHost, PoolStats } from '../admin/console/host.js';
 
 /** One pool per (database, user) and what the proxy learned from its first backend. */
 export interface PoolHandle {
@@ -14,6 +15,8 @@ export interface PoolHandle {
   readonly pool: Pool<BackendConnection>;
   /** ParameterStatus values a backend of this pool reported at startup (the "welcome" set). */
   serverParams: ReadonlyMap<string, string> | undefined;
+  /** Borrows, waits and timeouts since the pool was made (the admin console's SHOW STATS). */
+  readonly stats: PoolStats;
 }
 
 import type { Decision } from '../pinning/index.js';
@@ -36,6 +39,8 @@ export interface SessionContext {
   readonly requireTls: boolean;
   readonly shuttingDown: boolean;
   readonly users: UserStore;
+  /** The admin console (the virtual database `dbproxy`): who may open it, what it shows and does. */
+  readonly console: ConsoleHost;
   poolFor(database: string, user: string, endpoint: 'writer' | 'reader'): PoolHandle;
   decide(sql: string): SqlDecision;
   register(session: CancelTarget): { processId: number; secretKey: number };

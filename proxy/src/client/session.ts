@@ -4,6 +4,7 @@
  * effects; any exception on one connection's path ends that connection only.
  */
 import tls from 'node:tls';
+import { AdminConsole, CONSOLE_DATABASE, consoleRefusal } from '../admin/console/console.js';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Conn, ConnHandlers } from '../io/conn.js';
 import { NodeConn } from '../io/node-conn.js';
@@ -31,8 +32,11 @@ export class ClientSession implements SessionLink, ConnHandlers {
   applicationName = '';
   processId = 0;
   lastActive = Date.now();
+  readonly connectedAt = Date.now();
   readonly remoteAddress: string;
   machine: SessionMachine<BackendConnection> | undefined;
+  /** Set instead of the machine for a client of the admin console (the virtual database). */
+  console: AdminConsole | undefined;
 
   private readonly framer: ClientFramer;
   /** The handshake, until the client is authenticated (then dropped: idle clients stay small). */
@@ -62,7 +66,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
 
   /** For the server: the handshake phase, then the machine's mode. */
   get state(): string {
-    return this.machine?.mode ?? this.startup?.phase ?? 'closed';
+    return this.machine?.mode ?? (this.console ? 'admin' : (this.startup?.phase ?? 'closed'));
   }
 
   get backend(): BackendConnection | undefined {
@@ -89,6 +93,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
   }
 
   private readonly onClientMessage = (buf: Buffer, start: number, end: number): void => {
+    if (this.console !== undefined) return this.console.onMessage(buf, start, end);
     if (this.machine === undefined) return this.startup?.onMessage(buf, start, end);
     this.machine.onClientMessage(decodeFrontend(buf, start, end));
   };
@@ -113,6 +118,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
   }
 
   private onAuthenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void {
+    if (database === CONSOLE_DATABASE) return this.openConsole(user, params, prefix);
     this.user = user;
     this.database = database;
     this.startupParams = params;
@@ -140,6 +146,20 @@ export class ClientSession implements SessionLink, ConnHandlers {
     else this.handle.pool.acquire(this.side);
   }
 
+  /** The virtual database: the admin console instead of a pool, for admin users only. */
+  private openConsole(user: string, params: Map<string, string>, prefix?: Buffer): void {
+    const refused = consoleRefusal(this.ctx.console, user);
+    if (refused) return this.closeSocket(refused);
+    this.user = user;
+    this.database = CONSOLE_DATABASE;
+    this.applicationName = params.get('application_name') ?? '';
+    this.startup = undefined;
+    const keys = this.ctx.register(this);
+    this.processId = keys.processId;
+    this.console = new AdminConsole(this.ctx.console, this);
+    this.conn.write(Buffer.concat([prefix ?? Buffer.alloc(0), authenticationOk(), this.console.welcome(params, keys)]));
+  }
+
   welcome(server: ReadonlyMap<string, string>): void {
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
@@ -165,6 +185,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
 
   /** For the server's cancel: the backend running this client's request, if one runs now. */
   cancelTarget(): BackendConnection | undefined {
+    // A console session has no backend: a cancel stops the PAUSE it waits on.
+    if (this.console) this.guard(() => this.console!.cancel());
     return this.machine?.cancelTarget();
   }
 

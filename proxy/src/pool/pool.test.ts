@@ -323,3 +323,89 @@ describe('Pool', () => {
     expect(r.errors[0]!.sqlstate).toBe('57P01');
   });
 });
+
+describe('Pool pause (the admin console PAUSE / RESUME)', () => {
+  let f: FakeFactory;
+  let pool: Pool<Conn>;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    f = new FakeFactory();
+    pool = new Pool(limits, f, {}, () => Date.now());
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('says drained at once when nothing is borrowed', () => {
+    let drained = 0;
+    pool.pause(() => drained++);
+    expect(pool.paused).toBe(true);
+    expect(drained).toBe(1);
+  });
+
+  it('says drained when the last borrowed connection comes back, and keeps it idle', async () => {
+    const a = new Recorder();
+    const b = new Recorder();
+    pool.acquire(a);
+    pool.acquire(b);
+    const [c1, c2] = [await f.succeed(), await f.succeed()];
+    let drained = 0;
+    pool.pause(() => drained++);
+    pool.release(c1);
+    expect(drained).toBe(0);
+    pool.remove(c2); // a lost connection counts as given back
+    expect(drained).toBe(1);
+    expect(pool.idle).toEqual([c1]);
+  });
+
+  it('holds new borrowers in the queue without opening, even with an idle connection, until resume', async () => {
+    const a = new Recorder();
+    pool.acquire(a);
+    const c1 = await f.succeed();
+    pool.release(c1);
+    pool.pause();
+    const b = new Recorder();
+    const c = new Recorder();
+    pool.acquire(b);
+    pool.acquire(c);
+    expect([b.got, c.got, f.opened.length, pool.waiting]).toEqual([[], [], 0, 2]);
+    expect(pool.oldestWaitSince).toBe(Date.now());
+    pool.resume();
+    expect(b.got).toEqual([c1]); // the idle one first, in FIFO order
+    expect(f.opened).toHaveLength(1); // then an open for the next
+    const c2 = await f.succeed();
+    expect(c.got).toEqual([c2]);
+    expect(pool.paused).toBe(false);
+  });
+
+  it('keeps a connection released while paused from the waiters', async () => {
+    const a = new Recorder();
+    pool.acquire(a);
+    const c1 = await f.succeed();
+    pool.pause();
+    const b = new Recorder();
+    pool.acquire(b);
+    pool.release(c1);
+    expect(b.got).toEqual([]);
+    pool.resume();
+    expect(b.got).toEqual([c1]);
+  });
+
+  it('times a held borrower out as usual (53300)', async () => {
+    pool.pause();
+    const a = new Recorder();
+    pool.acquire(a);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(a.errors.map((e) => [e.sqlstate, e.timedOut])).toEqual([['53300', true]]);
+    expect(pool.waiting).toBe(0);
+  });
+
+  it('forgets drained callbacks on resume', async () => {
+    const a = new Recorder();
+    pool.acquire(a);
+    const c1 = await f.succeed();
+    let drained = 0;
+    pool.pause(() => drained++);
+    pool.resume();
+    pool.release(c1);
+    expect(drained).toBe(0);
+  });
+});

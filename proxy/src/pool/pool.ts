@@ -84,6 +84,9 @@ export class Pool<B extends PoolMember> {
   /** Set while there is nowhere to open a connection (no writer): borrowers queue, nothing is opened. */
   private holdReason: string | undefined;
   private closed = false;
+  /** PAUSE: see `pause`. */
+  private pausedNow = false;
+  private onDrained: (() => void)[] = [];
   generation = 0;
 
   constructor(
@@ -105,6 +108,11 @@ export class Pool<B extends PoolMember> {
     return this.opening;
   }
 
+  /** When the oldest queued borrower started waiting (undefined when none is queued). */
+  get oldestWaitSince(): number | undefined {
+    return this.peek()?.since;
+  }
+
   /** Opens to an older target still in flight (after a failover), counted apart. */
   get staleOpeningCount(): number {
     return this.staleOpening;
@@ -116,7 +124,7 @@ export class Pool<B extends PoolMember> {
       waiter.onBorrowError(new BorrowError('the proxy is shutting down', '57P01', false));
       return;
     }
-    if (this.waiting === 0 && this.holdReason === undefined) {
+    if (this.waiting === 0 && this.holdReason === undefined && !this.pausedNow) {
       const backend = this.idle.pop();
       if (backend !== undefined) {
         this.busy.add(backend);
@@ -148,12 +156,13 @@ export class Pool<B extends PoolMember> {
   /** A borrowed connection comes back clean (ReadyForQuery `I`, nothing owed). */
   release(backend: B): void {
     if (!this.busy.delete(backend)) return;
+    if (this.pausedNow) this.settleDrained();
     if (this.closed || backend.generation < this.generation || this.holdReason !== undefined) {
       this.factory.close(backend, backend.generation < this.generation ? 'target changed' : this.closed ? 'pool closed' : 'no writer');
       this.grow();
       return;
     }
-    const next = this.shift();
+    const next = this.pausedNow ? undefined : this.shift();
     if (next !== undefined) {
       this.busy.add(backend);
       this.handOver(next, backend);
@@ -186,6 +195,7 @@ export class Pool<B extends PoolMember> {
       if (i < 0) return;
       this.idle.splice(i, 1);
     }
+    if (this.pausedNow) this.settleDrained();
     this.grow();
   }
 
@@ -228,6 +238,42 @@ export class Pool<B extends PoolMember> {
     for (const b of this.idle.splice(0)) this.factory.close(b, 'no writer');
   }
 
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /**
+   * PAUSE (the admin console): borrowers queue, the borrow timeout still applies, and nothing is
+   * handed out or opened until `resume`; what is borrowed finishes its unit of work. `drained` runs
+   * once no connection is borrowed (now, if none is).
+   */
+  pause(drained?: () => void): void {
+    this.pausedNow = true;
+    if (drained) this.onDrained.push(drained);
+    this.settleDrained();
+  }
+
+  /** RESUME: idle connections go to the queued borrowers first, then more open as the limits allow. */
+  resume(): void {
+    if (!this.pausedNow) return;
+    this.pausedNow = false;
+    this.onDrained = [];
+    for (let next = this.peek(); next !== undefined && this.idle.length > 0; next = this.peek()) {
+      this.shift();
+      const backend = this.idle.pop()!;
+      this.busy.add(backend);
+      this.handOver(next, backend);
+    }
+    this.grow();
+  }
+
+  private settleDrained(): void {
+    if (this.busy.size > 0 || this.onDrained.length === 0) return;
+    const done = this.onDrained;
+    this.onDrained = [];
+    for (const f of done) f();
+  }
+
   setLimits(limits: PoolLimits): void {
     this.limits = limits;
     this.grow();
@@ -245,7 +291,7 @@ export class Pool<B extends PoolMember> {
   }
 
   private grow(): void {
-    while (!this.closed && this.holdReason === undefined && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
+    while (!this.closed && this.holdReason === undefined && !this.pausedNow && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
       this.openOne();
     }
   }

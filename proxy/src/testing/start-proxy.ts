@@ -1,6 +1,7 @@
 /** Test support: a real ProxyServer in this process, on a free loopback port, with a quiet logger. */
 import { pino } from 'pino';
-import { parseConfig } from '../../../contract/config/load.js';
+import { loadConfigFile, parseConfig } from '../../../contract/config/load.js';
+import type { ProxyConfig } from '../../../contract/config/schema.js';
 import { ProxyServer } from '../server.js';
 
 export interface TestProxy {
@@ -16,7 +17,17 @@ export interface TestProxy {
 /** `overrides` is a partial proxy config (file shape); listen/admin default to ephemeral ports. */
 export async function startProxy(overrides: Record<string, unknown>): Promise<TestProxy> {
   const config = parseConfig({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, logLevel: 'warn', ...overrides }, 'test');
+  return run(config);
+}
+
+/** From a config file, as `dbproxy proxy --config FILE` runs: the admin console's RELOAD re-reads it. */
+export async function startProxyFromFile(file: string): Promise<TestProxy> {
+  return run(await loadConfigFile(file), () => loadConfigFile(file));
+}
+
+async function run(config: ProxyConfig, reloadSource?: () => Promise<ProxyConfig>): Promise<TestProxy> {
   const server = new ProxyServer(config, pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }));
+  server.reloadSource = reloadSource;
   await server.start();
   const port = Number(server.address().split(':').pop());
   const adminPort = Number(server.adminAddress().split(':').pop());

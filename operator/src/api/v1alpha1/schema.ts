@@ -58,6 +58,11 @@ export const DBProxySpecSchema = z
       .min(1)
       .max(64)
       .meta({ description: 'Secrets with keys username and password (RDS: Secrets Manager secrets). The first is also used for health probes.' }),
+    adminUsers: z
+      .array(z.string().min(1).max(128))
+      .max(64)
+      .optional()
+      .meta({ description: 'Users who may open the admin console, the virtual database dbproxy (SHOW POOLS, PAUSE, …; PgBouncer admin_users). Each is the username of a spec.auth Secret and logs in with its password.' }),
     clientPasswordAuthType: z.enum(['SCRAM_SHA_256', 'MD5']).default('SCRAM_SHA_256'),
     requireTLS: z.boolean().default(false),
     tls: z.object({ secretRef: z.object({ name }) }).optional().meta({ description: 'A kubernetes.io/tls Secret (tls.crt, tls.key) for client connections.' }),
