@@ -10,14 +10,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['contract/**/*.test.ts', 'proxy/src/**/*.test.ts', 'proxy/bench/**/*.test.ts', 'operator/src/**/*.test.ts', 'e2e/agent/**/*.test.ts'],
+          include: ['contract/**/*.test.ts', 'proxy/src/**/*.test.ts', 'proxy/bench/**/*.test.ts', 'operator/src/**/*.test.ts', 'e2e/agent/**/*.test.ts', 'e2e/monitoring/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
       {
         test: {
           name: 'int',
-          include: ['contract/**/*.int.test.ts', 'proxy/**/*.int.test.ts', 'operator/**/*.int.test.ts'],
+          include: ['contract/**/*.int.test.ts', 'proxy/**/*.int.test.ts', 'operator/**/*.int.test.ts', 'e2e/monitoring/**/*.int.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
