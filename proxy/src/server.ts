@@ -10,13 +10,14 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { serialize } from 'pg-protocol';
 import { startAdminServer } from '../../contract/admin-http.js';
-import { ProxyMetrics } from './admin/metrics.js';
+import { ProxyMetrics, type PoolSample } from './admin/metrics.js';
 import { PoolStats, ServerConsole } from './admin/console/host.js';
 import { UserStore } from './auth/users.js';
 import { openBackend, type BackendConnection, type Endpoint } from './backend/connection.js';
 import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
 import { SqlDecider } from './client/decide.js';
 import { ClientSession } from './client/session.js';
+import type { SetupFailure } from './client/setup-failure.js';
 import type { ProxyConfig } from '../../contract/config/schema.js';
 import { formatHostPort, parseHostPort } from '../../contract/config/schema.js';
 import type { Mover } from './io/conn.js';
@@ -86,8 +87,9 @@ export class ProxyServer implements SessionContext {
     });
     this.metrics = new ProxyMetrics({
       clientConnections: () => this.sessions.size,
-      databaseConnections: () => this.connectionCounts(),
-      pinnedConnections: () => this.pinnedCount(),
+      clientConnectionsNoTls: () => this.plaintextCount(),
+      pools: () => this.poolSamples(),
+      targetAvailability: () => ({ writer: this.target !== undefined, ...(this.config.reader ? { reader: this.readers.endpoints.length > 0 } : {}) }),
       targetGeneration: () => this.generation,
       connectionsByMover: () => this.connectionsByMover(),
     });
@@ -274,6 +276,7 @@ export class ProxyServer implements SessionContext {
     let handle = this.pools.get(key);
     if (handle) return handle;
     const stats = new PoolStats();
+    const metrics = this.metrics.forPool({ database, user, endpoint });
     const pool: Pool<BackendConnection> = new Pool<BackendConnection>(
       this.poolLimits(endpoint),
       {
@@ -284,14 +287,14 @@ export class ProxyServer implements SessionContext {
       {
         borrowed: (ms) => {
           stats.borrowed(ms);
-          this.metrics.borrowLatency.observe(ms / 1000);
+          metrics.borrowLatency.observe(ms / 1000);
         },
         borrowTimedOut: () => {
           stats.borrowTimeouts++;
-          this.metrics.borrowTimeouts.inc();
+          metrics.borrowTimedOut();
         },
         openFailed: (err) => {
-          this.metrics.backendOpenFailures.inc({ reason: err.name });
+          metrics.openFailed(err.name);
           // A refused or failed connect may be the writer going away: probe the targets now.
           if (!(err instanceof PermanentOpenError)) this.targets.suspect();
           this.log.warn({ database, user, err: err.message }, 'could not open a database connection');
@@ -302,7 +305,7 @@ export class ProxyServer implements SessionContext {
     pool.generation = reader ? this.readers.generation : this.generation;
     const why = reader ? this.readers.holdReason(this.target) : this.target ? undefined : 'no writer is available among the targets';
     if (why !== undefined) pool.hold(why);
-    handle = { key, database, user, endpoint, pool, serverParams: undefined, stats };
+    handle = { key, database, user, endpoint, pool, serverParams: undefined, stats, metrics };
     this.console.adopt(handle);
     this.pools.set(key, handle);
     return handle;
@@ -404,8 +407,12 @@ export class ProxyServer implements SessionContext {
     if (endpoint === 'writer') this.targets.suspect();
   }
 
-  onPin(reason: string): void {
-    this.metrics.pins.inc({ reason });
+  onPin(reason: string, _rule: string, pool?: PoolHandle): void {
+    pool?.metrics?.pinned(reason);
+  }
+
+  onSetupFailure(reason: SetupFailure): void {
+    this.metrics.setupFailed(reason);
   }
 
   onClose(session: unknown): void {
@@ -444,7 +451,10 @@ export class ProxyServer implements SessionContext {
     for (const s of this.sessions) {
       const idle = now - s.lastActive;
       if (s.state === Mode.Idle && idleLimit > 0 && idle > idleLimit) s.idleTimeout();
-      else if ((s.state === 'startup' || s.state === 'authenticating') && idle > CONNECT_TIMEOUT_MS * 6) s.terminate();
+      else if ((s.state === 'startup' || s.state === 'authenticating') && idle > CONNECT_TIMEOUT_MS * 6) {
+        s.setupFailed('timeout');
+        s.terminate();
+      }
     }
   }
 
@@ -477,10 +487,27 @@ export class ProxyServer implements SessionContext {
     return out;
   }
 
-  private pinnedCount(): number {
+  private plaintextCount(): number {
     let n = 0;
-    for (const s of this.sessions) if (s.pin && s.backend) n++;
+    for (const s of this.sessions) if (!s.secure) n++;
     return n;
+  }
+
+  /** Each pool for the metrics scrape, with its pinned connections counted from the sessions. */
+  private poolSamples(): PoolSample[] {
+    const pinned = new Map<PoolHandle, number>();
+    for (const s of this.sessions) if (s.pin && s.backend && s.handle) pinned.set(s.handle, (pinned.get(s.handle) ?? 0) + 1);
+    return [...this.pools.values()].map((h) => ({
+      database: h.database,
+      user: h.user,
+      endpoint: h.endpoint,
+      idle: h.pool.idle.length,
+      active: h.pool.busy.size,
+      opening: h.pool.openingCount,
+      pinned: pinned.get(h) ?? 0,
+      waiting: h.pool.waiting,
+      maxConnections: this.poolLimits(h.endpoint).maxConnections,
+    }));
   }
 
   status(): unknown {

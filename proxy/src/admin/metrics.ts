@@ -1,26 +1,68 @@
 /**
- * Prometheus metrics, named after RDS Proxy's CloudWatch metrics. Gauges are computed when scraped
- * from the proxy's own state, so the hot path pays only for the counters and the borrow histogram.
+ * Prometheus metrics, named after RDS Proxy's CloudWatch metrics (docs/metrics.md lists each, with
+ * its labels). Gauges are computed when scraped from the proxy's own state, so the hot path pays only
+ * for the counters and the two per-pool histograms, whose children a pool resolves once (see
+ * pool-histogram.ts). Per-pool metrics carry `database`, `user` and `endpoint` (writer | reader);
+ * the operator's PodMonitor honors these labels over the `endpoint` target label Prometheus sets.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SETUP_FAILURES, type SetupFailure } from '../client/setup-failure.js';
+import { PoolHistogram, type HistogramChild } from './pool-histogram.js';
+
+const POOL_LABELS = ['database', 'user', 'endpoint'] as const;
+type PoolLabel = (typeof POOL_LABELS)[number];
+
+export interface PoolLabels {
+  database: string;
+  user: string;
+  endpoint: 'writer' | 'reader';
+}
+
+/** One pool as the scrape sees it. */
+export interface PoolSample extends PoolLabels {
+  idle: number;
+  active: number;
+  opening: number;
+  /** Database connections pinned to one client session. */
+  pinned: number;
+  /** Clients queued for a database connection. */
+  waiting: number;
+  /** The most database connections the pool may open (its pool.maxConnections). */
+  maxConnections: number;
+}
 
 export interface MetricsSource {
   clientConnections(): number;
-  databaseConnections(): { idle: number; active: number; opening: number };
-  pinnedConnections(): number;
+  /** Client connections not (or not yet) upgraded to TLS. */
+  clientConnectionsNoTls(): number;
+  pools(): Iterable<PoolSample>;
+  /** A writer is available; with a reader endpoint, `reader` says whether a standby is. */
+  targetAvailability(): { writer: boolean; reader?: boolean };
   targetGeneration(): number;
   /** Open connections by leg (client, backend) and by the mover that carries their bytes. */
   connectionsByMover(): Record<'client' | 'backend', Record<'native' | 'node', number>>;
 }
 
+/** What one pool updates on its own path; made once per pool, so no label lookups per transaction. */
+export interface PoolMetrics {
+  readonly borrowLatency: HistogramChild;
+  /** Seconds from a unit of work's request being sent to its backend until ReadyForQuery released it. */
+  readonly queryLatency: HistogramChild;
+  borrowTimedOut(): void;
+  openFailed(reason: string): void;
+  pinned(reason: string): void;
+}
+
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly borrowLatency: Histogram;
-  readonly borrowTimeouts: Counter;
-  readonly pins: Counter<'reason'>;
+  readonly borrowLatency: PoolHistogram<PoolLabel>;
+  readonly queryLatency: PoolHistogram<PoolLabel>;
+  readonly borrowTimeouts: Counter<PoolLabel>;
+  readonly pins: Counter<'reason' | PoolLabel>;
   readonly failovers: Counter;
   readonly sessionErrors: Counter<'kind'>;
-  readonly backendOpenFailures: Counter<'reason'>;
+  readonly backendOpenFailures: Counter<'reason' | PoolLabel>;
+  readonly setupFailures: Counter<'reason'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -34,23 +76,30 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
-      name: 'dbproxy_database_connections',
-      help: 'Connections from the proxy to the database, by state (idle in the pool, active for a client, opening).',
-      labelNames: ['state'],
+      name: 'dbproxy_client_connections_no_tls',
+      help: 'Client connections open to the proxy without TLS (plaintext, or not upgraded yet).',
       registers,
       collect() {
-        const c = source.databaseConnections();
-        this.set({ state: 'idle' }, c.idle);
-        this.set({ state: 'active' }, c.active);
-        this.set({ state: 'opening' }, c.opening);
+        this.set(source.clientConnectionsNoTls());
       },
     });
+    perPool('dbproxy_database_connections', 'Connections from the proxy to the database, by pool and state (idle in the pool, active for a client, opening).', ['state'], (g, p) => {
+      g.set({ ...labelsOf(p), state: 'idle' }, p.idle);
+      g.set({ ...labelsOf(p), state: 'active' }, p.active);
+      g.set({ ...labelsOf(p), state: 'opening' }, p.opening);
+    });
+    perPool('dbproxy_database_connections_currently_session_pinned', 'Database connections pinned to one client session, by pool.', [], (g, p) => g.set(labelsOf(p), p.pinned));
+    perPool('dbproxy_client_connections_waiting', 'Client connections queued for a database connection, by pool.', [], (g, p) => g.set(labelsOf(p), p.waiting));
+    perPool('dbproxy_pool_max_connections', 'The most database connections a pool may open (its pool.maxConnections).', [], (g, p) => g.set(labelsOf(p), p.maxConnections));
     new Gauge({
-      name: 'dbproxy_database_connections_currently_session_pinned',
-      help: 'Database connections pinned to one client session.',
+      name: 'dbproxy_target_available',
+      help: 'Whether the target is available to this proxy, by role: 1 while a writer is (role="writer"); with a reader endpoint, 1 while at least one standby is (role="reader").',
+      labelNames: ['role'],
       registers,
       collect() {
-        this.set(source.pinnedConnections());
+        const a = source.targetAvailability();
+        this.set({ role: 'writer' }, a.writer ? 1 : 0);
+        if (a.reader !== undefined) this.set({ role: 'reader' }, a.reader ? 1 : 0);
       },
     });
     new Gauge({
@@ -71,21 +120,30 @@ export class ProxyMetrics {
         for (const leg of ['client', 'backend'] as const) for (const mover of ['native', 'node'] as const) this.set({ leg, mover }, c[leg][mover]);
       },
     });
-    this.borrowLatency = new Histogram({
-      name: 'dbproxy_borrow_latency_seconds',
-      help: 'Time a client waited to borrow a database connection.',
-      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
-      registers,
-    });
+    this.borrowLatency = new PoolHistogram(
+      'dbproxy_borrow_latency_seconds',
+      'Time a client waited to borrow a database connection, by pool.',
+      POOL_LABELS,
+      [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      this.registry,
+    );
+    this.queryLatency = new PoolHistogram(
+      'dbproxy_query_response_latency_seconds',
+      'Time from a unit of work (a transaction, or a statement outside one) being sent to the database until the ReadyForQuery that ended it, by pool; pinned sessions are not counted.',
+      POOL_LABELS,
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      this.registry,
+    );
     this.borrowTimeouts = new Counter({
       name: 'dbproxy_borrow_timeouts_total',
-      help: 'Borrow attempts that gave up after connectionBorrowTimeout.',
+      help: 'Borrow attempts that gave up after connectionBorrowTimeout, by pool.',
+      labelNames: POOL_LABELS,
       registers,
     });
     this.pins = new Counter({
       name: 'dbproxy_session_pins_total',
-      help: 'Client sessions pinned to a database connection, by reason.',
-      labelNames: ['reason'],
+      help: 'Client sessions pinned to a database connection, by reason and pool.',
+      labelNames: ['reason', ...POOL_LABELS],
       registers,
     });
     this.failovers = new Counter({
@@ -95,15 +153,65 @@ export class ProxyMetrics {
     });
     this.backendOpenFailures = new Counter({
       name: 'dbproxy_database_connection_failures_total',
-      help: 'Failed attempts to open a database connection, by reason.',
+      help: 'Failed attempts to open a database connection, by reason (the error class) and pool.',
+      labelNames: ['reason', ...POOL_LABELS],
+      registers,
+    });
+    this.setupFailures = new Counter({
+      name: 'dbproxy_client_connection_setup_failures_total',
+      help: 'Client connections refused before they were ready for queries, by reason (auth, tls, limits, timeout, backend, protocol, unsupported, shutdown).',
       labelNames: ['reason'],
       registers,
     });
+    for (const reason of SETUP_FAILURES) this.setupFailures.inc({ reason }, 0);
     this.sessionErrors = new Counter({
       name: 'dbproxy_client_session_errors_total',
       help: 'Client sessions ended on an error in their own handling, by kind (protocol_violation, server_message, internal).',
       labelNames: ['kind'],
       registers,
     });
+    /** A gauge with one series per pool (and `extra` labels), rebuilt at each scrape: gone pools vanish. */
+    function perPool(name: string, help: string, extra: string[], set: (g: Gauge<string>, p: PoolSample) => void): void {
+      new Gauge({
+        name,
+        help,
+        labelNames: [...POOL_LABELS, ...extra],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of source.pools()) set(this, p);
+        },
+      });
+    }
   }
+
+  /** The pool's own updaters; its counters start at 0 so a first timeout shows as an increase. */
+  forPool(labels: PoolLabels): PoolMetrics {
+    const l = labelsOf(labels);
+    this.borrowTimeouts.inc(l, 0);
+    const borrowTimeouts = this.borrowTimeouts.labels(l);
+    return {
+      borrowLatency: this.borrowLatency.child(l),
+      queryLatency: this.queryLatency.child(l),
+      borrowTimedOut: () => borrowTimeouts.inc(),
+      openFailed: (reason) => this.backendOpenFailures.inc({ ...l, reason }),
+      pinned: (reason) => this.pins.inc({ ...l, reason }),
+    };
+  }
+
+  /** A pool that is gone: its series stop being exported. */
+  forgetPool(labels: PoolLabels): void {
+    const l = labelsOf(labels);
+    this.borrowLatency.remove(l);
+    this.queryLatency.remove(l);
+    this.borrowTimeouts.remove(l);
+  }
+
+  setupFailed(reason: SetupFailure): void {
+    this.setupFailures.inc({ reason });
+  }
+}
+
+function labelsOf(p: PoolLabels): Record<PoolLabel, string> {
+  return { database: p.database, user: p.user, endpoint: p.endpoint };
 }

@@ -12,6 +12,7 @@ import type { SessionMachine } from '../session/machine.js';
 import { Mode } from '../session/state.js';
 import type { PoolHandle, SessionContext } from './context.js';
 import type { Flow } from './flow.js';
+import { borrowFailureReason, type SetupFailure } from './setup-failure.js';
 
 /** What the side needs of its session (client/session.ts). */
 export interface SessionLink {
@@ -25,7 +26,16 @@ export interface SessionLink {
   readonly database: string;
   /** Runs one event of the session; an exception ends the session only. */
   guard(f: () => void, from?: BackendConnection): void;
+  /** The connection is refused before its welcome (counted once). */
+  setupFailed(reason: SetupFailure): void;
 }
+
+/**
+ * Epoch milliseconds from the monotonic clock, fractional: lastUsed reads as a time of day (SHOW
+ * SERVERS) and, subtracted, gives sub-millisecond latencies that a stepped wall clock cannot skew.
+ */
+const EPOCH_MS = performance.timeOrigin;
+const clockMs = (): number => EPOCH_MS + performance.now();
 
 export class BackendSide implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor {
   /** Set while a backend chunk is being scanned: output goes in order through the scanner. */
@@ -55,7 +65,14 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
   giveBack(b: BackendConnection, discardReason: string | undefined): void {
     // What this session sent goes out before anyone else's bytes, or the Terminate that closes it.
     this.s.flow.flushFor(b, this.s.ended ? undefined : this.s.conn);
-    this.detach(b);
+    // A unit of work ends here (ReadyForQuery gave the backend back): its latency, from the one
+    // clock read that also stamps lastUsed. Not for a pinned session (this is its whole life), nor
+    // for a backend the session never linked (the welcome's borrow: owner was never set).
+    const now = clockMs();
+    if (b.owner === this && discardReason === undefined && this.s.machine?.pin === undefined) {
+      this.s.handle!.metrics?.queryLatency.observe((now - b.lastUsed) / 1000);
+    }
+    this.detach(b, now);
     if (b.stray && discardReason === undefined) discardReason = 'the server sent a reply the proxy did not expect';
     if (discardReason !== undefined) {
       this.s.ctx.log.info({ backend: b.id, reason: discardReason }, 'closing a database connection instead of reusing it');
@@ -72,7 +89,8 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
 
   onBackend(backend: BackendConnection): void {
     this.s.guard(() => {
-      backend.lastUsed = Date.now();
+      // The request goes out now (the machine forwards what waited for a backend).
+      backend.lastUsed = clockMs();
       this.s.machine!.onBackend(backend);
       if (this.s.machine!.backend === backend) {
         backend.owner = this;
@@ -82,6 +100,7 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
   }
 
   onBorrowError(err: BorrowError): void {
+    if (this.s.machine?.mode === Mode.Welcoming) this.s.setupFailed(borrowFailureReason(err));
     if (this.s.machine?.mode === Mode.Waiting) this.s.ctx.log.warn({ user: this.s.user, database: this.s.database, err: err.message }, 'borrow failed');
     this.s.guard(() => this.s.machine!.onBorrowError(err));
   }
@@ -142,10 +161,10 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
     this.s.guard(() => this.s.machine?.onCancelDone(backend));
   }
 
-  detach(b: BackendConnection): void {
+  detach(b: BackendConnection, now = clockMs()): void {
     b.owner = undefined;
     b.scanner.setVisitor(b.unowned);
-    b.lastUsed = Date.now();
+    b.lastUsed = now;
     this.s.flow.resume(b);
     this.s.flow.release(b);
   }

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Pool } from '../pool/pool.js';
 import type { UserStore } from '../auth/users.js';
+import type { PoolMetrics } from '../admin/metrics.js';
+import type { SetupFailure } from './setup-failure.js';
 import type { ConsoleHost, PoolStats } from '../admin/console/host.js';
 
 /** One pool per (database, user) and what the proxy learned from its first backend. */
@@ -17,6 +19,8 @@ export interface PoolHandle {
   serverParams: ReadonlyMap<string, string> | undefined;
   /** Borrows, waits and timeouts since the pool was made (the admin console's SHOW STATS). */
   readonly stats: PoolStats;
+  /** The pool's Prometheus series (latencies, timeouts, pins, open failures), resolved once; the server always sets it. */
+  readonly metrics?: PoolMetrics;
 }
 
 import type { Decision } from '../pinning/index.js';
@@ -46,7 +50,9 @@ export interface SessionContext {
   register(session: CancelTarget): { processId: number; secretKey: number };
   unregister(processId: number): void;
   cancel(processId: number, secretKey: number): void;
-  onPin(reason: string, rule: string): void;
+  onPin(reason: string, rule: string, pool?: PoolHandle): void;
+  /** A client connection was refused before it was ready for queries (once per connection). */
+  onSetupFailure(reason: SetupFailure): void;
   /** A database connection of this endpoint refused a write as read-only (25006). */
   onServerReadOnly(endpoint: 'writer' | 'reader'): void;
   onClose(session: unknown): void;

@@ -17,6 +17,7 @@ import {
   readCString,
 } from '../protocol/messages.js';
 import type { SessionContext } from './context.js';
+import type { SetupFailure } from './setup-failure.js';
 
 export type HandshakeStep =
   | { kind: 'reply'; bytes: Buffer }
@@ -24,7 +25,7 @@ export type HandshakeStep =
   | { kind: 'cancel'; processId: number; secretKey: number }
   /** `prefix`: bytes to send before AuthenticationOk (SCRAM's SASLFinal). */
   | { kind: 'authenticated'; user: string; database: string; params: Map<string, string>; prefix?: Buffer }
-  | { kind: 'fail'; sqlstate: string; message: string };
+  | { kind: 'fail'; sqlstate: string; message: string; reason: SetupFailure };
 
 const enum Phase {
   Startup,
@@ -73,17 +74,18 @@ export class Handshake {
     const user = params.get('user')!;
     if (!params.get('database')) params.set('database', user);
     if (params.has('replication') && params.get('replication') !== 'false' && params.get('replication') !== '0') {
-      return { kind: 'fail', sqlstate: '0A000', message: 'replication connections are not supported by the proxy' };
+      return { kind: 'fail', sqlstate: '0A000', message: 'replication connections are not supported by the proxy', reason: 'unsupported' };
     }
     if (this.ctx.requireTls && !this.encrypted()) {
       return {
         kind: 'fail',
         sqlstate: '28000',
         message: `no encryption: the proxy requires TLS for user "${user}" (connect with sslmode=require)`,
+        reason: 'tls',
       };
     }
     if (this.ctx.shuttingDown) {
-      return { kind: 'fail', sqlstate: '57P03', message: 'the proxy is shutting down' };
+      return { kind: 'fail', sqlstate: '57P03', message: 'the proxy is shutting down', reason: 'shutdown' };
     }
     const method = this.ctx.authMethod;
     if (method === 'trust') return this.authenticated();
@@ -131,7 +133,7 @@ export class Handshake {
   private onSaslInitial(body: Buffer): HandshakeStep {
     const [mechanism, at] = readCString(body, 0, body.length);
     if (mechanism !== 'SCRAM-SHA-256') {
-      return { kind: 'fail', sqlstate: '28000', message: `client selected an invalid SASL authentication mechanism` };
+      return { kind: 'fail', sqlstate: '28000', message: `client selected an invalid SASL authentication mechanism`, reason: 'auth' };
     }
     if (body.length < at + 4) throw new ProtocolError('malformed SASLInitialResponse message');
     const len = body.readInt32BE(at);
@@ -153,6 +155,6 @@ export class Handshake {
   }
 
   private passwordFailed(): HandshakeStep {
-    return { kind: 'fail', sqlstate: '28P01', message: `password authentication failed for user "${this.user}"` };
+    return { kind: 'fail', sqlstate: '28P01', message: `password authentication failed for user "${this.user}"`, reason: 'auth' };
   }
 }

@@ -19,6 +19,7 @@ import { Mode } from '../session/state.js';
 import type { PoolHandle, SessionContext } from './context.js';
 import { BackendSide, type SessionLink } from './backend-side.js';
 import { Flow } from './flow.js';
+import type { SetupFailure } from './setup-failure.js';
 import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -48,6 +49,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
   readonly side: BackendSide = new BackendSide(this);
   /** The client's socket is closed, or closing. */
   ended = false;
+  /** Welcomed, or its refusal counted: a connection's setup outcome is counted once. */
+  private setupOver = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
@@ -108,11 +111,13 @@ export class ClientSession implements SessionLink, ConnHandlers {
         const raw = this.conn.toSocket();
         raw.on('error', () => {}); // reported by the TLS socket over it
         const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+        secure.once('error', () => this.setupFailed('tls')); // counts only before the welcome
         this.conn = new NodeConn(secure);
         this.secure = true;
         this.attach(this.conn);
       },
       closeSocket: (fatal) => this.closeSocket(fatal),
+      setupFailed: (reason) => this.setupFailed(reason),
       authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
     };
   }
@@ -128,13 +133,17 @@ export class ClientSession implements SessionLink, ConnHandlers {
     try {
       machine = new SessionMachine(params, this.ctx, this.io, this.handle.serverParams === undefined);
     } catch (err) {
-      if (err instanceof StartupOptionsError) return this.closeSocket({ severity: 'FATAL', code: '0A000', message: err.message });
+      if (err instanceof StartupOptionsError) {
+        this.setupFailed('unsupported');
+        return this.closeSocket({ severity: 'FATAL', code: '0A000', message: err.message });
+      }
       throw err;
     }
     const scs = machine.settings.settings.get('standard_conforming_strings');
     if (scs !== undefined && !/^'(on|true|yes|1)'$/i.test(scs)) {
       // The pinning classifier reads literals as the server does with it on (the default since 9.1).
       const message = 'the proxy requires standard_conforming_strings = on (the PostgreSQL default); connect without setting it off';
+      this.setupFailed('unsupported');
       return this.closeSocket({ severity: 'FATAL', code: '0A000', message });
     }
     this.machine = machine;
@@ -149,7 +158,11 @@ export class ClientSession implements SessionLink, ConnHandlers {
   /** The virtual database: the admin console instead of a pool, for admin users only. */
   private openConsole(user: string, params: Map<string, string>, prefix?: Buffer): void {
     const refused = consoleRefusal(this.ctx.console, user);
-    if (refused) return this.closeSocket(refused);
+    if (refused) {
+      this.setupFailed('auth');
+      return this.closeSocket(refused);
+    }
+    this.setupOver = true;
     this.user = user;
     this.database = CONSOLE_DATABASE;
     this.applicationName = params.get('application_name') ?? '';
@@ -161,6 +174,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
   }
 
   welcome(server: ReadonlyMap<string, string>): void {
+    this.setupOver = true;
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
@@ -228,6 +242,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
     if (protocol) this.ctx.log.warn({ client: this.remoteAddress, err: e.message }, 'protocol violation');
     else this.ctx.log.error({ client: this.remoteAddress, err }, 'client session failed');
     this.ctx.onSessionError(protocol ? 'protocol_violation' : from ? 'server_message' : 'internal');
+    if (protocol) this.setupFailed('protocol');
+    else if (from) this.setupFailed('backend');
     this.flow.drop();
     const m = this.machine;
     const b = from ?? m?.backend;
@@ -248,6 +264,13 @@ export class ClientSession implements SessionLink, ConnHandlers {
     if (this.machine?.mode !== Mode.Draining || this.machine.awaitingReplies || this.drainTimer) return;
     this.drainTimer = setTimeout(() => this.guard(() => this.machine!.onDrainTimeout()), DRAIN_TIMEOUT_MS);
     this.drainTimer.unref();
+  }
+
+  /** Counts why this connection was refused, if it was not welcomed yet (and only once). */
+  setupFailed(reason: SetupFailure): void {
+    if (this.setupOver) return;
+    this.setupOver = true;
+    this.ctx.onSetupFailure(reason);
   }
 
   closeSocket(fatal?: ErrorInfo): void {
@@ -319,7 +342,7 @@ class Effects implements SessionIO<BackendConnection> {
   }
 
   pinned(reason: string, rule: string): void {
-    this.s.ctx.onPin(reason, rule);
+    this.s.ctx.onPin(reason, rule, this.s.handle);
     this.s.ctx.log.info({ client: this.s.remoteAddress, user: this.s.user, reason, rule }, 'session pinned');
   }
 

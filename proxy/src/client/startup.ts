@@ -11,6 +11,7 @@ import { backendKeyData, parameterStatus, readyForQuery, type ErrorInfo } from '
 import { FRONTEND_TYPES } from '../session/frontend.js';
 import type { SessionContext } from './context.js';
 import { Handshake, type HandshakeStep } from './handshake.js';
+import type { SetupFailure } from './setup-failure.js';
 
 /** Parameters PostgreSQL reports to clients; a client's own value wins over the pool's. */
 const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone'];
@@ -21,6 +22,7 @@ export interface StartupOwner {
   /** From now on the connection runs over TLS with `context`. */
   upgradeToTls(context: tls.SecureContext): void;
   closeSocket(fatal?: ErrorInfo): void;
+  setupFailed(reason: SetupFailure): void;
   authenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void;
 }
 
@@ -68,6 +70,7 @@ export class StartupPhase {
         this.ctx.cancel(step.processId, step.secretKey);
         return this.owner.closeSocket();
       case 'fail':
+        this.owner.setupFailed(step.reason);
         return this.owner.closeSocket({ severity: 'FATAL', code: step.sqlstate, message: step.message });
       case 'authenticated':
         this.framer.mode = FrameMode.Typed;
