@@ -11,6 +11,7 @@ import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
 import { desiredObjects } from './desired.js';
 import { plan, type Action } from './plan.js';
+import { podMonitorPlan } from './pod-monitor.js';
 import { poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 import { renderConfigYaml } from './render-config.js';
 import { resolveSecrets, type SecretLookup } from './secrets.js';
@@ -27,6 +28,8 @@ export interface Observed {
   health: (endpoint: string) => TargetHealth | undefined;
   now: string;
   defaultImage: string;
+  /** Whether the apiserver serves PodMonitors (pod-monitor-watch.ts); undefined: not known. */
+  podMonitorsServed?: boolean | undefined;
 }
 
 export interface ProbePlan {
@@ -114,11 +117,12 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
   const refused = configProblems(configYaml);
   if (refused.length > 0) return refuse(o, base, { reason: 'ConfigRefused', problems: refused.map((p) => `the proxy pods would refuse the rendered config: ${p}`) });
   const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage });
-  const actions = plan(desired, o.children);
+  const monitor = podMonitorPlan({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec }, o.podMonitorsServed);
+  const actions = plan([...desired, ...monitor.desired], o.children);
 
   const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSizePerPod: readerPoolSize } : {}) };
   const status = computeStatus(statusInput);
-  const events: EventSpec[] = [];
+  const events: EventSpec[] = [...monitor.events];
   if (choice.changed && choice.writer !== undefined) {
     events.push({ type: 'Normal', reason: 'TargetChanged', message: `writer ${prev.writer ?? '(none)'} → ${choice.writer}, target generation ${choice.generation}` });
   }

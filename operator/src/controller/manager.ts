@@ -12,8 +12,11 @@ import type { OperatorMetrics } from '../metrics.js';
 import { applyObject, applyStatus, deleteObject } from '../runtime/apply.js';
 import { EventRecorder } from '../runtime/events.js';
 import { Informer } from '../../../contract/kube/informer.js';
+import { HttpStatusError, getJson } from '../../../contract/kube/request.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { MANAGED_BY_SELECTOR, MANAGER, controllerOf } from './names.js';
+import { POD_MONITOR, servesPodMonitors } from './pod-monitor.js';
+import { PodMonitorWatch } from './pod-monitor-watch.js';
 import { TargetProber } from './prober.js';
 import { reconcile, type Caches, type ReconcileDeps } from './reconcile.js';
 import { dbproxiesForSlice, keyOf, referencesSecret } from './refs.js';
@@ -93,6 +96,15 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   caches.endpointSlices.onUpdate(onSlice);
   caches.endpointSlices.onDelete(onSlice);
 
+  // Not among `all`: it starts only where the kind is served, and nothing waits for it.
+  const podMonitors = new PodMonitorWatch({
+    discover: () => discoverPodMonitors(kc),
+    makeInformer: () => informer(POD_MONITOR.group, POD_MONITOR.version, POD_MONITOR.plural, MANAGED_BY_SELECTOR),
+    onChange: onChild,
+    onSynced: () => dbp.list().forEach((x) => add(keyOf(x))),
+    log: log.child({ component: 'podmonitors' }),
+  });
+
   const all = Object.values(caches);
   await Promise.all(all.map((i) => i.start()));
   log.info({ namespace: ns ?? '(all)' }, 'caches synced; reconciling');
@@ -106,6 +118,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     events: new EventRecorder(kc, MANAGER),
     metrics: o.metrics,
     defaultImage: o.defaultImage,
+    podMonitors,
   };
   queue.run(async (key) => {
     const end = o.metrics.reconcileDuration.startTimer();
@@ -125,10 +138,21 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   return {
     async stop() {
       prober.stopAll();
+      podMonitors.stop();
       for (const i of all) i.stop();
       await queue.shutdown();
     },
     queueLength: () => queue.length(),
     synced: () => all.every((i) => i.hasSynced()),
   };
+}
+
+/** Discovery: does monitoring.coreos.com/v1 exist and list podmonitors? (404: the group is not served.) */
+async function discoverPodMonitors(kc: KubeConfig): Promise<boolean> {
+  try {
+    return servesPodMonitors(await getJson(kc, `/apis/${POD_MONITOR.apiVersion}`, {}, 10_000));
+  } catch (err) {
+    if (err instanceof HttpStatusError && err.code === 404) return false;
+    throw err;
+  }
 }

@@ -30,6 +30,8 @@ export const OPERATOR_PERMISSIONS: Permission[] = [
   { group: 'rbac.authorization.k8s.io', resource: 'roles', verbs: CHILD_VERBS },
   { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verbs: CHILD_VERBS },
   { group: 'policy', resource: 'poddisruptionbudgets', verbs: CHILD_VERBS },
+  // spec.monitoring.podMonitor: a child only where the Prometheus Operator's CRDs are installed.
+  { group: 'monitoring.coreos.com', resource: 'podmonitors', verbs: CHILD_VERBS },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'] },

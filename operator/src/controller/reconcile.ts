@@ -11,6 +11,8 @@ import type { OperatorMetrics } from '../metrics.js';
 import { classifyApiError } from '../../../contract/kube/errors.js';
 import { decide, type Decision, type Observed } from './decide.js';
 import type { Action, ObjectRef } from './plan.js';
+import { POD_MONITOR, kindNotServed, unavailableEvent } from './pod-monitor.js';
+import type { PodMonitorWatch } from './pod-monitor-watch.js';
 import type { TargetProber } from './prober.js';
 import type { EndpointSliceLike } from './targets.js';
 
@@ -58,6 +60,8 @@ export interface ReconcileDeps {
   metrics: OperatorMetrics;
   defaultImage: string;
   now?: () => Date;
+  /** PodMonitors, a child kind only where the Prometheus Operator's CRDs are installed. */
+  podMonitors?: Pick<PodMonitorWatch, 'refresh' | 'served' | 'list' | 'markAbsent'>;
 }
 
 export type ReconcileOutcome = { requeueAfterMs?: number } | void;
@@ -74,11 +78,12 @@ export async function reconcile(key: string, d: ReconcileDeps): Promise<Reconcil
     d.metrics.forgetDBProxy(key);
     return;
   }
+  await d.podMonitors?.refresh();
   const decision = decide(observe(x as Observed['dbproxy'], key, d));
   const log = d.log.child({ dbproxy: key });
   let status = decision.status;
   try {
-    await applyActions(decision, log, d);
+    await applyActions(decision, log, d, x);
   } catch (err) {
     const e = classifyApiError(err);
     if (e.kind === 'NotFound') return; // the namespace or the DBProxy went away mid-flight
@@ -108,6 +113,10 @@ function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observe
       if (owned) children.push({ ...o, apiVersion: c.apiVersion, kind: c.kind });
     }
   }
+  for (const o of d.podMonitors?.list(ns) ?? []) {
+    const owned = o.metadata?.ownerReferences?.some((r) => r.controller && r.uid === x.metadata.uid);
+    if (owned) children.push({ ...o, apiVersion: POD_MONITOR.apiVersion, kind: POD_MONITOR.kind });
+  }
   return {
     dbproxy: x,
     children,
@@ -116,10 +125,11 @@ function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observe
     health: (e) => d.prober.health(key, e),
     now: (d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     defaultImage: d.defaultImage,
+    podMonitorsServed: d.podMonitors?.served,
   };
 }
 
-async function applyActions(decision: Decision, log: Logger, d: ReconcileDeps): Promise<void> {
+async function applyActions(decision: Decision, log: Logger, d: ReconcileDeps, x: DBProxy): Promise<void> {
   for (const a of decision.actions as Action[]) {
     if (a.type === 'nothing') continue;
     if (a.type === 'delete') {
@@ -128,7 +138,20 @@ async function applyActions(decision: Decision, log: Logger, d: ReconcileDeps): 
       continue;
     }
     log.info({ action: a.type, kind: a.object.kind, name: a.object.metadata?.name, reason: a.reason }, 'apply child');
-    await d.api.applyObject(d.kc, a.object);
+    if (a.object.kind === POD_MONITOR.kind) await applyPodMonitor(a.object, x, d);
+    else await d.api.applyObject(d.kc, a.object);
+  }
+}
+
+/** A PodMonitor whose kind is not served is not an apply failure: an Event says so, the rest goes on. */
+async function applyPodMonitor(object: KubernetesObject, x: DBProxy, d: ReconcileDeps): Promise<void> {
+  try {
+    await d.api.applyObject(d.kc, object);
+  } catch (err) {
+    if (!kindNotServed(err)) throw err;
+    d.podMonitors?.markAbsent();
+    const e = unavailableEvent(classifyApiError(err).message);
+    await d.events.record(x, e.type, e.reason, e.message);
   }
 }
 

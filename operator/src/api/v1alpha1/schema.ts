@@ -102,6 +102,25 @@ export const DBProxySpecSchema = z
       })
       .optional()
       .meta({ description: 'Overrides for the proxy pods.' }),
+    monitoring: z
+      .object({
+        podMonitor: z
+          .object({
+            enabled: z.boolean().default(false).meta({ description: 'Create a PodMonitor (monitoring.coreos.com/v1) X-proxy that scrapes the proxy pods\' /metrics.' }),
+            interval: z
+              .string()
+              .regex(/^\d+(ms|s|m|h)$/, 'a Prometheus duration like 15s, 1m')
+              .optional()
+              .meta({ description: "Scrape interval; unset: the Prometheus's own." }),
+            labels: z
+              .record(z.string(), z.string())
+              .optional()
+              .meta({ description: "Extra labels on the PodMonitor, for a Prometheus's podMonitorSelector (e.g. release: kube-prometheus-stack)." }),
+          })
+          .prefault({}),
+      })
+      .prefault({})
+      .meta({ description: 'Prometheus Operator objects for the proxy pods (needs its CRDs; without them the DBProxy gets a MonitoringUnavailable Event).' }),
   })
   .superRefine((s, ctx) => {
     if (s.requireTLS && !s.tls) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'requireTLS needs tls.secretRef' });
