@@ -55,8 +55,12 @@ const positiveDuration = zDuration.refine((ms) => ms > 0, { message: 'must be mo
 
 const pool = z
   .strictObject({
-    /** Per (database, user) pool. */
+    /** The pod's budget: database connections of all the writer's pools together (a pool may use all of it). */
     maxConnections: z.int().min(1).default(20),
+    /** Inside that budget, per database and per user (PgBouncer's max_db_/max_user_connections); 0: no limit of their own. */
+    maxDbConnections: z.int().min(0).default(0),
+    maxUserConnections: z.int().min(0).default(0),
+    /** Per (database, user) pool. */
     maxIdleConnections: z.int().min(0).optional(),
     borrowTimeout: positiveDuration.default(120_000),
     initQuery: z.string().default(''),

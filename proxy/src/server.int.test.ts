@@ -202,6 +202,9 @@ describe('limits and failures', () => {
     await waitFor(async () => (await db.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`)).rows[0].n === 1, 'the sleep to start');
     (busy as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
     await running;
+    // Not reused: closed, and it counts against the pod's connection budget until it is gone (the
+    // server reads its Terminate only after pg_sleep, so the proxy cuts it 5 s after sending it).
+    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).connectionBudget.writer.inUse === 0, 'the abandoned backend to be gone', { timeoutMs: 15_000 });
     const next = await connect(proxy);
     expect((await next.query('select 1 as n')).rows[0].n).toBe(1);
     await next.end();

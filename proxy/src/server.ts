@@ -24,6 +24,8 @@ import type { Mover } from './io/conn.js';
 import { clientConn, resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
 import { PermanentOpenError, Pool } from './pool/pool.js';
+import type { Slot } from './pool/budget.js';
+import { EndpointBudgets, poolLimits } from './pool/budgets.js';
 import { Mode } from './session/state.js';
 import { ReaderRouting } from '../../contract/health/readers.js';
 import { TargetOwner, type Flip } from './health/target.js';
@@ -48,6 +50,8 @@ export class ProxyServer implements SessionContext {
   private sweeper: NodeJS.Timeout | undefined;
   /** The writer new database connections go to, and its generation. */
   private readonly targets = new TargetOwner();
+  /** Each endpoint's per-pod connection budget, shared by its pools (pool/budget.ts). */
+  private readonly budgets: EndpointBudgets;
   /** The admin console's view of the server (SHOW …, PAUSE, RESUME, RELOAD). */
   readonly console: ServerConsole = new ServerConsole({
     pools: () => this.pools.values(),
@@ -75,6 +79,7 @@ export class ProxyServer implements SessionContext {
     private readonly bindHost?: string,
   ) {
     this.config = config;
+    this.budgets = new EndpointBudgets(config);
     this.decider = new SqlDecider(new Set(config.pool.sessionPinningFilters));
     this.userStore = new UserStore(config.auth.users);
     this.tlsContext = loadTls(config);
@@ -92,6 +97,7 @@ export class ProxyServer implements SessionContext {
       targetAvailability: () => ({ writer: this.target !== undefined, ...(this.config.reader ? { reader: this.readers.endpoints.length > 0 } : {}) }),
       targetGeneration: () => this.generation,
       connectionsByMover: () => this.connectionsByMover(),
+      connectionBudgets: () => this.budgets.snapshot(this.config.reader !== undefined),
     });
     this.targets.on('flip', (f) => this.onFlip(f));
     this.targets.on('lost', (why) => this.onTargetLost(why));
@@ -183,6 +189,7 @@ export class ProxyServer implements SessionContext {
     this.userStore = new UserStore(next.auth.users);
     this.tlsContext = loadTls(next);
     for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits(h.endpoint));
+    this.budgets.apply(next);
     this.readers.whenNoReader = next.reader?.whenNoReader ?? 'wait';
     this.setStaticReaders(next);
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen || next.reader?.listen !== prev.reader?.listen) {
@@ -207,6 +214,8 @@ export class ProxyServer implements SessionContext {
   private onFlip(f: Flip): void {
     // Another writer: transactions still on the old one are lost either way, so end them now.
     for (const h of this.pools.values()) if (h.endpoint === 'writer') h.pool.setGeneration(f.generation, { abortBusy: f.moved });
+    // Opens still in flight to the old server do not load the new one: their slots go to the pools' new opens.
+    if (f.moved) this.budgets.writer.releaseOpensBefore(f.generation);
     if (this.readers.writerChanged()) this.moveReaderPools();
     if (!f.first) this.metrics.failovers.inc();
     this.log.info({ target: f.target, generation: f.generation }, f.first ? 'target set' : 'target changed: new connections go to the new writer');
@@ -280,7 +289,7 @@ export class ProxyServer implements SessionContext {
     const pool: Pool<BackendConnection> = new Pool<BackendConnection>(
       this.poolLimits(endpoint),
       {
-        open: (generation) => this.openBackendFor(handle!, generation),
+        open: (generation, slot) => this.openBackendFor(handle!, generation, slot),
         close: (b) => b.destroy(),
         abort: (b) => b.abort('the writer changed (failover)'),
       },
@@ -305,22 +314,33 @@ export class ProxyServer implements SessionContext {
     pool.generation = reader ? this.readers.generation : this.generation;
     const why = reader ? this.readers.holdReason(this.target) : this.target ? undefined : 'no writer is available among the targets';
     if (why !== undefined) pool.hold(why);
+    pool.joinBudget(this.budgets.of(endpoint), database, user);
     handle = { key, database, user, endpoint, pool, serverParams: undefined, stats, metrics };
     this.console.adopt(handle);
     this.pools.set(key, handle);
     return handle;
   }
 
-  /** Reader pools take reader.pool's sizes where set (idle never above the pool), the rest from pool. */
+  /** A pool's own limits (pool/budgets.ts): what the budget and its database's and user's limits leave it. */
   private poolLimits(endpoint: PoolHandle['endpoint']) {
-    const p = this.config.pool;
-    const r = endpoint === 'reader' ? this.config.reader?.pool : undefined;
-    const maxConnections = r?.maxConnections ?? p.maxConnections;
-    const maxIdleConnections = Math.min(r?.maxIdleConnections ?? p.maxIdleConnections, maxConnections);
-    return { maxConnections, maxIdleConnections, borrowTimeoutMs: p.borrowTimeout };
+    return poolLimits(this.config, endpoint);
   }
 
-  private async openBackendFor(handle: PoolHandle, generation: number): Promise<BackendConnection> {
+  /** `slot` (the budget's) is given back when the open fails, or later when the connection is gone. */
+  private openBackendFor(handle: PoolHandle, generation: number, slot: Slot | undefined): Promise<BackendConnection> {
+    return this.connectBackend(handle, generation, slot).then(
+      (backend) => {
+        slot?.opened();
+        return backend;
+      },
+      (err: unknown) => {
+        slot?.release();
+        throw err;
+      },
+    );
+  }
+
+  private async connectBackend(handle: PoolHandle, generation: number, slot: Slot | undefined): Promise<BackendConnection> {
     const target = handle.endpoint === 'reader' ? this.readers.target(this.target) : this.target;
     if (!target) throw new Error(handle.endpoint === 'reader' ? 'no reader is available among the targets' : 'no writer is available among the targets');
     const user = this.userStore.lookup(handle.user);
@@ -353,6 +373,7 @@ export class ProxyServer implements SessionContext {
         }
       },
       close: (err) => {
+        slot?.release(); // gone from the server too: its place in the budget is free
         if (err) this.log.debug({ backend: backend.id, err: err.message }, 'database connection error');
         // Closed by the server, not by the proxy: it may be shutting down or gone.
         if (!backend.closed) this.targets.suspect();
@@ -523,6 +544,7 @@ export class ProxyServer implements SessionContext {
       io: { mover: this.mover, connections: this.connectionsByMover() },
       clients: { total: this.sessions.size, byState },
       databaseConnections: this.connectionCounts(),
+      connectionBudget: this.budgets.status(this.pools.values(), this.config.reader !== undefined),
       readers: this.config.reader ? { listen: this.address('reader'), endpoints: this.readers.endpoints, whenNoReader: this.readers.whenNoReader } : null,
       pools: [...this.pools.values()].map((h) => ({
         endpoint: h.endpoint,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_CONNECTIONS, idlePerPod, poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
+import { DEFAULT_MAX_CONNECTIONS, idlePerPod, limitPerPod, poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 
 describe('poolSizePerPod', () => {
   it.each([
@@ -64,4 +64,13 @@ describe('readerPoolSizePerPod', () => {
       }),
     );
   });
+});
+
+describe('limitPerPod', () => {
+  it.each([
+    [45, 50, 22],
+    [45, 100, 45],
+    [10, 25, 2],
+    [3, 10, 1], // at least one
+  ])('pool %i at %i%% per database or user allows %i', (pool, pct, want) => expect(limitPerPod(pool, pct)).toBe(want));
 });

@@ -31,3 +31,11 @@ export function readerPoolSizePerPod(readerMaxConnections: readonly (number | un
 export function idlePerPod(poolSize: number, maxIdleConnectionsPercent: number): number {
   return Math.min(poolSize, Math.max(0, Math.floor((poolSize * maxIdleConnectionsPercent) / 100)));
 }
+
+/**
+ * A per-database or per-user limit per pod: `percent` of the pod's connections, at least one (the
+ * pods' budget holds it as pool.maxDbConnections / pool.maxUserConnections).
+ */
+export function limitPerPod(poolSize: number, percent: number): number {
+  return Math.max(1, Math.floor((poolSize * Math.min(100, Math.max(0, percent))) / 100));
+}

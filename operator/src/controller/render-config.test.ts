@@ -53,6 +53,13 @@ describe('renderConfig', () => {
     expect(ProxyConfigSchema.parse(renderConfig(on)).reader?.pool).toBeUndefined();
   });
 
+  it('per-database and per-user shares become per-pod limits of the pool (at least one), and no limit when unset', () => {
+    const pool = { ...input.spec.connectionPool, maxDbConnectionsPercent: 50, maxUserConnectionsPercent: 1 };
+    const c = ProxyConfigSchema.parse(renderConfig({ ...input, spec: { ...input.spec, connectionPool: pool } }));
+    expect(c.pool).toMatchObject({ maxConnections: 45, maxDbConnections: 22, maxUserConnections: 1 });
+    expect(ProxyConfigSchema.parse(renderConfig(input)).pool).toMatchObject({ maxDbConnections: 0, maxUserConnections: 0 });
+  });
+
   it('without a writer lists every fallback target so the pods probe them themselves', () => {
     const c = ProxyConfigSchema.parse(renderConfig({ ...input, writer: undefined, targetGeneration: 0 }));
     expect(c.targets).toEqual([{ host: 'db-0', port: 5432 }, { host: 'db-1', port: 6543 }]);

@@ -8,7 +8,7 @@ import type { ProxyConfigInput } from '../../../contract/config/schema.js';
 import { parseHostPort } from '../../../contract/config/host-port.js';
 import type { DBProxySpec } from '../api/v1alpha1/schema.js';
 import { ADMIN_PORT, PG_PORT, READER_PORT, TLS_MOUNT } from './names.js';
-import { idlePerPod } from './pool-size.js';
+import { idlePerPod, limitPerPod } from './pool-size.js';
 
 export interface AuthUser {
   username: string;
@@ -58,6 +58,8 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
     pool: {
       maxConnections: i.poolSize,
       maxIdleConnections: idlePerPod(i.poolSize, pool.maxIdleConnectionsPercent),
+      ...(pool.maxDbConnectionsPercent !== undefined ? { maxDbConnections: limitPerPod(i.poolSize, pool.maxDbConnectionsPercent) } : {}),
+      ...(pool.maxUserConnectionsPercent !== undefined ? { maxUserConnections: limitPerPod(i.poolSize, pool.maxUserConnectionsPercent) } : {}),
       borrowTimeout: pool.connectionBorrowTimeout,
       initQuery: pool.initQuery ?? '',
       sessionPinningFilters: [...pool.sessionPinningFilters],

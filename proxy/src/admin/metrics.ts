@@ -27,7 +27,7 @@ export interface PoolSample extends PoolLabels {
   pinned: number;
   /** Clients queued for a database connection. */
   waiting: number;
-  /** The most database connections the pool may open (its pool.maxConnections). */
+  /** The most database connections the pool may open (the pod's budget, or its database's or user's limit if smaller). */
   maxConnections: number;
 }
 
@@ -41,6 +41,8 @@ export interface MetricsSource {
   targetGeneration(): number;
   /** Open connections by leg (client, backend) and by the mover that carries their bytes. */
   connectionsByMover(): Record<'client' | 'backend', Record<'native' | 'node', number>>;
+  /** The pod's connection budget per endpoint (pool/budget.ts): its limit and the slots held. */
+  connectionBudgets?(): Partial<Record<'writer' | 'reader', { maxConnections: number; inUse: number }>>;
 }
 
 /** What one pool updates on its own path; made once per pool, so no label lookups per transaction. */
@@ -90,7 +92,7 @@ export class ProxyMetrics {
     });
     perPool('dbproxy_database_connections_currently_session_pinned', 'Database connections pinned to one client session, by pool.', [], (g, p) => g.set(labelsOf(p), p.pinned));
     perPool('dbproxy_client_connections_waiting', 'Client connections queued for a database connection, by pool.', [], (g, p) => g.set(labelsOf(p), p.waiting));
-    perPool('dbproxy_pool_max_connections', 'The most database connections a pool may open (its pool.maxConnections).', [], (g, p) => g.set(labelsOf(p), p.maxConnections));
+    perPool('dbproxy_pool_max_connections', 'The most database connections a pool may open: pool.maxConnections (the budget all pools of the pod share), or pool.maxDbConnections / pool.maxUserConnections if smaller.', [], (g, p) => g.set(labelsOf(p), p.maxConnections));
     new Gauge({
       name: 'dbproxy_target_available',
       help: 'Whether the target is available to this proxy, by role: 1 while a writer is (role="writer"); with a reader endpoint, 1 while at least one standby is (role="reader").',
@@ -170,6 +172,28 @@ export class ProxyMetrics {
       labelNames: ['kind'],
       registers,
     });
+    const budgets = source.connectionBudgets?.bind(source);
+    if (budgets) {
+      new Gauge({
+        name: 'dbproxy_connection_budget_max_connections',
+        help: "The pod's connection budget, by endpoint: the most database connections all its pools may hold together (pool.maxConnections; reader.pool.maxConnections).",
+        labelNames: ['endpoint'],
+        registers,
+        collect() {
+          for (const [endpoint, b] of Object.entries(budgets())) this.set({ endpoint }, b.maxConnections);
+        },
+      });
+      new Gauge({
+        name: 'dbproxy_connection_budget_used_connections',
+        help: "Database connections held against the pod's budget, by endpoint: open, opening, or closed by the proxy and not yet gone on the server.",
+        labelNames: ['endpoint'],
+        registers,
+        collect() {
+          for (const [endpoint, b] of Object.entries(budgets())) this.set({ endpoint }, b.inUse);
+        },
+      });
+    }
+
     /** A gauge with one series per pool (and `extra` labels), rebuilt at each scrape: gone pools vanish. */
     function perPool(name: string, help: string, extra: string[], set: (g: Gauge<string>, p: PoolSample) => void): void {
       new Gauge({

@@ -19,7 +19,7 @@ export const PROXY_USAGE = `usage:
 quick-mode flags:
   --listen HOST:PORT           where clients connect (default 0.0.0.0:5432)
   --target HOST:PORT[,...]     PostgreSQL (required); with several, the proxy follows the writer
-  --pool-size N                database connections per (database, user) pool (default 20)
+  --pool-size N                database connections of the proxy, all pools together (default 20)
   --admin-listen HOST:PORT     /metrics /healthz /readyz /status (default 0.0.0.0:9187)
   --reader-listen HOST:PORT    a read-only endpoint: pools on the available standbys among --target
                                (clients wait while there is none; config reader.whenNoReader)

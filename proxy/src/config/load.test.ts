@@ -34,6 +34,8 @@ describe('defaults', () => {
       auth: { method: 'trust', users: [] },
       pool: {
         maxConnections: 20,
+        maxDbConnections: 0,
+        maxUserConnections: 0,
         maxIdleConnections: 5,
         borrowTimeout: 120_000,
         initQuery: '',
@@ -88,6 +90,7 @@ describe('every problem, one per line, path first', () => {
     ],
     ['maxIdle above max', { ...T, pool: { maxConnections: 3, maxIdleConnections: 4 } }, ['pool.maxIdleConnections: must be at most pool.maxConnections (3)']],
     ['fractional count', { ...T, pool: { maxConnections: 2.5 } }, ['pool.maxConnections: must be a whole number']],
+    ['negative per-database and per-user limits', { ...T, pool: { maxDbConnections: -1, maxUserConnections: 1.5 } }, ['pool.maxDbConnections: must be >= 0', 'pool.maxUserConnections: must be a whole number']],
     ['port out of range', { ...T, targets: [{ host: 'h', port: 70000 }] }, ['targets.0.port: must be <= 65535']],
     ['empty host', { ...T, targets: [{ host: '' }] }, ['targets.0.host: must not be empty']],
     ['unknown method', { ...T, auth: { method: 'password' } }, ['auth.method: must be one of scram, md5, trust, got "password"']],

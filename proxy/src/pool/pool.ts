@@ -7,6 +7,9 @@
  * Generations implement failover: `setGeneration` closes idle connections of older generations at
  * once, and busy ones when they are released.
  */
+import type { Budget, BudgetShare, Slot } from './budget.js';
+import { WaiterQueue } from './waiters.js';
+
 export interface PoolMember {
   generation: number;
   /** Set by the pool when the member goes idle (for trimming). */
@@ -47,7 +50,11 @@ export interface PoolLimits {
 }
 
 export interface PoolFactory<B> {
-  open(generation: number): Promise<B>;
+  /**
+   * `slot`: the connection budget's place this open holds, when the pool is in one (budget.ts); the
+   * factory gives it back when the open fails or, after it succeeded, when the connection is gone.
+   */
+  open(generation: number, slot?: Slot): Promise<B>;
   close(backend: B, reason: string): void;
   /** Ends a borrowed connection now, whatever it is doing (its user sees it lost); default: close. */
   abort?(backend: B, reason: string): void;
@@ -63,7 +70,11 @@ interface QueuedWaiter<B> {
   waiter: Waiter<B>;
   since: number;
   deadline: number;
+  /** Arrival order across all pools (the budget's FIFO; many borrowers come in the same millisecond). */
+  order: number;
 }
+
+let arrivals = 0;
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
@@ -75,15 +86,15 @@ export class Pool<B extends PoolMember> {
   private opening = 0;
   /** Opens still in flight for an older target: nobody waits for them, and they close if they succeed. */
   private staleOpening = 0;
-  private queue: (QueuedWaiter<B> | undefined)[] = [];
-  private queueHead = 0;
-  private waitingCount = 0;
+  private readonly queue = new WaiterQueue<QueuedWaiter<B>>();
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
   private lastOpenError: Error | undefined;
   /** Set while there is nowhere to open a connection (no writer): borrowers queue, nothing is opened. */
   private holdReason: string | undefined;
   private closed = false;
+  /** Its endpoint's connection budget, when it is in one. */
+  private share: BudgetShare | undefined;
   /** PAUSE: see `pause`. */
   private pausedNow = false;
   private onDrained: (() => void)[] = [];
@@ -101,7 +112,7 @@ export class Pool<B extends PoolMember> {
   }
 
   get waiting(): number {
-    return this.waitingCount;
+    return this.queue.size;
   }
 
   get openingCount(): number {
@@ -134,23 +145,14 @@ export class Pool<B extends PoolMember> {
       }
     }
     const since = this.now();
-    this.queue.push({ waiter, since, deadline: since + this.limits.borrowTimeoutMs });
-    this.waitingCount++;
+    this.queue.push({ waiter, since, deadline: since + this.limits.borrowTimeoutMs, order: ++arrivals });
     this.armExpiry();
     this.grow();
   }
 
   /** Withdraws a queued waiter (its client went away). */
   cancel(waiter: Waiter<B>): void {
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const e = this.queue[i];
-      if (e?.waiter === waiter) {
-        this.queue[i] = undefined;
-        this.waitingCount--;
-        this.compact();
-        return;
-      }
-    }
+    if (this.queue.remove((e) => e.waiter === waiter)) this.share?.changed();
   }
 
   /** A borrowed connection comes back clean (ReadyForQuery `I`, nothing owed). */
@@ -159,6 +161,11 @@ export class Pool<B extends PoolMember> {
     if (this.pausedNow) this.settleDrained();
     if (this.closed || backend.generation < this.generation || this.holdReason !== undefined) {
       this.factory.close(backend, backend.generation < this.generation ? 'target changed' : this.closed ? 'pool closed' : 'no writer');
+      this.grow();
+      return;
+    }
+    if (this.share?.yields(this.pausedNow ? undefined : this.peek()?.order)) {
+      this.factory.close(backend, 'a borrower of another pool has waited longer (the connection budget is full)');
       this.grow();
       return;
     }
@@ -174,6 +181,7 @@ export class Pool<B extends PoolMember> {
     }
     backend.idleSince = this.now();
     this.idle.push(backend);
+    this.share?.changed(); // another pool may be waiting for it
   }
 
   /**
@@ -274,6 +282,27 @@ export class Pool<B extends PoolMember> {
     for (const f of done) f();
   }
 
+  /** Joins its endpoint's connection budget (budget.ts): every open then needs a slot of it. */
+  joinBudget(budget: Budget, database: string, user: string): void {
+    this.share = budget.join({
+      database,
+      user,
+      wantsSince: () => this.wantsSince(),
+      idleSince: () => this.idle[0]?.idleSince,
+      closeIdle: () => {
+        const b = this.idle.shift();
+        if (b) this.factory.close(b, 'idle, closed for a borrower of another pool (the connection budget is full)');
+      },
+      retry: () => this.grow(),
+    });
+  }
+
+  /** When (in arrival order) the borrower the next open would serve came, if the pool would open one now. */
+  private wantsSince(): number | undefined {
+    if (this.closed || this.holdReason !== undefined || this.pausedNow || this.retryTimer !== undefined || this.size >= this.limits.maxConnections) return undefined;
+    return this.queue.at(this.opening)?.order; // the first borrowers are the opens' in flight
+  }
+
   setLimits(limits: PoolLimits): void {
     this.limits = limits;
     this.grow();
@@ -292,15 +321,17 @@ export class Pool<B extends PoolMember> {
 
   private grow(): void {
     while (!this.closed && this.holdReason === undefined && !this.pausedNow && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
-      this.openOne();
+      const slot = this.share?.take(this.generation);
+      if (this.share && !slot) return; // queued in the budget: it calls retry when there is room
+      this.openOne(slot);
     }
   }
 
-  private openOne(): void {
+  private openOne(slot: Slot | undefined): void {
     this.opening++;
     const generation = this.generation;
     const stale = () => generation < this.generation;
-    this.factory.open(generation).then(
+    this.factory.open(generation, slot).then(
       (backend) => {
         if (stale()) {
           this.staleOpening--;
@@ -370,14 +401,11 @@ export class Pool<B extends PoolMember> {
       this.timeOut(head);
     }
     this.armExpiry();
+    this.share?.changed();
   }
 
   private peek(): QueuedWaiter<B> | undefined {
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const e = this.queue[i];
-      if (e !== undefined) return e;
-    }
-    return undefined;
+    return this.queue.peek();
   }
 
   private timeOut(entry: QueuedWaiter<B>): void {
@@ -385,7 +413,7 @@ export class Pool<B extends PoolMember> {
     const cannotConnect = this.holdReason ?? this.lastOpenError?.message;
     const why = cannotConnect !== undefined
       ? `could not connect to the database: ${cannotConnect}`
-      : `all ${this.limits.maxConnections} connections of the pool are in use`;
+      : (this.share?.why() ?? `all ${this.limits.maxConnections} connections of the pool are in use`);
     entry.waiter.onBorrowError(
       new BorrowError(
         `timed out after ${this.limits.borrowTimeoutMs} ms waiting for a database connection: ${why}`,
@@ -401,27 +429,6 @@ export class Pool<B extends PoolMember> {
   }
 
   private shift(): QueuedWaiter<B> | undefined {
-    while (this.queueHead < this.queue.length) {
-      const e = this.queue[this.queueHead];
-      this.queue[this.queueHead++] = undefined;
-      if (e !== undefined) {
-        this.waitingCount--;
-        this.compact();
-        return e;
-      }
-    }
-    this.compact();
-    return undefined;
-  }
-
-  private compact(): void {
-    while (this.queue.length > this.queueHead && this.queue[this.queue.length - 1] === undefined) this.queue.pop();
-    if (this.queueHead >= this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
-    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
+    return this.queue.shift();
   }
 }

@@ -71,6 +71,20 @@ export const DBProxySpecSchema = z
       .object({
         maxConnectionsPercent: z.number().int().min(1).max(100).default(100).meta({ description: "Share of the writer's max_connections the whole fleet may use." }),
         maxIdleConnectionsPercent: z.number().int().min(0).max(100).default(50),
+        maxDbConnectionsPercent: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .optional()
+          .meta({ description: "Share of each pod's connections (its part of maxConnectionsPercent) one database may use (PgBouncer max_db_connections); unset: no limit of its own." }),
+        maxUserConnectionsPercent: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .optional()
+          .meta({ description: "Share of each pod's connections one user may use (PgBouncer max_user_connections); unset: no limit of its own." }),
         connectionBorrowTimeout: duration('120s', 'How long a client waits for a database connection.'),
         sessionPinningFilters: z.array(z.enum(PINNING_FILTERS)).max(8).default(['EXCLUDE_VARIABLE_SETS']),
         initQuery: z.string().max(4096).optional(),
