@@ -14,6 +14,7 @@ const source: MetricsSource = {
   targetAvailability: () => ({ writer: true }),
   targetGeneration: () => 0,
   connectionsByMover: () => ({ client: { native: 0, node: 0 }, backend: { native: 0, node: 0 } }),
+  connectionBudgets: () => ({}),
 };
 
 /** Families of a registry, without the process metrics (documented as a group). */

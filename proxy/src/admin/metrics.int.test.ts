@@ -115,6 +115,7 @@ describe('proxy metrics with real values', () => {
       return total(s, 'dbproxy_client_connections_waiting', POOL) === 1 && s;
     }, 'the fourth client to queue');
     expect(total(m, 'dbproxy_pool_max_connections', POOL)).toBe(MAX);
+    expect(total(m, 'dbproxy_connection_budget_max_connections', { endpoint: 'writer' })).toBe(MAX);
     expect(total(m, 'dbproxy_database_connections', { ...POOL, state: 'active' })).toBe(MAX);
     for (const h of holders) await h.query('commit');
     await queued;
