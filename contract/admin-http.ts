@@ -1,4 +1,4 @@
-/** The admin HTTP server: /metrics, /healthz, /readyz, /status. Separate port from PostgreSQL. */
+/** The admin HTTP server: /metrics, /healthz, /readyz, /status, /config. Separate port from PostgreSQL. */
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 
@@ -7,6 +7,8 @@ export interface AdminHandlers {
   /** Live: the event loop answers. Ready: listening, config loaded, a target known, not draining. */
   ready(): { ok: boolean; reason?: string };
   status(): unknown;
+  /** Which config runs and what was last refused (no secrets, no clients): what the operator reads. */
+  config?(): unknown;
 }
 
 export function startAdminServer(host: string, port: number, h: AdminHandlers): Promise<http.Server> {
@@ -32,8 +34,11 @@ export function startAdminServer(host: string, port: number, h: AdminHandlers): 
       }
       case '/status':
         return send(200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
-      default:
+      case '/config':
+        if (h.config) return send(200, 'application/json', JSON.stringify(h.config(), null, 2) + '\n');
         return send(404, 'text/plain', 'not found: try /metrics /healthz /readyz /status\n');
+      default:
+        return send(404, 'text/plain', `not found: try /metrics /healthz /readyz /status${h.config ? ' /config' : ''}\n`);
     }
   });
   return new Promise((resolve, reject) => {

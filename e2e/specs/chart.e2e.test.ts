@@ -83,6 +83,15 @@ describeOnPlane('charts/dbproxy-operator', () => {
     expect(mismatch.stderr).toMatch(/metrics\.port is 8080/);
   });
 
+  it('passes the proxy pods\' pull policy and pull Secrets to the operator', async () => {
+    const docs = await render(['--set', 'proxyImagePullPolicy=Always', '--set', 'proxyImagePullSecrets={reg-a,reg-b}']);
+    const args = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].args as string[];
+    expect(args.slice(args.indexOf('--proxy-image-pull-policy'), args.indexOf('--proxy-image-pull-policy') + 4)).toEqual(['--proxy-image-pull-policy', 'Always', '--proxy-image-pull-secrets', 'reg-a,reg-b']);
+    expect((await render([])).find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].args).not.toContain('--proxy-image-pull-policy');
+    const bad = await run('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--set', 'proxyImagePullPolicy=always']);
+    expect(bad.code).not.toBe(0);
+  });
+
   it('refuses values the schema forbids', async () => {
     const r = await run('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--set', 'replicas=-1']);
     expect(r.code).not.toBe(0);

@@ -3,6 +3,8 @@
  * a working proxy fleet (run by the node agent), status shows in kubectl, scaling re-renders the
  * per-pod pool, deletion garbage-collects, invalid specs are refused, and leadership fails over.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { IMAGE, ON_KIND } from './support/env.js';
@@ -82,7 +84,7 @@ afterAll(async () => {
 
 describeOnPlane('DBProxy on the real control plane', () => {
   it('creates every child with an owner reference to the DBProxy', async () => {
-    await apply([dbproxy('orders', 2)]);
+    await apply([dbproxy('orders', 2, { adminUsers: [APP_USER] })]);
     const uid = (await getJson(['-n', ns, 'get', 'dbproxy', 'orders'])).metadata.uid as string;
     for (const [kind, pattern] of CHILDREN) {
       const name = pattern.replace('%', 'orders');
@@ -106,7 +108,7 @@ describeOnPlane('DBProxy on the real control plane', () => {
     }, 60_000);
     expect(row).toContain(`${target.host}:${target.port}`);
     const header = await kubectl(['-n', ns, 'get', 'dbp', 'orders']);
-    expect(header.split('\n')[0]).toMatch(/NAME\s+READY\s+TARGET\s+REPLICAS\s+AGE/);
+    expect(header.split('\n')[0]).toMatch(/NAME\s+READY\s+TARGET\s+REPLICAS\s+CONFIG\s+AGE/);
     const status = (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status;
     expect(status.endpoint).toBe(`orders.${ns}.svc:5432`);
     expect(status.readyReplicas).toBe(2);
@@ -124,6 +126,14 @@ describeOnPlane('DBProxy on the real control plane', () => {
     }
   });
 
+  it('answers SHOW POOLS on the admin console of a proxy pod (virtual database dbproxy)', async () => {
+    const [host] = await serviceAddresses(ns, 'orders');
+    await psql({ host: host!, port: 5432, user: APP_USER, password: APP_PASSWORD, sql: 'select 1' });
+    const pools = await psql({ host: host!, port: 5432, user: APP_USER, password: APP_PASSWORD, database: 'dbproxy', sql: 'SHOW POOLS' });
+    // -At: one row per pool, columns joined by "|", PgBouncer's order (database, user, …).
+    expect(pools.split('\n').some((l) => l.startsWith(`postgres|${APP_USER}|`)), pools).toBe(true);
+  });
+
   it('re-renders the per-pod pool size when replicas change', async () => {
     const perPod = (replicas: number) => Math.floor((MAX_CONNECTIONS * POOL_PERCENT) / 100 / replicas);
     // Also on kind: e2e/kind/postgres.yaml sets the same max_connections.
@@ -134,6 +144,40 @@ describeOnPlane('DBProxy on the real control plane', () => {
       waitFor('3 ready replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'orders-proxy'])).status?.readyReplicas === 3, 90_000),
     );
     await waitFor('status.readyReplicas 3', async () => (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status?.readyReplicas === 3);
+  });
+
+  it('after a config change, shows every pod on the new config (status, kubectl get dbp, each pod\'s /config)', async () => {
+    type S = { configVersion?: string; podsOnCurrentConfig?: number; conditions?: { type: string; status: string; reason: string }[] };
+    const settled = async (): Promise<S | undefined> => {
+      const st = (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status as S;
+      const applied = st.conditions?.find((c) => c.type === 'ConfigApplied');
+      return st.podsOnCurrentConfig === 3 && applied?.status === 'True' ? st : undefined;
+    };
+    const before = await waitFor('3 pods on the current config', settled, 60_000);
+    await kubectl(['-n', ns, 'patch', 'dbproxy', 'orders', '--type=merge', '-p', JSON.stringify({ spec: { idleClientTimeout: '900s' } })]);
+    const after = await waitFor('3 pods on the changed config', async () => {
+      const st = await settled();
+      return st && st.configVersion !== before.configVersion ? st : undefined;
+    }, 60_000);
+    const secret = await getJson(['-n', ns, 'get', 'secret', 'orders-proxy-config']);
+    expect(after.configVersion).toBe(secret.metadata.resourceVersion);
+    expect((await renderedConfig('orders')) as Record<string, unknown>).toMatchObject({ idleClientTimeout: '900s' });
+    const row = await kubectl(['-n', ns, 'get', 'dbp', 'orders', '--no-headers']);
+    expect(row.trim().split(/\s+/)[4]).toBe('3');
+    // The kubectl plugin gathers every pod's /status and /config through the apiserver's pod proxy.
+    const plugin = await new Promise<string>((resolve, reject) =>
+      execFile(path.resolve(import.meta.dirname, '../../bin/kubectl-dbproxy'), ['status', 'orders', '-n', ns], { env: process.env, timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+    );
+    const lines = plugin.trim().split('\n');
+    expect(lines[0]).toMatch(/^POD\s+READY\s+CONFIG\s+TARGET/);
+    const podLines = lines.filter((l) => l.startsWith('orders-proxy-'));
+    expect(podLines, plugin).toHaveLength(3);
+    for (const l of podLines) expect(l.split(/\s{2,}/)[2], plugin).toBe(after.configVersion);
+    for (const host of await serviceAddresses(ns, 'orders')) {
+      const report = (await (await fetch(`http://${host}:9187/config`)).json()) as { source: string; version: string; refused?: unknown };
+      expect(report).toMatchObject({ source: `Secret ${ns}/orders-proxy-config`, version: after.configVersion });
+      expect(report.refused).toBeUndefined();
+    }
   });
 
   it('rejects an invalid spec in the CRD schema or reports it in status', async () => {

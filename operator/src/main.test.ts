@@ -11,6 +11,7 @@ describe('parseOperatorArgs', () => {
       metricsHost: '0.0.0.0',
       metricsPort: 8080,
       proxyImage: DEFAULT_PROXY_IMAGE,
+      proxyPull: {},
       concurrency: 4,
       logLevel: 'info',
       identity: expect.stringMatching(/^op-0_[0-9a-f]{8}$/),
@@ -23,6 +24,10 @@ describe('parseOperatorArgs', () => {
     expect(parse([], { DBPROXY_PROXY_IMAGE: 'img:env' }).proxyImage).toBe('img:env');
   });
 
+  it('the proxy pods\' pull policy and pull Secrets', () => {
+    expect(parse(['--proxy-image-pull-policy', 'Always', '--proxy-image-pull-secrets', 'reg-a, reg-b']).proxyPull).toEqual({ policy: 'Always', secrets: ['reg-a', 'reg-b'] });
+  });
+
   it('two processes never share an identity', () => {
     expect(parse([], { POD_NAME: 'p' }).identity).not.toBe(parse([], { POD_NAME: 'p' }).identity);
   });
@@ -31,6 +36,8 @@ describe('parseOperatorArgs', () => {
     [['--metrics-listen', '8080'], /--metrics-listen "8080": expected HOST:PORT/],
     [['--concurrency', '0'], /--concurrency/],
     [['--log-level', 'loud'], /--log-level/],
+    [['--proxy-image-pull-policy', 'always'], /--proxy-image-pull-policy "always": expected Always\|IfNotPresent\|Never/],
+    [['--proxy-image-pull-secrets', 'Reg_A'], /"Reg_A" is not a Secret name/],
     [['--bogus'], /Unknown option '--bogus'/],
   ])('%j is a UsageError with a clear message', (argv, msg) => {
     expect(() => parseOperatorArgs(argv, {})).toThrow(msg);

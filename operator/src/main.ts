@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { startAdminServer } from '../../contract/admin-http.js';
 import { tryParseHostPort } from '../../contract/config/host-port.js';
+import type { ProxyPull } from './controller/desired.js';
 import type { RunningController } from './controller/manager.js';
 import { OperatorMetrics } from './metrics.js';
 import { loadKubeConfig } from '../../contract/kube/kube.js';
@@ -28,6 +29,8 @@ export const USAGE = `usage: dbproxy operator [flags]
   --lease-namespace NS     namespace of the Lease "${LEASE_NAME}" (default: $POD_NAMESPACE, the service account's, or default)
   --metrics-listen H:P     admin HTTP: /metrics /healthz /readyz /status (default 0.0.0.0:8080)
   --proxy-image IMAGE      default proxy image (default: $DBPROXY_PROXY_IMAGE or ${DEFAULT_PROXY_IMAGE})
+  --proxy-image-pull-policy P   Always|IfNotPresent|Never for proxy pods (default IfNotPresent)
+  --proxy-image-pull-secrets S  comma-separated Secret names for pulling the proxy image, in each DBProxy's namespace
   --concurrency N          DBProxies reconciled in parallel (default 4)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 Kubernetes access: $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
@@ -38,6 +41,7 @@ export interface OperatorOptions {
   metricsHost: string;
   metricsPort: number;
   proxyImage: string;
+  proxyPull: ProxyPull;
   concurrency: number;
   logLevel: string;
   identity: string;
@@ -62,6 +66,8 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'lease-namespace': { type: 'string' },
         'metrics-listen': { type: 'string' },
         'proxy-image': { type: 'string' },
+        'proxy-image-pull-policy': { type: 'string' },
+        'proxy-image-pull-secrets': { type: 'string' },
         concurrency: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -85,11 +91,28 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     metricsHost: hp.host,
     metricsPort: hp.port,
     proxyImage: values['proxy-image'] ?? env['DBPROXY_PROXY_IMAGE'] ?? DEFAULT_PROXY_IMAGE,
+    proxyPull: proxyPull(values['proxy-image-pull-policy'], values['proxy-image-pull-secrets']),
     concurrency,
     logLevel,
     // Unique per process: a restarted pod with the same name must not think it still holds the Lease.
     identity: `${env['POD_NAME'] ?? hostname()}_${randomUUID().slice(0, 8)}`,
   };
+}
+
+const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+function proxyPull(policy: string | undefined, secrets: string | undefined): ProxyPull {
+  const out: ProxyPull = {};
+  if (policy !== undefined) {
+    if (!(PULL_POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--proxy-image-pull-policy "${policy}": expected Always|IfNotPresent|Never`);
+    out.policy = policy as ProxyPull['policy'];
+  }
+  const names = (secrets ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = names.find((n) => !OBJECT_NAME.test(n) || n.length > 253);
+  if (bad !== undefined) throw new UsageError(`--proxy-image-pull-secrets: "${bad}" is not a Secret name`);
+  if (names.length > 0) out.secrets = names;
+  return out;
 }
 
 export interface RunningOperator {
@@ -129,7 +152,7 @@ export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig;
     onStartedLeading: (signal) => {
       log.info({ identity: o.identity }, 'became leader');
       metrics.isLeader.set(1);
-      starting = startController({ kc, log, metrics, defaultImage: o.proxyImage, watchNamespace: o.watchNamespace, concurrency: o.concurrency }).then((c) => {
+      starting = startController({ kc, log, metrics, defaultImage: o.proxyImage, defaultPull: o.proxyPull, watchNamespace: o.watchNamespace, concurrency: o.concurrency }).then((c) => {
         if (signal.aborted) return void c.stop();
         controller = c;
       });

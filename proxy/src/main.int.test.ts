@@ -57,6 +57,10 @@ async function status(r: Running): Promise<{ pools: { maxConnections: number }[]
   return (await fetch(`http://127.0.0.1:${r.adminPort}/status`)).json() as never;
 }
 
+async function configReport(r: Running): Promise<{ source: string; appliedAt: string; refused?: { problems: string[] } }> {
+  return (await fetch(`http://127.0.0.1:${r.adminPort}/config`)).json() as never;
+}
+
 describe('bin/dbproxy proxy', () => {
   it('refuses bad flags with every problem and the usage, exit code 2', async () => {
     const err = (await run(process.execPath, [BIN, 'proxy', '--target', 'nohost', '--pool-size', 'x']).catch((e: unknown) => e)) as { code: number; stderr: string };
@@ -103,6 +107,13 @@ describe('bin/dbproxy proxy', () => {
     await waitFor(() => r.output().includes('config file rejected'), () => `the invalid config to be reported:\n${r.output()}`, { timeoutMs: deadline + 15_000 - Date.now(), intervalMs: 100 });
     expect((await status(r)).pools[0]!.maxConnections).toBe(7);
     expect((await c.query('select 2 as n')).rows[0].n).toBe(2);
+    // /config: the refusal is visible (what the operator reads from each pod), the running config kept.
+    const refused = await configReport(r);
+    expect(refused.source).toBe(`file ${file}`);
+    expect(refused.refused?.problems.join('\n')).toMatch(/targets/);
+    writeFileSync(file, config(3));
+    await waitFor(async () => (await configReport(r)).refused === undefined, () => `the fixed config to clear the refusal:\n${r.output()}`, { timeoutMs: 15_000, intervalMs: 100 });
+    expect((await status(r)).pools[0]!.maxConnections).toBe(3);
     await c.end();
     r.child.kill('SIGTERM');
     await r.exited;

@@ -3,9 +3,10 @@
  * its config Secret watched through the Kubernetes API.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { loadConfigFile, parseConfig } from '../../contract/config/load.js';
+import { ConfigError, loadConfigFile, parseConfig } from '../../contract/config/load.js';
 import { KUBE_USAGE, parseProxyArgs, PROXY_USAGE } from './config/flags.js';
 import { watchConfigFile } from './config/watch.js';
 import type { ProxyConfig } from '../../contract/config/schema.js';
@@ -54,12 +55,16 @@ export async function runProxy(args: string[]): Promise<void> {
     server = new ProxyServer(config, log, bindHost);
     const file = parsed.configFile;
     if (file) server.reloadSource = () => loadConfigFile(file); // the admin console's RELOAD
+    if (file) server.configState.from(`file ${path.resolve(file)}`);
     await server.start();
-    if (parsed.configFile) {
+    if (file) {
       stopWatching = watchConfigFile(
-        parsed.configFile,
+        file,
         (next) => server.applyConfig(next),
-        (err) => log.error({ err: err.message }, 'config file rejected; keeping the previous config'),
+        (err) => {
+          server.configState.refused(problemsOf(err));
+          log.error({ err: err.message }, 'config file rejected; keeping the previous config');
+        },
         { initial: config },
       );
     }
@@ -75,8 +80,8 @@ async function fromSecret(name: string, bindHost: string | undefined, log: Logge
   const { loadKubeConfig } = await import('../../contract/kube/kube.js');
   const namespace = process.env['POD_NAMESPACE'] ?? readServiceAccountNamespace();
   let server: ProxyServer | undefined;
-  let first: (cfg: ProxyConfig) => void;
-  const firstConfig = new Promise<ProxyConfig>((resolve) => (first = resolve));
+  let first: (got: { cfg: ProxyConfig; version: string | undefined }) => void;
+  const firstConfig = new Promise<{ cfg: ProxyConfig; version: string | undefined }>((resolve) => (first = resolve));
   const kc = loadKubeConfig();
   const source = `Secret ${namespace}/${name}`;
   const watch = watchConfigSecret({
@@ -84,23 +89,33 @@ async function fromSecret(name: string, bindHost: string | undefined, log: Logge
     namespace,
     name,
     log,
-    onConfig: (text) => {
+    onConfig: (text, version) => {
       try {
         const cfg = parseConfig(parseYaml(text), source);
-        if (server) server.applyConfig(cfg);
-        else first(cfg);
+        if (server) server.applyConfig(cfg, version);
+        else first({ cfg, version });
       } catch (err) {
-        log.error({ err: (err as Error).message }, 'config Secret rejected; keeping the previous config');
+        server?.configState.refused(problemsOf(err as Error), version);
+        log.error({ err: (err as Error).message, version }, 'config Secret rejected; keeping the previous config');
       }
+    },
+    onSameConfig: (version) => {
+      if (version !== undefined) server?.configState.unchanged(version);
     },
     onError: (err) => log.warn({ err: err.message }, 'watching the config Secret failed; retrying'),
   });
-  const cfg = await firstConfig;
+  const { cfg, version } = await firstConfig;
   server = new ProxyServer(cfg, pino({ level: cfg.logLevel }), bindHost);
+  server.configState.from(source, version);
   // The admin console's RELOAD reads the Secret now (the watch delivers changes on its own anyway).
   server.reloadSource = async () => parseConfig(parseYaml(await readConfigSecret(kc, namespace, name)), source);
   await server.start();
   return { server, stop: () => watch.stop() };
+}
+
+/** A refused config's problems, one per line as the loader lists them. */
+function problemsOf(err: Error): string[] {
+  return err instanceof ConfigError ? err.problems : [err.message];
 }
 
 function readServiceAccountNamespace(): string {

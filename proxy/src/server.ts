@@ -13,11 +13,13 @@ import { startAdminServer } from '../../contract/admin-http.js';
 import { ProxyMetrics, type PoolSample } from './admin/metrics.js';
 import { PoolStats, ServerConsole } from './admin/console/host.js';
 import { UserStore } from './auth/users.js';
+import { ConfigState } from './config/state.js';
 import { openBackend, type BackendConnection, type Endpoint } from './backend/connection.js';
 import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
 import { SqlDecider } from './client/decide.js';
 import { ClientSession } from './client/session.js';
 import type { SetupFailure } from './client/setup-failure.js';
+import { ConfigError } from '../../contract/config/load.js';
 import type { ProxyConfig } from '../../contract/config/schema.js';
 import { formatHostPort, parseHostPort } from '../../contract/config/schema.js';
 import type { Mover } from './io/conn.js';
@@ -65,6 +67,8 @@ export class ProxyServer implements SessionContext {
    * when the proxy runs from flags.
    */
   reloadSource: (() => Promise<ProxyConfig>) | undefined;
+  /** Which config runs, by its source's version, and the last refusal: the admin server's /config. */
+  readonly configState = new ConfigState();
   private draining = false;
   private tlsContext: tls.SecureContext | undefined;
   private decider: SqlDecider;
@@ -127,6 +131,7 @@ export class ProxyServer implements SessionContext {
       registry: this.metrics.registry,
       ready: () => this.readiness(),
       status: () => this.status(),
+      config: () => this.configState.snapshot(),
     });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -179,15 +184,24 @@ export class ProxyServer implements SessionContext {
   /** RELOAD: the config as its source says now, applied as a change of the file or Secret is. */
   async reload(): Promise<void> {
     if (!this.reloadSource) throw new Error('this proxy runs from command-line flags: there is no config file or Secret to re-read');
-    this.applyConfig(await this.reloadSource());
+    try {
+      this.applyConfig(await this.reloadSource());
+    } catch (err) {
+      // As a refused file or Secret is: the running config stays, /config says what was refused.
+      this.configState.refused(err instanceof ConfigError ? err.problems : [(err as Error).message]);
+      throw err;
+    }
   }
 
-  applyConfig(next: ProxyConfig): void {
+  /** `version`: the source's version of `next` (the config Secret's resourceVersion), for /config. */
+  applyConfig(next: ProxyConfig, version?: string): void {
+    // First what can fail (unreadable certificate files): a refused config changes nothing.
+    const tlsContext = loadTls(next);
     const prev = this.config;
     this.config = next;
     this.decider = new SqlDecider(new Set(next.pool.sessionPinningFilters));
     this.userStore = new UserStore(next.auth.users);
-    this.tlsContext = loadTls(next);
+    this.tlsContext = tlsContext;
     for (const h of this.pools.values()) h.pool.setLimits(this.poolLimits(h.endpoint));
     this.budgets.apply(next);
     this.readers.whenNoReader = next.reader?.whenNoReader ?? 'wait';
@@ -197,7 +211,8 @@ export class ProxyServer implements SessionContext {
     }
     if (next.io !== prev.io) this.log.warn({ io: next.io, running: this.mover }, 'io changed in the config: restart the proxy for that to take effect');
     this.setTargets(next);
-    this.log.info({ target: this.target, generation: this.generation }, 'config reloaded');
+    this.configState.applied(version);
+    this.log.info({ target: this.target, generation: this.generation, ...(version !== undefined && { version }) }, 'config reloaded');
   }
 
   // ------------------------------------------------------------ targets and failover

@@ -91,6 +91,34 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     expect(x.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 
+  it('counts the pods on the config Secret version last written, and asks again until all are', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    const healths = [up('10.0.0.1:5432', 'WRITER'), up('10.0.0.2:5432', 'READER')];
+    const ask = (podConfigs: Observed['podConfigs']) => {
+      const d = decide({ ...observe(x, server, healths, '2026-01-01T00:00:00Z'), podConfigs });
+      server.apply(d.actions);
+      x.status = d.status;
+      return d;
+    };
+    // First pass writes the Secret: its version is not known yet.
+    const first = ask([]);
+    expect(first.status.conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'Unknown', reason: 'Writing' });
+    expect(first.requeueAfterMs).toBeGreaterThan(0);
+    const version = server.objects.get('Secret/orders-proxy-config')!.metadata!.resourceVersion!;
+    const behind = ask([{ pod: 'orders-proxy-a', version }, { pod: 'orders-proxy-b', version: '0' }]);
+    expect(behind.status).toMatchObject({ configVersion: version, podsOnCurrentConfig: 1 });
+    expect(behind.status.conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'False', reason: 'PodsBehind' });
+    expect(behind.requeueAfterMs).toBeGreaterThan(0);
+    const all = ask([{ pod: 'orders-proxy-a', version }, { pod: 'orders-proxy-b', version }]);
+    expect(all.status).toMatchObject({ configVersion: version, podsOnCurrentConfig: 2 });
+    expect(all.status.conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'True', reason: 'AllPodsCurrent' });
+    expect(all.requeueAfterMs).toBeUndefined();
+    const refused = ask([{ pod: 'orders-proxy-a', version }, { pod: 'orders-proxy-b', version: '0', refused: { version, problems: ['tls.certFile: cannot read'] } }]);
+    expect(refused.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'PodRefusedConfig' });
+    expect(refused.status.conditions?.find((c) => c.type === 'Degraded')?.message).toContain('pod orders-proxy-b refused config version');
+  });
+
   it('a failover re-renders only the config Secret, with a higher generation, and records TargetChanged', () => {
     const server = new FakeApiserver();
     const x = dbp(spec);

@@ -9,8 +9,10 @@ import { readerSet } from '../../../contract/health/readers.js';
 import { initialHealth, type TargetHealth } from '../../../contract/health/writer.js';
 import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
-import { desiredObjects } from './desired.js';
+import { desiredObjects, type ProxyPull } from './desired.js';
 import { plan, type Action } from './plan.js';
+import { childNames } from './names.js';
+import { configOutcome, type ConfigOutcome, type PodConfigReport } from './pod-config.js';
 import { podMonitorPlan } from './pod-monitor.js';
 import { poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 import { renderConfigYaml } from './render-config.js';
@@ -28,8 +30,11 @@ export interface Observed {
   health: (endpoint: string) => TargetHealth | undefined;
   now: string;
   defaultImage: string;
+  defaultPull?: ProxyPull | undefined;
   /** Whether the apiserver serves PodMonitors (pod-monitor-watch.ts); undefined: not known. */
   podMonitorsServed?: boolean | undefined;
+  /** What each proxy pod said on /config (pod-config.ts); undefined: the pods were not asked. */
+  podConfigs?: PodConfigReport[] | undefined;
 }
 
 export interface ProbePlan {
@@ -55,7 +60,12 @@ export interface Decision {
   probe: ProbePlan | undefined;
   /** Recomputes the status after a failed apply (the only input that changes after decide). */
   withApplyError(message: string): DBProxyStatus;
+  /** Look again this soon: the pods are not all on the current config yet. */
+  requeueAfterMs?: number;
 }
+
+/** How soon to ask the pods again while a new config spreads. */
+export const CONFIG_REQUEUE_MS = 2_000;
 
 export function decide(o: Observed): Decision {
   const { metadata } = o.dbproxy;
@@ -116,11 +126,12 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
   });
   const refused = configProblems(configYaml);
   if (refused.length > 0) return refuse(o, base, { reason: 'ConfigRefused', problems: refused.map((p) => `the proxy pods would refuse the rendered config: ${p}`) });
-  const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage });
+  const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage, pull: o.defaultPull });
   const monitor = podMonitorPlan({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec }, o.podMonitorsServed);
   const actions = plan([...desired, ...monitor.desired], o.children);
 
-  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSizePerPod: readerPoolSize } : {}) };
+  const config = o.podConfigs && podConfigView(o, actions, o.podConfigs);
+  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSizePerPod: readerPoolSize } : {}), ...(config ? { config } : {}) };
   const status = computeStatus(statusInput);
   const events: EventSpec[] = [...monitor.events];
   if (choice.changed && choice.writer !== undefined) {
@@ -134,7 +145,20 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
     events,
     probe: { endpoints, intervalMs: durationMs(spec.healthCheck.interval), failureThreshold: spec.healthCheck.failureThreshold, user: prober.username, password: prober.password },
     withApplyError: (message) => computeStatus({ ...statusInput, applyError: message }),
+    ...(config?.outcome.converging ? { requeueAfterMs: CONFIG_REQUEUE_MS } : {}),
   };
+}
+
+/**
+ * The current config is the config Secret's resourceVersion as cached, unless this reconcile writes
+ * the Secret: then the version is not known until the write is seen, and the next reconcile counts.
+ */
+function podConfigView(o: Observed, actions: Action[], pods: PodConfigReport[]): { version: string | undefined; outcome: ConfigOutcome } {
+  const name = childNames(o.dbproxy.metadata.name).configSecret;
+  const writing = actions.some((a) => a.type !== 'nothing' && a.type !== 'delete' && a.object.kind === 'Secret' && a.object.metadata?.name === name);
+  const secret = o.children.find((c) => c.kind === 'Secret' && c.metadata?.name === name);
+  const version = writing ? undefined : secret?.metadata?.resourceVersion;
+  return { version, outcome: configOutcome({ version, pods }) };
 }
 
 /**

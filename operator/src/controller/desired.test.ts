@@ -38,6 +38,12 @@ const full: DesiredInput = {
       resources: { requests: { cpu: '100m', memory: '64Mi' } },
       nodeSelector: { 'kubernetes.io/os': 'linux' },
       tolerations: [{ key: 'db', operator: 'Exists', effect: 'NoSchedule' }],
+      priorityClassName: 'db-critical',
+      imagePullPolicy: 'Always',
+      imagePullSecrets: [{ name: 'registry-local' }],
+      podSecurityContext: { runAsUser: 10001, runAsGroup: 10001 },
+      securityContext: { readOnlyRootFilesystem: false },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }],
     },
   }),
 };
@@ -113,6 +119,34 @@ describe('desiredObjects', () => {
     expect(pod.metadata.labels).toMatchObject({ team: 'shop', 'app.kubernetes.io/instance': 'orders' });
     expect(pod.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'orders-proxy-tls' } });
     expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/dbproxy/tls', readOnly: true });
+  });
+
+  it('pod overrides: pull policy and secrets, priority class, security contexts key by key, spread', () => {
+    const pod = byKind(desiredObjects(full) as Any[], 'Deployment')['spec'].template.spec;
+    expect(pod).toMatchObject({ priorityClassName: 'db-critical', imagePullSecrets: [{ name: 'registry-local' }] });
+    expect(pod.containers[0].imagePullPolicy).toBe('Always');
+    // Overridden keys change, the rest of the hardened default stays.
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }]);
+  });
+
+  it('by default spreads the proxy pods over nodes without ever blocking scheduling; [] turns it off', () => {
+    const pod = byKind(desiredObjects(base) as Any[], 'Deployment')['spec'].template.spec;
+    expect(pod.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'orders', 'app.kubernetes.io/component': 'proxy' } } },
+    ]);
+    expect(pod.containers[0].imagePullPolicy).toBe('IfNotPresent');
+    expect(pod.imagePullSecrets).toBeUndefined();
+    // The operator's --proxy-image-pull-* defaults apply where the spec says nothing.
+    const pulled = byKind(desiredObjects({ ...base, pull: { policy: 'Never', secrets: ['reg'] } }) as Any[], 'Deployment')['spec'].template.spec;
+    expect(pulled.imagePullSecrets).toEqual([{ name: 'reg' }]);
+    expect(pulled.containers[0].imagePullPolicy).toBe('Never');
+    const own = byKind(desiredObjects({ ...full, pull: { policy: 'Never', secrets: ['reg'] } }) as Any[], 'Deployment')['spec'].template.spec;
+    expect(own.imagePullSecrets).toEqual([{ name: 'registry-local' }]);
+    expect(own.containers[0].imagePullPolicy).toBe('Always');
+    const none = desiredObjects({ ...base, spec: spec({ ...base.spec, template: { topologySpreadConstraints: [] } }) });
+    expect(byKind(none as Any[], 'Deployment')['spec'].template.spec.topologySpreadConstraints).toEqual([]);
   });
 
   it('golden files parse back as YAML', () => {

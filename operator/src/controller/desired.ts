@@ -18,6 +18,8 @@ export interface DesiredInput {
   configYaml: string;
   /** The operator's default proxy image (--proxy-image); spec.image wins. */
   defaultImage: string;
+  /** The operator's defaults for pulling the proxy image (its --proxy-image-pull-* flags); spec.template wins. */
+  pull?: ProxyPull | undefined;
 }
 
 export type Obj = KubernetesObject & Record<string, unknown>;
@@ -75,6 +77,20 @@ export function desiredObjects(i: DesiredInput): Obj[] {
   ];
 }
 
+export interface ProxyPull {
+  policy?: 'Always' | 'IfNotPresent' | 'Never';
+  secrets?: string[];
+}
+
+function pullSecrets(secrets: { name: string }[] | undefined): Record<string, unknown> {
+  return secrets?.length ? { imagePullSecrets: secrets } : {};
+}
+
+/** The default placement: proxy pods on different nodes where the scheduler can, never a reason not to schedule. */
+function spreadOverNodes(name: string): Record<string, unknown> {
+  return { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(name) } };
+}
+
 function podTemplate(i: DesiredInput): Record<string, unknown> {
   const t = i.spec.template ?? {};
   const n = childNames(i.name);
@@ -82,7 +98,7 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
   const container: Record<string, unknown> = {
     name: 'proxy',
     image: i.spec.image ?? i.defaultImage,
-    imagePullPolicy: 'IfNotPresent',
+    imagePullPolicy: t.imagePullPolicy ?? i.pull?.policy ?? 'IfNotPresent',
     args: ['proxy', '--config-secret', n.configSecret, '--bind-host', '$(POD_IP)'],
     env: [
       { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -96,19 +112,22 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
     ],
     readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, ...t.securityContext },
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(tls ? [{ name: 'tls', mountPath: TLS_MOUNT, readOnly: true }] : [])],
     ...(t.resources ? { resources: t.resources } : {}),
   };
   const spec: Record<string, unknown> = {
     serviceAccountName: n.serviceAccount,
-    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' }, ...t.podSecurityContext },
     terminationGracePeriodSeconds: 30,
+    topologySpreadConstraints: t.topologySpreadConstraints ?? [spreadOverNodes(i.name)],
     containers: [container],
     volumes: [{ name: 'tmp', emptyDir: {} }, ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretRef.name } }] : [])],
     ...(t.nodeSelector ? { nodeSelector: t.nodeSelector } : {}),
     ...(t.tolerations ? { tolerations: t.tolerations } : {}),
     ...(t.affinity ? { affinity: t.affinity } : {}),
+    ...(t.priorityClassName ? { priorityClassName: t.priorityClassName } : {}),
+    ...pullSecrets(t.imagePullSecrets ?? i.pull?.secrets?.map((name) => ({ name }))),
   };
   // Selector labels last: user labels may add, never override (validate.ts also rejects them).
   const labels = { ...t.labels, ...selectorLabels(i.name) };

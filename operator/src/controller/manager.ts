@@ -14,10 +14,12 @@ import { EventRecorder } from '../runtime/events.js';
 import { Informer } from '../../../contract/kube/informer.js';
 import { HttpStatusError, getJson } from '../../../contract/kube/request.js';
 import { WorkQueue } from '../runtime/workqueue.js';
-import { MANAGED_BY_SELECTOR, MANAGER, controllerOf } from './names.js';
+import { ADMIN_PORT, MANAGED_BY_SELECTOR, MANAGER, controllerOf } from './names.js';
+import { fetchPodConfigs } from './pod-config.js';
 import { POD_MONITOR, servesPodMonitors } from './pod-monitor.js';
 import { PodMonitorWatch } from './pod-monitor-watch.js';
 import { TargetProber } from './prober.js';
+import type { ProxyPull } from './desired.js';
 import { reconcile, type Caches, type ReconcileDeps } from './reconcile.js';
 import { dbproxiesForSlice, keyOf, referencesSecret } from './refs.js';
 
@@ -26,6 +28,7 @@ export interface ControllerOptions {
   log: Logger;
   metrics: OperatorMetrics;
   defaultImage: string;
+  defaultPull?: ProxyPull | undefined;
   /** One namespace, or undefined for all. */
   watchNamespace: string | undefined;
   concurrency?: number;
@@ -118,7 +121,9 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     events: new EventRecorder(kc, MANAGER),
     metrics: o.metrics,
     defaultImage: o.defaultImage,
+    defaultPull: o.defaultPull,
     podMonitors,
+    podConfigs: (pods) => fetchPodConfigs(pods, ADMIN_PORT),
   };
   queue.run(async (key) => {
     const end = o.metrics.reconcileDuration.startTimer();

@@ -13,7 +13,10 @@ import { decide, type Decision, type Observed } from './decide.js';
 import type { Action, ObjectRef } from './plan.js';
 import { POD_MONITOR, kindNotServed, unavailableEvent } from './pod-monitor.js';
 import type { PodMonitorWatch } from './pod-monitor-watch.js';
+import { childNames } from './names.js';
+import { proxyPods, type PodConfigReport, type ProxyPod } from './pod-config.js';
 import type { TargetProber } from './prober.js';
+import type { ProxyPull } from './desired.js';
 import type { EndpointSliceLike } from './targets.js';
 
 /** What reconcile reads from an informer (Informer<T> satisfies it). */
@@ -59,7 +62,10 @@ export interface ReconcileDeps {
   events: EventSink;
   metrics: OperatorMetrics;
   defaultImage: string;
+  defaultPull?: ProxyPull | undefined;
   now?: () => Date;
+  /** Asks the proxy pods which config they run (pod-config.ts fetchPodConfigs); absent: not asked. */
+  podConfigs?: (pods: ProxyPod[]) => Promise<PodConfigReport[]>;
   /** PodMonitors, a child kind only where the Prometheus Operator's CRDs are installed. */
   podMonitors?: Pick<PodMonitorWatch, 'refresh' | 'served' | 'list' | 'markAbsent'>;
 }
@@ -79,7 +85,9 @@ export async function reconcile(key: string, d: ReconcileDeps): Promise<Reconcil
     return;
   }
   await d.podMonitors?.refresh();
-  const decision = decide(observe(x as Observed['dbproxy'], key, d));
+  const pods = proxyPods(childNames(name).service, d.caches.endpointSlices.list(namespace) as EndpointSliceLike[]);
+  const podConfigs = d.podConfigs ? await d.podConfigs(pods) : undefined;
+  const decision = decide({ ...observe(x as Observed['dbproxy'], key, d), podConfigs });
   const log = d.log.child({ dbproxy: key });
   let status = decision.status;
   try {
@@ -100,7 +108,7 @@ export async function reconcile(key: string, d: ReconcileDeps): Promise<Reconcil
   }
   for (const ev of decision.events) await d.events.record(x, ev.type, ev.reason, ev.message);
   d.prober.sync(key, decision.probe);
-  return;
+  return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : undefined;
 }
 
 function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observed {
@@ -125,6 +133,7 @@ function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observe
     health: (e) => d.prober.health(key, e),
     now: (d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     defaultImage: d.defaultImage,
+    defaultPull: d.defaultPull,
     podMonitorsServed: d.podMonitors?.served,
   };
 }

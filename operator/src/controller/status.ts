@@ -7,6 +7,7 @@ import { splitBrain, type TargetHealth } from '../../../contract/health/writer.j
 import type { Condition, DBProxyStatus, TargetStatus } from '../api/v1alpha1/schema.js';
 import { canonicalJson } from './hash.js';
 import { PG_PORT } from './names.js';
+import type { ConfigOutcome } from './pod-config.js';
 
 export interface DeploymentView {
   replicas?: number;
@@ -39,6 +40,8 @@ export interface StatusInput {
   readers?: string[] | undefined;
   /** The last apply failure, if the apply step failed. */
   applyError?: string;
+  /** Which config the pods run (pod-config.ts), where the pods were asked. */
+  config?: { version: string | undefined; outcome: ConfigOutcome };
 }
 
 type CondStatus = Condition['status'];
@@ -114,6 +117,8 @@ function healthyConditions(i: StatusInput): C[] {
 
   const degraded: C = i.applyError
     ? { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: i.applyError }
+    : i.config?.outcome.refusal
+      ? { type: 'Degraded', status: 'True', reason: 'PodRefusedConfig', message: i.config.outcome.refusal }
     : split
       ? { type: 'Degraded', status: 'True', reason: 'SplitBrain', message: target.message }
     : down.length > 0
@@ -122,7 +127,7 @@ function healthyConditions(i: StatusInput): C[] {
         ? { type: 'Degraded', status: 'True', reason: 'ReplicasUnavailable', message: `${ready}/${i.desiredReplicas} proxy pods ready` }
         : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'all targets and proxy pods are healthy' };
 
-  return [readyC, target, progressing, degraded];
+  return i.config ? [readyC, target, progressing, degraded, i.config.outcome.condition] : [readyC, target, progressing, degraded];
 }
 
 function noWriterMessage(healths: TargetHealth[]): string {
@@ -150,6 +155,8 @@ export function computeStatus(i: StatusInput): DBProxyStatus {
   if (i.poolSizePerPod !== undefined) status.poolSizePerPod = i.poolSizePerPod;
   if (i.readerPoolSizePerPod !== undefined) status.readerPoolSizePerPod = i.readerPoolSizePerPod;
   if (i.writerMaxConnections !== undefined) status.writerMaxConnections = i.writerMaxConnections;
+  if (i.config?.version !== undefined) status.configVersion = i.config.version;
+  if (i.config) status.podsOnCurrentConfig = i.config.outcome.podsOnCurrentConfig;
   return status;
 }
 

@@ -10,7 +10,7 @@ import { DEFAULT_PG_PORT, type DBProxySpec } from '../api/v1alpha1/schema.js';
 export interface EndpointSliceLike {
   metadata?: { namespace?: string; labels?: Record<string, string> };
   addressType?: string;
-  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null; terminating?: boolean | null } }[] | null;
+  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null; terminating?: boolean | null }; targetRef?: { name?: string } | null }[] | null;
   ports?: { name?: string | null; port?: number | null }[] | null;
 }
 

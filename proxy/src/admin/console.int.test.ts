@@ -218,6 +218,8 @@ describe('the admin console (virtual database dbproxy)', () => {
     const refused = await sqlError(admin.query('reload;'));
     expect([refused.code, refused.message]).toEqual(['F0000', expect.stringContaining('pool.maxConnections: must be >= 1')]);
     expect(new Map((await show(admin, 'CONFIG')).map((r) => [r['key'], r['value']])).get('pool.maxConnections')).toBe('3');
+    const report = JSON.parse((await proxy.admin('/config')).text) as { refused?: { problems: string[] } };
+    expect(report.refused?.problems).toContain('pool.maxConnections: must be >= 1');
   });
 
   it('RELOAD on a proxy started from flags (no file) is an error, and the session goes on', async () => {

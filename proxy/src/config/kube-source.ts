@@ -16,7 +16,10 @@ export interface SecretSourceOptions {
   name: string;
   /** The Secret's data key holding the config; default `config.yaml`. */
   key?: string;
-  onConfig: (yamlText: string) => void;
+  /** A new config text, with the Secret's resourceVersion (what the pod reports on /config). */
+  onConfig: (yamlText: string, version: string | undefined) => void;
+  /** The Secret changed but the text is the last one delivered (labels, annotations, a resync). */
+  onSameConfig?: (version: string | undefined) => void;
   onError: (err: Error) => void;
   log: Logger;
   /** Watch tuning, for tests; defaults are the Informer's. */
@@ -69,10 +72,11 @@ export function watchConfigSecret(o: SecretSourceOptions): SecretSource {
     if (secret.metadata?.name !== o.name) return;
     const text = configText(secret, key);
     if (text instanceof Error) return o.onError(text);
-    if (text === last) return; // a resync or an unrelated metadata change: nothing to reload
+    const version = secret.metadata?.resourceVersion;
+    if (text === last) return o.onSameConfig?.(version); // a resync or a metadata change: nothing to reload
     last = text;
     try {
-      o.onConfig(text);
+      o.onConfig(text, version);
     } finally {
       markReady();
     }

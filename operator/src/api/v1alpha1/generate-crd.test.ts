@@ -29,7 +29,7 @@ describe('the CRD', () => {
     expect(crd.spec.names).toMatchObject({ kind: 'DBProxy', plural: 'dbproxies', shortNames: ['dbp'] });
     expect(crd.spec.versions[0]!.name).toBe('v1alpha1');
     expect(crd.spec.versions[0]!.subresources).toEqual({ status: {} });
-    expect(crd.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name)).toEqual(['Ready', 'Target', 'Replicas', 'Age']);
+    expect(crd.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name)).toEqual(['Ready', 'Target', 'Replicas', 'Config', 'Age']);
   });
 });
 

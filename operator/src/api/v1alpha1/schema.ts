@@ -113,6 +113,20 @@ export const DBProxySpecSchema = z
         nodeSelector: z.record(z.string(), z.string()).optional(),
         tolerations: z.array(passThrough('A toleration.')).optional(),
         affinity: passThrough('Pod affinity.').optional(),
+        topologySpreadConstraints: z
+          .array(passThrough('A topology spread constraint.'))
+          .max(8)
+          .optional()
+          .meta({ description: 'Replaces the default: spread over nodes (kubernetes.io/hostname, maxSkew 1, ScheduleAnyway). [] spreads nothing.' }),
+        priorityClassName: z.string().min(1).max(253).optional(),
+        imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().meta({ description: 'Default IfNotPresent.' }),
+        imagePullSecrets: z
+          .array(z.object({ name }))
+          .max(16)
+          .optional()
+          .meta({ description: 'Secrets (in the DBProxy namespace) for pulling the proxy image.' }),
+        podSecurityContext: passThrough('Merged key by key over the default (non-root uid 65532, RuntimeDefault seccomp).').optional(),
+        securityContext: passThrough("The proxy container's: merged key by key over the default (read-only root, no privilege escalation, all capabilities dropped).").optional(),
       })
       .optional()
       .meta({ description: 'Overrides for the proxy pods.' }),
@@ -175,6 +189,8 @@ export const DBProxyStatusSchema = z.object({
   poolSizePerPod: z.number().int().optional().meta({ description: 'pool.maxConnections rendered into each proxy pod.' }),
   readerPoolSizePerPod: z.number().int().optional().meta({ description: "The reader pools' size in each proxy pod, from the readers' max_connections." }),
   writerMaxConnections: z.number().int().optional().meta({ description: "The writer's max_connections as last probed." }),
+  configVersion: z.string().optional().meta({ description: "The config Secret's resourceVersion: the config the operator wrote last." }),
+  podsOnCurrentConfig: z.number().int().optional().meta({ description: 'How many proxy pods say (on their /config) that they run configVersion.' }),
   targets: z.array(TargetStatusSchema).optional(),
   conditions: z.array(ConditionSchema).optional(),
 });
