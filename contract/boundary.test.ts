@@ -18,7 +18,7 @@ const MAY_IMPORT: Record<Half, readonly Half[]> = {
 };
 
 /** Every relative module specifier of a source text (static and dynamic imports, re-exports). */
-export function relativeImports(text: string): string[] {
+function relativeImports(text: string): string[] {
   const out: string[] = [];
   const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
   for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[2]!);
@@ -37,7 +37,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** `file imports target`, for every import that leaves what the file's half may import. */
-export function crossings(files: { rel: string; text: string }[]): string[] {
+function crossings(files: { rel: string; text: string }[]): string[] {
   const out: string[] = [];
   for (const { rel, text } of files) {
     const half = topFolder(rel) as Half;

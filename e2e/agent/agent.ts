@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { apiFromKubeconfig, expectStatus, type Api } from './api.js';
+import { apiFromKubeconfig, expectStatus } from './api.js';
 import { IpPool, NODE_IP, POD_CIDR } from './ip-pool.js';
 import { isAgentPod } from './images.js';
 import { ensureNodeNetwork } from './pod-network.js';

@@ -3,7 +3,7 @@
  * a real install whose operator pods run (through the node agent here, kubelets on kind), and RBAC:
  * every call the operator makes is granted to its ServiceAccount, and nothing broader.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import path from 'node:path';
 import { IMAGE, ON_KIND, ROOT } from './support/env.js';

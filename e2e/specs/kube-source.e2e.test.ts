@@ -6,7 +6,7 @@
  */
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { describeOnPlane } from './support/plane.js';
 import { classifyApiError } from '../../contract/kube/errors.js';
 import { getJson } from '../../contract/kube/request.js';

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { IMAGE, ON_KIND } from './support/env.js';
 import { describeOnPlane } from './support/plane.js';

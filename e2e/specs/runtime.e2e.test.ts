@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { describeOnPlane } from './support/plane.js';
 import { applyObject, applyStatus, deleteObject } from '../../operator/src/runtime/apply.js';
 import { classifyApiError } from '../../contract/kube/errors.js';

@@ -55,10 +55,9 @@ function serviceAccountNamespace(): string | undefined {
   }
 }
 
-export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorOptions | 'help' {
-  let values;
+function parseFlags(argv: string[]) {
   try {
-    values = parseArgs({
+    return parseArgs({
       args: argv,
       strict: true,
       options: {
@@ -76,6 +75,10 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
+}
+
+export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorOptions | 'help' {
+  const values = parseFlags(argv);
   if (values.help) return 'help';
   const listen = values['metrics-listen'] ?? '0.0.0.0:8080';
   const hp = tryParseHostPort(listen);

@@ -12,7 +12,7 @@
  * BENCH_IDLE_HEAP_MOVERS=node,native picks the movers and their order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';

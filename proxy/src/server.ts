@@ -22,7 +22,7 @@ import type { SetupFailure } from './client/setup-failure.js';
 import { ConfigError } from '../../contract/config/load.js';
 import type { ProxyConfig } from '../../contract/config/schema.js';
 import { formatHostPort, parseHostPort } from '../../contract/config/schema.js';
-import type { Mover } from './io/conn.js';
+import type { Conn, Mover } from './io/conn.js';
 import { clientConn, resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
 import { PermanentOpenError, Pool } from './pool/pool.js';
@@ -467,7 +467,7 @@ export class ProxyServer implements SessionContext {
       return;
     }
     socket.on('error', () => {});
-    let conn;
+    let conn: Conn;
     try {
       conn = clientConn(socket, this.mover);
     } catch (err) {

@@ -70,7 +70,7 @@ export interface ReconcileDeps {
   podMonitors?: Pick<PodMonitorWatch, 'refresh' | 'served' | 'list' | 'markAbsent'>;
 }
 
-export type ReconcileOutcome = { requeueAfterMs?: number } | void;
+export type ReconcileOutcome = { requeueAfterMs?: number } | undefined;
 
 /** Requeue soon after a conflict: someone else wrote first, the cache will catch up. */
 const CONFLICT_REQUEUE_MS = 1_000;

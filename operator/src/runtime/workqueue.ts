@@ -9,6 +9,7 @@
 import { backoffDelay } from '../../../contract/kube/backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../../../contract/kube/clock.js';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that has nothing to say returns nothing (async () => {})
 export type WorkHandler = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
 
 export interface WorkQueueOptions {

@@ -4,7 +4,7 @@ import { md5Response } from '../auth/md5.js';
 import type { Conn, Mover } from '../io/conn.js';
 import { connectConn } from '../io/movers.js';
 import { ClientFramer, FrameMode } from '../protocol/framer.js';
-import { Code, decodeErrorFields, decodeParameterStatus, readCString, type ErrorFields } from '../protocol/messages.js';
+import { BackendCode, decodeErrorFields, decodeParameterStatus, readCString, type ErrorFields } from '../protocol/messages.js';
 import { ServerScanner, type ServerMessageVisitor } from '../protocol/server-scanner.js';
 import { ReplyLedger } from '../session/ledger.js';
 import type { BackendState } from '../session/machine.js';
@@ -97,9 +97,9 @@ export class BackendConnection implements BackendState {
   ) {
     this.scanner = new ServerScanner(this.unowned);
     const want = this.scanner.wantBody;
-    want[Code.ReadyForQuery] = 1;
-    want[Code.Execute /* ErrorResponse */] = 1;
-    want[Code.Close /* CommandComplete */] = 1;
+    want[BackendCode.ReadyForQuery] = 1;
+    want[BackendCode.ErrorResponse] = 1;
+    want[BackendCode.CommandComplete] = 1;
   }
 
   /**
@@ -226,19 +226,19 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
       const type = buf[start]!;
       const body = buf.subarray(start + 5, end);
       switch (type) {
-        case Code.Authentication:
+        case BackendCode.Authentication:
           onAuth(body);
           return;
-        case Code.Sync: {
+        case BackendCode.ParameterStatus: {
           const [name, value] = decodeParameterStatus(body);
           serverParams.set(name, value);
           return;
         }
-        case Code.BackendKeyData:
+        case BackendCode.BackendKeyData:
           processId = body.readInt32BE(0);
           secretKey = body.readInt32BE(4);
           return;
-        case Code.Execute: {
+        case BackendCode.ErrorResponse: {
           const fields = decodeErrorFields(body);
           if (initSent) {
             initError = fields;
@@ -248,7 +248,7 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
           const code = fields['C'] ?? '';
           throw PERMANENT.has(code) ? new PermanentOpenError(fields['M'] ?? message, code) : new BackendStartupError(message, fields);
         }
-        case Code.ReadyForQuery:
+        case BackendCode.ReadyForQuery:
           if (opts.initQuery && !initSent) {
             initSent = true;
             send(serialize.query(opts.initQuery));

@@ -12,7 +12,7 @@ import {
   authenticationSASL,
   authenticationSASLContinue,
   authenticationSASLFinal,
-  Code,
+  FrontendCode,
   decodeStartupPacket,
   readCString,
 } from '../protocol/messages.js';
@@ -107,7 +107,7 @@ export class Handshake {
   private knownUser = false;
 
   onMessage(buf: Buffer, start: number, end: number): HandshakeStep {
-    if (buf[start] !== Code.PasswordMessage) {
+    if (buf[start] !== FrontendCode.PasswordMessage) {
       throw new ProtocolError(`expected password response, got message type "${String.fromCharCode(buf[start]!)}"`);
     }
     const body = buf.subarray(start + 5, end);

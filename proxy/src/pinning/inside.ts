@@ -91,7 +91,7 @@ function boolLiteral(arg: Token[]): boolean | undefined {
 function setConfigEffect(body: Token[], open: number, once: boolean): StatementEffect {
   const dynamic = effectOf(rule('set-config-dynamic'));
   const args = callArgs(body, open);
-  if (!args || args.length !== 3) return dynamic;
+  if (args?.length !== 3) return dynamic;
   const local = boolLiteral(args[2]!);
   if (local === true) return effectOf(rule('set-config-local'));
   if (local === undefined) return dynamic;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BorrowError, PermanentOpenError, Pool, type PoolFactory, type Waiter } from './pool.js';
+import { type BorrowError, PermanentOpenError, Pool, type PoolFactory, type Waiter } from './pool.js';
 
 interface Conn {
   id: number;

@@ -10,37 +10,49 @@ export const SSL_REQUEST = 80877103;
 export const GSSENC_REQUEST = 80877104;
 export const CANCEL_REQUEST = 80877102;
 
-// Message type codes (first byte), as in the PostgreSQL documentation.
-export const enum Code {
+// Message type codes (first byte), as in the PostgreSQL documentation: the client's and the
+// server's apart, since the same byte means different messages in each direction.
+export const enum FrontendCode {
   Bind = 0x42, // B
-  Close = 0x43, // C (client) / CommandComplete (server)
-  Describe = 0x44, // D (client) / DataRow (server)
-  Execute = 0x45, // E (client) / ErrorResponse (server)
-  FunctionCall = 0x46, // F
-  Flush = 0x48, // H
-  Parse = 0x50, // P
-  Query = 0x51, // Q
-  Sync = 0x53, // S (client) / ParameterStatus (server)
-  Terminate = 0x58, // X
+  Close = 0x43, // C
   CopyData = 0x64, // d
   CopyDone = 0x63, // c
   CopyFail = 0x66, // f
-  PasswordMessage = 0x70, // p
-  // server-only
+  Describe = 0x44, // D
+  Execute = 0x45, // E
+  Flush = 0x48, // H
+  FunctionCall = 0x46, // F
+  Parse = 0x50, // P
+  PasswordMessage = 0x70, // p (also SASLInitialResponse, SASLResponse)
+  Query = 0x51, // Q
+  Sync = 0x53, // S
+  Terminate = 0x58, // X
+}
+
+export const enum BackendCode {
   Authentication = 0x52, // R
   BackendKeyData = 0x4b, // K
-  ReadyForQuery = 0x5a, // Z
-  NoticeResponse = 0x4e, // N
-  NotificationResponse = 0x41, // A
-  ParseComplete = 0x31, // 1
   BindComplete = 0x32, // 2
   CloseComplete = 0x33, // 3
+  CommandComplete = 0x43, // C
+  CopyBothResponse = 0x57, // W
+  CopyData = 0x64, // d
+  CopyDone = 0x63, // c
   CopyInResponse = 0x47, // G
   CopyOutResponse = 0x48, // H
-  CopyBothResponse = 0x57, // W
-  RowDescription = 0x54, // T
+  DataRow = 0x44, // D
+  EmptyQueryResponse = 0x49, // I
+  ErrorResponse = 0x45, // E
+  FunctionCallResponse = 0x56, // V
   NoData = 0x6e, // n
+  NoticeResponse = 0x4e, // N
+  NotificationResponse = 0x41, // A
   ParameterDescription = 0x74, // t
+  ParameterStatus = 0x53, // S
+  ParseComplete = 0x31, // 1
+  PortalSuspended = 0x73, // s
+  ReadyForQuery = 0x5a, // Z
+  RowDescription = 0x54, // T
 }
 
 /** Reads a NUL-terminated string at `pos`; returns the string and the position after the NUL. */
@@ -173,19 +185,19 @@ function int32(...values: number[]): Buffer {
   return b;
 }
 
-export const authenticationOk = (): Buffer => message(Code.Authentication, int32(0));
-export const authenticationCleartextPassword = (): Buffer => message(Code.Authentication, int32(3));
-export const authenticationMD5Password = (salt: Buffer): Buffer => message(Code.Authentication, Buffer.concat([int32(5), salt]));
+export const authenticationOk = (): Buffer => message(BackendCode.Authentication, int32(0));
+export const authenticationCleartextPassword = (): Buffer => message(BackendCode.Authentication, int32(3));
+export const authenticationMD5Password = (salt: Buffer): Buffer => message(BackendCode.Authentication, Buffer.concat([int32(5), salt]));
 export const authenticationSASL = (mechanisms: string[]): Buffer =>
-  message(Code.Authentication, Buffer.concat([int32(10), cstrings(...mechanisms), Buffer.from([0])]));
+  message(BackendCode.Authentication, Buffer.concat([int32(10), cstrings(...mechanisms), Buffer.from([0])]));
 export const authenticationSASLContinue = (data: string): Buffer =>
-  message(Code.Authentication, Buffer.concat([int32(11), Buffer.from(data, 'utf8')]));
+  message(BackendCode.Authentication, Buffer.concat([int32(11), Buffer.from(data, 'utf8')]));
 export const authenticationSASLFinal = (data: string): Buffer =>
-  message(Code.Authentication, Buffer.concat([int32(12), Buffer.from(data, 'utf8')]));
-export const parameterStatus = (name: string, value: string): Buffer => message(Code.Sync, cstrings(name, value));
-export const backendKeyData = (processId: number, secretKey: number): Buffer => message(Code.BackendKeyData, int32(processId, secretKey));
-export const readyForQuery = (status: 'I' | 'T' | 'E'): Buffer => message(Code.ReadyForQuery, Buffer.from(status));
-export const commandComplete = (tag: string): Buffer => message(Code.Close, cstrings(tag));
+  message(BackendCode.Authentication, Buffer.concat([int32(12), Buffer.from(data, 'utf8')]));
+export const parameterStatus = (name: string, value: string): Buffer => message(BackendCode.ParameterStatus, cstrings(name, value));
+export const backendKeyData = (processId: number, secretKey: number): Buffer => message(BackendCode.BackendKeyData, int32(processId, secretKey));
+export const readyForQuery = (status: 'I' | 'T' | 'E'): Buffer => message(BackendCode.ReadyForQuery, Buffer.from(status));
+export const commandComplete = (tag: string): Buffer => message(BackendCode.CommandComplete, cstrings(tag));
 
 export interface ErrorInfo {
   severity: 'ERROR' | 'FATAL' | 'PANIC' | 'WARNING' | 'NOTICE' | 'INFO' | 'LOG';
@@ -202,12 +214,12 @@ function fieldsBody(e: ErrorInfo): Buffer {
   return Buffer.concat([cstrings(...parts), Buffer.from([0])]);
 }
 
-export const errorResponse = (e: ErrorInfo): Buffer => message(Code.Execute, fieldsBody(e));
-export const noticeResponse = (e: ErrorInfo): Buffer => message(Code.NoticeResponse, fieldsBody(e));
+export const errorResponse = (e: ErrorInfo): Buffer => message(BackendCode.ErrorResponse, fieldsBody(e));
+export const noticeResponse = (e: ErrorInfo): Buffer => message(BackendCode.NoticeResponse, fieldsBody(e));
 
 /** A server message from raw fields, for forwarding an error the proxy received from a backend. */
 export const errorResponseFromFields = (fields: ErrorFields): Buffer =>
   message(
-    Code.Execute,
+    BackendCode.ErrorResponse,
     Buffer.concat([cstrings(...Object.entries(fields).map(([k, v]) => k + v)), Buffer.from([0])]),
   );

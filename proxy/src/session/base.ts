@@ -3,7 +3,7 @@
  * answers itself (idle, a transaction cut by a failover, a batch discarded to its Sync), and how it
  * ends. machine.ts adds the linked side: borrowing, forwarding, the server's replies, release.
  */
-import { Code, type ErrorInfo } from '../protocol/messages.js';
+import { FrontendCode, type ErrorInfo } from '../protocol/messages.js';
 import { retain, type FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { SettingsTracker } from './settings.js';
@@ -54,7 +54,7 @@ export abstract class SessionBase<B extends BackendState> {
       case Mode.Waiting:
         if (this.clientDone) return;
         this.pending.push(retain(m));
-        if (m.type === Code.Terminate) this.clientDone = true;
+        if (m.type === FrontendCode.Terminate) this.clientDone = true;
         return;
       case Mode.Linked:
       case Mode.Pinned:

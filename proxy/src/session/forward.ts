@@ -5,7 +5,7 @@
  */
 import { serialize } from 'pg-protocol';
 import type { Decision } from '../pinning/index.js';
-import { Code, noticeResponse } from '../protocol/messages.js';
+import { FrontendCode, noticeResponse } from '../protocol/messages.js';
 import { bytesOf, type FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Req, reqOf, type Hook } from './ledger.js';
@@ -67,17 +67,17 @@ export class Forwarder<B extends BackendState> {
   /** One client message (not Terminate) for the linked backend `b`. */
   forward(b: B, m: FrontendMessage): void {
     switch (m.type) {
-      case Code.Query:
+      case FrontendCode.Query:
         return this.forwardQuery(m, b, this.sender(b));
-      case Code.Parse:
+      case FrontendCode.Parse:
         this.onDecision(this.ctx.decide(m.sql));
         return this.router.parse(m, b.statements, this.sender(b));
-      case Code.Bind:
+      case FrontendCode.Bind:
         return this.router.bind(m, b.statements, this.sender(b));
-      case Code.Describe:
+      case FrontendCode.Describe:
         if (m.kind === 0x53) return this.router.describe(m, b.statements, this.sender(b));
         return this.send(b, bytesOf(m), Req.DescribePortal);
-      case Code.Close:
+      case FrontendCode.Close:
         if (m.kind === 0x53) return this.router.close(m, b.statements, this.sender(b));
         return this.send(b, bytesOf(m), Req.Close);
       default:

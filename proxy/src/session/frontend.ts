@@ -4,7 +4,7 @@
  * inside another client's callback.
  */
 import { ProtocolError } from '../protocol/errors.js';
-import { Code, decodeBind, decodeParse, decodeQuery, decodeTarget } from '../protocol/messages.js';
+import { FrontendCode, decodeBind, decodeParse, decodeQuery, decodeTarget } from '../protocol/messages.js';
 
 export interface FrontendMessage {
   readonly type: number;
@@ -27,25 +27,25 @@ export interface FrontendMessage {
 export const FRONTEND_TYPES = new Uint8Array(256);
 
 const VALID = new Set<number>([
-  Code.Bind,
-  Code.Close,
-  Code.Describe,
-  Code.Execute,
-  Code.FunctionCall,
-  Code.Flush,
-  Code.Parse,
-  Code.Query,
-  Code.Sync,
-  Code.Terminate,
-  Code.CopyData,
-  Code.CopyDone,
-  Code.CopyFail,
+  FrontendCode.Bind,
+  FrontendCode.Close,
+  FrontendCode.Describe,
+  FrontendCode.Execute,
+  FrontendCode.FunctionCall,
+  FrontendCode.Flush,
+  FrontendCode.Parse,
+  FrontendCode.Query,
+  FrontendCode.Sync,
+  FrontendCode.Terminate,
+  FrontendCode.CopyData,
+  FrontendCode.CopyDone,
+  FrontendCode.CopyFail,
 ]);
 
 for (const t of VALID) FRONTEND_TYPES[t] = 1;
 
 /** Messages with no body: anything more is malformed. */
-const EMPTY_BODY = new Set<number>([Code.Sync, Code.Flush, Code.Terminate, Code.CopyDone]);
+const EMPTY_BODY = new Set<number>([FrontendCode.Sync, FrontendCode.Flush, FrontendCode.Terminate, FrontendCode.CopyDone]);
 
 export function decodeFrontend(buf: Buffer, start: number, end: number): FrontendMessage {
   const type = buf[start]!;
@@ -57,28 +57,28 @@ export function decodeFrontend(buf: Buffer, start: number, end: number): Fronten
   let at = 0;
   let restAt = 0;
   switch (type) {
-    case Code.Query:
+    case FrontendCode.Query:
       sql = decodeQuery(buf, start, end);
       break;
-    case Code.Parse: {
+    case FrontendCode.Parse: {
       const p = decodeParse(buf, start, end);
       name = p.name;
       sql = p.query;
       at = p.queryAt;
       break;
     }
-    case Code.Bind: {
+    case FrontendCode.Bind: {
       const b = decodeBind(buf, start, end);
       name = b.statement;
       restAt = b.restAt;
       at = restAt - Buffer.byteLength(name) - 1;
       break;
     }
-    case Code.Execute:
+    case FrontendCode.Execute:
       if (buf.indexOf(0, start + 5) < 0 || buf.indexOf(0, start + 5) + 5 > end) throw new ProtocolError('invalid message format');
       break;
-    case Code.Describe:
-    case Code.Close: {
+    case FrontendCode.Describe:
+    case FrontendCode.Close: {
       const t = decodeTarget(buf, start, end);
       kind = t.kind;
       name = t.name;

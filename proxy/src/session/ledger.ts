@@ -7,7 +7,8 @@
  * client only when `idle()`: nothing owed and the last ReadyForQuery said `I`.
  */
 
-import { CODE, isExtended, Match, Outcome, Req, ServerMode, silent, type Hook } from './requests.js';
+import { BackendCode } from '../protocol/messages.js';
+import { isExtended, Match, Outcome, Req, ServerMode, silent, type Hook } from './requests.js';
 
 export { describeReq, isExtended, Match, Outcome, reqOf, Req, ServerMode, type Hook } from './requests.js';
 
@@ -94,7 +95,7 @@ export class ReplyLedger {
 
   /** At the first byte of a server message: whose reply is it. */
   begin(type: number): Match {
-    if (type === CODE.NoticeResponse || type === CODE.ParameterStatus || type === CODE.NotificationResponse) {
+    if (type === BackendCode.NoticeResponse || type === BackendCode.ParameterStatus || type === BackendCode.NotificationResponse) {
       this.current = -1;
       return Match.Async;
     }
@@ -111,7 +112,7 @@ export class ReplyLedger {
 
   /** At the end of a server message. `status` is the ReadyForQuery byte. False: out of step. */
   end(type: number, status = 0): boolean {
-    if (type === CODE.NoticeResponse || type === CODE.ParameterStatus || type === CODE.NotificationResponse) return true;
+    if (type === BackendCode.NoticeResponse || type === BackendCode.ParameterStatus || type === BackendCode.NotificationResponse) return true;
     if (this.current < 0 || this.current !== this.head) return false;
     const r = this.reqs[this.head]!;
     switch (this.mode) {
@@ -151,24 +152,24 @@ export class ReplyLedger {
     }
     if (r === Req.Sync) {
       // An error at Sync (a deferred constraint failing the implicit commit) still ends with Z.
-      if (type === CODE.ErrorResponse) return true;
-      return type === CODE.ReadyForQuery && this.ready(status);
+      if (type === BackendCode.ErrorResponse) return true;
+      return type === BackendCode.ReadyForQuery && this.ready(status);
     }
-    if (type === CODE.ErrorResponse) return this.failed(r);
+    if (type === BackendCode.ErrorResponse) return this.failed(r);
     switch (r) {
       case Req.Parse:
-        return this.expect(type === CODE.ParseComplete);
+        return this.expect(type === BackendCode.ParseComplete);
       case Req.Bind:
-        return this.expect(type === CODE.BindComplete);
+        return this.expect(type === BackendCode.BindComplete);
       case Req.Close:
-        return this.expect(type === CODE.CloseComplete);
+        return this.expect(type === BackendCode.CloseComplete);
       case Req.DescribeStatement:
-        if (type === CODE.ParameterDescription && !this.sawParameterDescription) return (this.sawParameterDescription = true);
+        if (type === BackendCode.ParameterDescription && !this.sawParameterDescription) return (this.sawParameterDescription = true);
         if (!this.sawParameterDescription) return false;
         this.sawParameterDescription = false;
-        return this.expect(type === CODE.RowDescription || type === CODE.NoData);
+        return this.expect(type === BackendCode.RowDescription || type === BackendCode.NoData);
       case Req.DescribePortal:
-        return this.expect(type === CODE.RowDescription || type === CODE.NoData);
+        return this.expect(type === BackendCode.RowDescription || type === BackendCode.NoData);
       case Req.Execute:
         return this.onExecute(type);
       default:
@@ -179,12 +180,12 @@ export class ReplyLedger {
   private onExecute(type: number): boolean {
     if (this.copyStarts(type)) return true;
     switch (type) {
-      case CODE.DataRow:
+      case BackendCode.DataRow:
         this.mode = ServerMode.Batch;
         return true;
-      case CODE.CommandComplete:
-      case CODE.EmptyQueryResponse:
-      case CODE.PortalSuspended:
+      case BackendCode.CommandComplete:
+      case BackendCode.EmptyQueryResponse:
+      case BackendCode.PortalSuspended:
         return this.expect(true);
       default:
         return false;
@@ -193,28 +194,28 @@ export class ReplyLedger {
 
   /** CopyInResponse / CopyOutResponse start a COPY; COPY both ways (replication) cannot be followed. */
   private copyStarts(type: number): boolean {
-    if (type === CODE.CopyInResponse) this.mode = ServerMode.CopyIn;
-    else if (type === CODE.CopyOutResponse) this.mode = ServerMode.CopyOut;
-    else if (type === CODE.CopyBothResponse) this.unreliable = true;
+    if (type === BackendCode.CopyInResponse) this.mode = ServerMode.CopyIn;
+    else if (type === BackendCode.CopyOutResponse) this.mode = ServerMode.CopyOut;
+    else if (type === BackendCode.CopyBothResponse) this.unreliable = true;
     else return false;
     return true;
   }
 
   private inQuery(type: number, status: number): boolean {
-    if (type === CODE.ReadyForQuery) return this.ready(status);
-    if (type === CODE.ErrorResponse) this.queryFailed = true;
+    if (type === BackendCode.ReadyForQuery) return this.ready(status);
+    if (type === BackendCode.ErrorResponse) this.queryFailed = true;
     else this.copyStarts(type);
     return true; // and RowDescription, DataRow, CommandComplete, EmptyQueryResponse, FunctionCallResponse
   }
 
   private inCopyOut(r: Req, type: number): boolean {
-    if (type === CODE.CopyData || type === CODE.CopyDone) return true;
-    if (type === CODE.CommandComplete) {
+    if (type === BackendCode.CopyData || type === BackendCode.CopyDone) return true;
+    if (type === BackendCode.CommandComplete) {
       if (r === Req.Execute) return this.expect(true);
       this.mode = ServerMode.Query;
       return true;
     }
-    if (type === CODE.ErrorResponse) {
+    if (type === BackendCode.ErrorResponse) {
       if (r === Req.Execute) return this.failed(r);
       this.mode = ServerMode.Query;
       this.queryFailed = true;
@@ -225,11 +226,11 @@ export class ReplyLedger {
 
   /** COPY FROM STDIN ends with CommandComplete (after CopyDone) or an error. */
   private inCopyIn(r: Req, type: number): boolean {
-    if (type !== CODE.CommandComplete && type !== CODE.ErrorResponse) return false;
-    this.consumeCopyInput(type === CODE.ErrorResponse);
-    if (r === Req.Execute) return type === CODE.ErrorResponse ? this.failed(r) : this.expect(true);
+    if (type !== BackendCode.CommandComplete && type !== BackendCode.ErrorResponse) return false;
+    this.consumeCopyInput(type === BackendCode.ErrorResponse);
+    if (r === Req.Execute) return type === BackendCode.ErrorResponse ? this.failed(r) : this.expect(true);
     this.mode = ServerMode.Query;
-    if (type === CODE.ErrorResponse) this.queryFailed = true;
+    if (type === BackendCode.ErrorResponse) this.queryFailed = true;
     return true;
   }
 

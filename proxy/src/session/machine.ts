@@ -6,7 +6,7 @@
  * rest (modes without a backend, ending) is base.ts. client/session.ts joins it to sockets.
  */
 import type { Decision } from '../pinning/index.js';
-import { Code, decodeCommandComplete } from '../protocol/messages.js';
+import { FrontendCode, BackendCode, decodeCommandComplete } from '../protocol/messages.js';
 import { SessionBase } from './base.js';
 import { drainStep } from './drain.js';
 import type { FrontendMessage } from './frontend.js';
@@ -102,8 +102,8 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
       this.resync = false;
       this.fwd.prepare(b);
     }
-    this.replayable = m.type === Code.Query && this.mode === Mode.Linked && b.ledger.length === 0 && isLoneBegin(m.sql) ? m.sql : undefined;
-    if (m.type !== Code.Terminate) return this.fwd.forward(b, m);
+    this.replayable = m.type === FrontendCode.Query && this.mode === Mode.Linked && b.ledger.length === 0 && isLoneBegin(m.sql) ? m.sql : undefined;
+    if (m.type !== FrontendCode.Terminate) return this.fwd.forward(b, m);
     this.clientDone = true;
     this.leave();
   }
@@ -126,7 +126,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     const match = b.ledger.begin(type);
     this.match = match;
     // Errors are forwarded (or not) once read whole: a FATAL, a name to translate.
-    if (type === Code.Execute /* ErrorResponse */) return false;
+    if (type === BackendCode.ErrorResponse) return false;
     if (this.mode === Mode.Draining && !this.clientOpen) return false;
     switch (match) {
       case Match.Client:
@@ -146,17 +146,17 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     const b = this.backend!;
     const hook = b.ledger.currentHook();
     const match = this.match;
-    if (type === Code.Execute /* ErrorResponse */) this.onServerError(b, hook, match, body);
-    else if (type === Code.Close /* CommandComplete */ && match === Match.Client && this.settings.tracking) {
+    if (type === BackendCode.ErrorResponse) this.onServerError(b, hook, match, body);
+    else if (type === BackendCode.CommandComplete && match === Match.Client && this.settings.tracking) {
       this.settings.onCommandComplete(decodeCommandComplete(body));
     }
-    const status = type === Code.ReadyForQuery ? body[0]! : 0;
+    const status = type === BackendCode.ReadyForQuery ? body[0]! : 0;
     if (!b.ledger.end(type, status)) {
       this.io.warn({ backend: b.id, type: String.fromCharCode(type) }, 'the database reply does not fit the request: the connection will not be reused');
       b.ledger.unreliable = true;
     }
     if (this.backend !== b) return;
-    if (type === Code.ReadyForQuery) this.onReady(b, match, status);
+    if (type === BackendCode.ReadyForQuery) this.onReady(b, match, status);
     else if (this.mode === Mode.Draining && this.clientOpen && !b.ledger.owes()) this.drain(b);
   }
 
@@ -223,6 +223,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
    */
   get awaitingReplies(): boolean {
     const l = this.backend?.ledger;
+    // biome-ignore lint/complexity/useOptionalChain: `l?.owes()` would make the getter boolean | undefined
     return this.mode === Mode.Draining && this.clientOpen && !this.cleaning && l !== undefined && l.owes() && !l.awaitsFlush();
   }
 

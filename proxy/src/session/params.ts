@@ -40,12 +40,12 @@ export function startupSettings(params: ReadonlyMap<string, string>): Map<string
 
 function parseOptions(options: string): [string, string][] {
   const words = options.match(/(?:\\.|[^\s\\])+/g) ?? [];
-  const unescape = (w: string) => w.replace(/\\(.)/g, '$1');
+  const unescapeWord = (w: string) => w.replace(/\\(.)/g, '$1');
   const out: [string, string][] = [];
   for (let i = 0; i < words.length; i++) {
-    let w = unescape(words[i]!);
+    let w = unescapeWord(words[i]!);
     if (w === '-c') {
-      w = unescape(words[++i] ?? '');
+      w = unescapeWord(words[++i] ?? '');
     } else if (w.startsWith('-c')) {
       w = w.slice(2);
     } else if (w.startsWith('--')) {

@@ -5,7 +5,7 @@
  * leaves nothing behind, as on PostgreSQL.
  */
 import { serialize } from 'pg-protocol';
-import { Code } from '../protocol/messages.js';
+import { FrontendCode, } from '../protocol/messages.js';
 import { bytesOf, type FrontendMessage } from './frontend.js';
 import { Outcome, Req, type Hook, type ReplyLedger } from './ledger.js';
 import {
@@ -94,16 +94,16 @@ export class PreparedRouter {
   describe(m: FrontendMessage, b: BackendStatements, send: Send): void {
     if (m.name === '') {
       const u = this.client.unnamed;
-      if (u === undefined) return send(statementTarget(Code.Describe, MISSING), Req.DescribeStatement, UNNAMED_MISSING);
+      if (u === undefined) return send(statementTarget(FrontendCode.Describe, MISSING), Req.DescribeStatement, UNNAMED_MISSING);
       this.holdUnnamed(u, b, send);
       return send(bytesOf(m), Req.DescribeStatement);
     }
     const s = this.client.named.get(m.name);
     if (s === undefined) {
-      return send(statementTarget(Code.Describe, MISSING), Req.DescribeStatement, { injected: false, rewrite: renamer(MISSING, m.name) });
+      return send(statementTarget(FrontendCode.Describe, MISSING), Req.DescribeStatement, { injected: false, rewrite: renamer(MISSING, m.name) });
     }
     this.hold(s, b, send);
-    send(statementTarget(Code.Describe, s.backendName), Req.DescribeStatement, s.hook);
+    send(statementTarget(FrontendCode.Describe, s.backendName), Req.DescribeStatement, s.hook);
   }
 
   close(m: FrontendMessage, b: BackendStatements, send: Send): void {

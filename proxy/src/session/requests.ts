@@ -102,28 +102,3 @@ export function silent(r: Req, mode: ServerMode): boolean {
   if (mode === ServerMode.Skip) return r !== Req.Sync;
   return r === Req.Flush || isCopy(r);
 }
-
-/** Backend message codes the ledger matches, as in the PostgreSQL protocol documentation. */
-export const CODE = {
-  ParseComplete: 0x31,
-  BindComplete: 0x32,
-  CloseComplete: 0x33,
-  NotificationResponse: 0x41,
-  CommandComplete: 0x43,
-  DataRow: 0x44,
-  ErrorResponse: 0x45,
-  CopyInResponse: 0x47,
-  CopyOutResponse: 0x48,
-  EmptyQueryResponse: 0x49,
-  NoticeResponse: 0x4e,
-  ParameterStatus: 0x53,
-  RowDescription: 0x54,
-  FunctionCallResponse: 0x56,
-  CopyBothResponse: 0x57,
-  ReadyForQuery: 0x5a,
-  CopyDone: 0x63,
-  CopyData: 0x64,
-  NoData: 0x6e,
-  PortalSuspended: 0x73,
-  ParameterDescription: 0x74,
-} as const;

@@ -4,7 +4,7 @@
  * backend (failover) and the client stays. An error for one of the proxy's own requests stays with
  * the proxy unless the request stood in for the client's. Backend names become the client's.
  */
-import { Code, decodeErrorFields, errorResponseFromFields, message } from '../protocol/messages.js';
+import { BackendCode, decodeErrorFields, errorResponseFromFields, message } from '../protocol/messages.js';
 import { Match, type Hook } from './ledger.js';
 
 /** FATAL codes of a server going down: a lost backend (failover), not the client's end. */
@@ -28,12 +28,12 @@ export function routeError(body: Buffer, hook: Hook | undefined, match: Match): 
   const severity = fields['V'] ?? fields['S'];
   if (severity === 'FATAL' || severity === 'PANIC') {
     if (SHUTDOWN.has(fields['C'] ?? '')) return { clientError: false, fatal: 'shutdown' };
-    return { forward: message(Code.Execute, body), clientError: false, fatal: 'client' };
+    return { forward: message(BackendCode.ErrorResponse, body), clientError: false, fatal: 'client' };
   }
   const readOnly = fields['C'] === READ_ONLY_SQL_TRANSACTION;
   if (match === Match.Injected) {
     hook?.onError?.(fields);
     if (!hook?.forwardErrors) return { clientError: false, readOnly };
   }
-  return { forward: hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : message(Code.Execute, body), clientError: true, readOnly };
+  return { forward: hook?.rewrite ? errorResponseFromFields(hook.rewrite(fields)) : message(BackendCode.ErrorResponse, body), clientError: true, readOnly };
 }

@@ -4,7 +4,7 @@
  * later uses the statement on another backend, the proxy prepares it there first. Nothing is shared
  * between clients, so one client's Close, DDL recovery or name reuse never touches another's.
  */
-import { Code } from '../protocol/messages.js';
+import { FrontendCode, } from '../protocol/messages.js';
 import type { Hook } from './requests.js';
 
 let nextInstance = 1;
@@ -144,21 +144,21 @@ const cstr = (s: string): Buffer => Buffer.from(s + '\0', 'utf8');
 
 /** A Parse of `tail` under `name`. */
 export function parseMessage(name: string, tail: Buffer): Buffer {
-  return message(Code.Parse, [cstr(name), tail]);
+  return message(FrontendCode.Parse, [cstr(name), tail]);
 }
 
 /** A Bind with its statement name replaced; portal and everything after the name are kept. */
 export function renameBind(buf: Buffer, start: number, end: number, statementAt: number, restAt: number, name: string): Buffer {
-  return message(Code.Bind, [buf.subarray(start + 5, statementAt), cstr(name), buf.subarray(restAt, end)]);
+  return message(FrontendCode.Bind, [buf.subarray(start + 5, statementAt), cstr(name), buf.subarray(restAt, end)]);
 }
 
 /** Describe or Close of a statement ('S') by name. */
-export function statementTarget(type: Code.Describe | Code.Close, name: string): Buffer {
+export function statementTarget(type: FrontendCode.Describe | FrontendCode.Close, name: string): Buffer {
   return message(type, [Buffer.from('S'), cstr(name)]);
 }
 
 export function closeStatement(name: string): Buffer {
-  return statementTarget(Code.Close, name);
+  return statementTarget(FrontendCode.Close, name);
 }
 
 export const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);

@@ -4,7 +4,7 @@
  * of a borrow that timed out — each as PostgreSQL would answer it.
  */
 import type { Decision } from '../pinning/index.js';
-import { Code, commandComplete, errorResponse, readyForQuery } from '../protocol/messages.js';
+import { FrontendCode, commandComplete, errorResponse, readyForQuery } from '../protocol/messages.js';
 import type { FrontendMessage } from './frontend.js';
 import { describeReq, reqOf, ServerMode, type Req, type ReplyLedger } from './ledger.js';
 import { ABORTED, failRequests, lostError } from './replies.js';
@@ -26,26 +26,26 @@ const NOTHING: Answer = {};
 
 /** Messages that owe nothing outside COPY or a batch. */
 function owesNothing(type: number): boolean {
-  return type === Code.Flush || type === Code.CopyData || type === Code.CopyDone || type === Code.CopyFail;
+  return type === FrontendCode.Flush || type === FrontendCode.CopyData || type === FrontendCode.CopyDone || type === FrontendCode.CopyFail;
 }
 
 export function whenIdle(m: FrontendMessage): Answer {
-  if (m.type === Code.Terminate) return { finish: true };
-  if (m.type === Code.Sync) return { bytes: readyForQuery('I') };
+  if (m.type === FrontendCode.Terminate) return { finish: true };
+  if (m.type === FrontendCode.Sync) return { bytes: readyForQuery('I') };
   if (owesNothing(m.type)) return NOTHING;
   return { borrow: true };
 }
 
 export function inFailedTransaction(m: FrontendMessage, decide: (sql: string) => Decision): Answer {
-  if (m.type === Code.Terminate) return { finish: true };
+  if (m.type === FrontendCode.Terminate) return { finish: true };
   if (owesNothing(m.type)) return NOTHING;
   switch (m.type) {
-    case Code.Query:
+    case FrontendCode.Query:
       if (decide(m.sql).endsTransaction) return { bytes: Buffer.concat([commandComplete('ROLLBACK'), readyForQuery('I')]), next: Mode.Idle };
       return { bytes: Buffer.concat([errorResponse(ABORTED), readyForQuery('E')]) };
-    case Code.FunctionCall:
+    case FrontendCode.FunctionCall:
       return { bytes: Buffer.concat([errorResponse(ABORTED), readyForQuery('E')]) };
-    case Code.Sync:
+    case FrontendCode.Sync:
       return { bytes: readyForQuery('E') };
     default:
       return { bytes: errorResponse(ABORTED), discardUntilSync: { after: Mode.FailedTransaction, status: 'E' } };
@@ -53,8 +53,8 @@ export function inFailedTransaction(m: FrontendMessage, decide: (sql: string) =>
 }
 
 export function discarding(m: FrontendMessage, after: { mode: Mode.Idle | Mode.FailedTransaction; status: 'I' | 'E' }): Answer {
-  if (m.type === Code.Terminate) return { finish: true };
-  if (m.type !== Code.Sync) return NOTHING;
+  if (m.type === FrontendCode.Terminate) return { finish: true };
+  if (m.type !== FrontendCode.Sync) return NOTHING;
   return { bytes: readyForQuery(after.status), next: after.mode };
 }
 
@@ -62,7 +62,7 @@ export function discarding(m: FrontendMessage, after: { mode: Mode.Idle | Mode.F
 export function borrowFailed(pending: readonly FrontendMessage[], err: { sqlstate: string; message: string }): Answer {
   const reqs: Req[] = [];
   for (const m of pending) {
-    const r = m.type === Code.Describe ? describeReq(m.kind) : reqOf(m.type);
+    const r = m.type === FrontendCode.Describe ? describeReq(m.kind) : reqOf(m.type);
     if (r !== undefined) reqs.push(r);
   }
   const replies = failRequests(reqs, { severity: 'ERROR', code: err.sqlstate, message: err.message }, 'I');

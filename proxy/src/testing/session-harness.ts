@@ -82,7 +82,7 @@ export function setup() {
     for (const b of msgs) for (const one of split(b)) m.onClientMessage(decodeFrontend(one, 0, one.length));
   };
   /** The server's replies, as type characters ('Z' is ReadyForQuery with `status`). Returns the client's view. */
-  const reply = (b: FakeBackend, types: string, status = 'I') => {
+  const reply = (_b: FakeBackend, types: string, status = 'I') => {
     for (const t of types) {
       const code = t.charCodeAt(0);
       const keep = m.onServerBegin(code);

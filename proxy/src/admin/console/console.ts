@@ -6,7 +6,7 @@
  * later: messages that arrive meanwhile wait their turn.
  */
 import type { Conn } from '../../io/conn.js';
-import { Code, commandComplete, errorResponse, message, noticeResponse, parameterStatus, backendKeyData, readyForQuery, type ErrorInfo } from '../../protocol/messages.js';
+import { FrontendCode, commandComplete, errorResponse, message, noticeResponse, parameterStatus, backendKeyData, readyForQuery, type ErrorInfo } from '../../protocol/messages.js';
 import { decodeFrontend } from '../../session/frontend.js';
 import { ConsoleError, HELP_LINES, parseCommand, type Command } from './commands.js';
 import type { ConsoleHost } from './host.js';
@@ -41,7 +41,7 @@ const ONLY_SIMPLE: ErrorInfo = {
   hint: 'send each command as a simple Query (psql does; in node-postgres, a query without parameters)',
 };
 
-const EXTENDED = new Set<number>([Code.Parse, Code.Bind, Code.Describe, Code.Execute, Code.Close]);
+const EXTENDED = new Set<number>([FrontendCode.Parse, FrontendCode.Bind, FrontendCode.Describe, FrontendCode.Execute, FrontendCode.Close]);
 
 const EMPTY_QUERY = message(0x49, Buffer.alloc(0));
 
@@ -79,7 +79,7 @@ export class AdminConsole {
 
   onMessage(buf: Buffer, start: number, end: number): void {
     const m = decodeFrontend(buf, start, end);
-    if (m.type === Code.Terminate) return this.link.closeSocket();
+    if (m.type === FrontendCode.Terminate) return this.link.closeSocket();
     if (this.running) this.queued.push({ type: m.type, sql: m.sql });
     else this.handle({ type: m.type, sql: m.sql });
   }
@@ -96,17 +96,17 @@ export class AdminConsole {
   }
 
   private handle(m: Pending): void {
-    if (m.type === Code.Sync) {
+    if (m.type === FrontendCode.Sync) {
       this.skipToSync = false;
       return this.write(readyForQuery('I'));
     }
-    if (this.skipToSync || m.type === Code.Flush) return;
+    if (this.skipToSync || m.type === FrontendCode.Flush) return;
     if (EXTENDED.has(m.type)) {
       this.skipToSync = true;
       return this.write(errorResponse(ONLY_SIMPLE));
     }
-    if (m.type === Code.FunctionCall) return this.write(Buffer.concat([errorResponse(ONLY_SIMPLE), readyForQuery('I')]));
-    if (m.type !== Code.Query) return; // COPY messages outside a COPY: nothing to answer
+    if (m.type === FrontendCode.FunctionCall) return this.write(Buffer.concat([errorResponse(ONLY_SIMPLE), readyForQuery('I')]));
+    if (m.type !== FrontendCode.Query) return; // COPY messages outside a COPY: nothing to answer
     this.run(parseCommand(m.sql));
   }
 
