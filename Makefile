@@ -46,6 +46,14 @@ test-int: deps build ## Run the integration tests against real PostgreSQL
 test-e2e: deps build kube-binaries ## Run the e2e specs on the real local control plane, in its network namespace
 	e2e/cluster/exec npx vitest run --project e2e
 
+.PHONY: lint
+lint: $(NPM_STAMP) ## Lint and check formatting (Biome: biome.json); `make test` runs it too
+	npx biome ci --colors=off .
+
+.PHONY: format
+format: $(NPM_STAMP) ## Format every file and apply the linter's safe fixes (Biome)
+	npx biome check --write .
+
 .PHONY: typecheck
 typecheck: $(NPM_STAMP) ## Type-check everything, tests included
 	npm run --silent typecheck

@@ -10,7 +10,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['contract/**/*.test.ts', 'proxy/src/**/*.test.ts', 'proxy/bench/**/*.test.ts', 'operator/src/**/*.test.ts', 'e2e/agent/**/*.test.ts', 'e2e/monitoring/**/*.test.ts'],
+          include: [
+            'contract/**/*.test.ts',
+            'proxy/src/**/*.test.ts',
+            'proxy/bench/**/*.test.ts',
+            'operator/src/**/*.test.ts',
+            'e2e/agent/**/*.test.ts',
+            'e2e/monitoring/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },

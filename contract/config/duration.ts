@@ -27,11 +27,13 @@ function fromText(v: string): number {
 }
 
 /** A zod type for durations; the output is milliseconds. */
-export const zDuration = z.union([z.string(), z.number()], { error: 'expected a duration such as 500ms, 30s, 5m, 1h or a number of seconds' }).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+export const zDuration = z
+  .union([z.string(), z.number()], { error: 'expected a duration such as 500ms, 30s, 5m, 1h or a number of seconds' })
+  .transform((v, ctx) => {
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });

@@ -66,7 +66,9 @@ function userProblems({ method, users }: AuthConfig): string[] {
     seen.add(u.username);
   });
   if (method !== 'trust' && users.length === 0) {
-    problems.push(`auth: method ${method} needs at least one user (auth.users or auth.usersFile); to let every client in unchecked, set method: trust explicitly`);
+    problems.push(
+      `auth: method ${method} needs at least one user (auth.users or auth.usersFile); to let every client in unchecked, set method: trust explicitly`,
+    );
   }
   return problems;
 }
@@ -75,7 +77,9 @@ function userProblems({ method, users }: AuthConfig): string[] {
 function adminProblems(admins: string[], { method, users }: AuthConfig): string[] {
   if (method === 'trust') return [];
   const known = new Set(users.map((u) => u.username));
-  return admins.flatMap((a, i) => (known.has(a) ? [] : [`admin.users.${i}: user "${a}" is not among the users (auth.users or auth.usersFile), so it cannot log in to the admin console`]));
+  return admins.flatMap((a, i) =>
+    known.has(a) ? [] : [`admin.users.${i}: user "${a}" is not among the users (auth.users or auth.usersFile), so it cannot log in to the admin console`],
+  );
 }
 
 export async function loadConfigFile(file: string): Promise<ProxyConfig> {

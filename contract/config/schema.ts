@@ -147,7 +147,11 @@ export const ProxyConfigSchema = z.strictObject({
       timeout: positiveDuration.default(2_000),
     })
     .prefault({}),
-  maxMessageLength: z.int().min(1024).max(MAX_PROTOCOL_MESSAGE).default(16 * 1024 * 1024),
+  maxMessageLength: z
+    .int()
+    .min(1024)
+    .max(MAX_PROTOCOL_MESSAGE)
+    .default(16 * 1024 * 1024),
   /**
    * Which mover carries plaintext connections' bytes: the native I/O core (`native`), Node's sockets
    * (`node`), or the native core when it is built, else Node's (`auto`). TLS client connections

@@ -7,7 +7,15 @@ const W = { host: 'w', port: 5432 };
 
 describe('readerSet', () => {
   it('is the available standbys, in target order', () => {
-    expect(readerSet([h('a:1', 'WRITER', 'AVAILABLE'), h('b:1', 'READER', 'AVAILABLE'), h('c:1', 'UNKNOWN', 'UNAVAILABLE'), h('d:1', 'READER', 'AVAILABLE'), h('e:1', 'UNKNOWN', 'REGISTERING')])).toEqual(['b:1', 'd:1']);
+    expect(
+      readerSet([
+        h('a:1', 'WRITER', 'AVAILABLE'),
+        h('b:1', 'READER', 'AVAILABLE'),
+        h('c:1', 'UNKNOWN', 'UNAVAILABLE'),
+        h('d:1', 'READER', 'AVAILABLE'),
+        h('e:1', 'UNKNOWN', 'REGISTERING'),
+      ]),
+    ).toEqual(['b:1', 'd:1']);
   });
 });
 
@@ -15,7 +23,11 @@ describe('ReaderRouting', () => {
   it('spreads new connections over the readers, round-robin', () => {
     const r = new ReaderRouting('wait');
     r.setReaders(['b:1', 'd:2']);
-    expect([r.target(W), r.target(W), r.target(W)]).toEqual([{ host: 'b', port: 1 }, { host: 'd', port: 2 }, { host: 'b', port: 1 }]);
+    expect([r.target(W), r.target(W), r.target(W)]).toEqual([
+      { host: 'b', port: 1 },
+      { host: 'd', port: 2 },
+      { host: 'b', port: 1 },
+    ]);
     expect(r.holdReason(W)).toBeUndefined();
     r.setReaders(['[::1]:5433']);
     expect(r.target(W)).toEqual({ host: '::1', port: 5433 });

@@ -90,6 +90,9 @@ export function classifyApiError(err: unknown): ClassifiedError {
   const status = numberField(err, 'code') ?? numberField(err, 'statusCode');
   if (status === undefined) return { kind: 'Transient', message: messageOf(err) };
   const body = parseStatusBody((err as { body?: unknown }).body);
-  const message = typeof body?.message === 'string' && body.message !== '' ? body.message : `HTTP ${status}${err instanceof Error && err.message && !err.message.startsWith('HTTP-Code') ? `: ${err.message}` : ''}`;
+  const message =
+    typeof body?.message === 'string' && body.message !== ''
+      ? body.message
+      : `HTTP ${status}${err instanceof Error && err.message && !err.message.startsWith('HTTP-Code') ? `: ${err.message}` : ''}`;
   return { kind: kindForStatus(status), status, message };
 }

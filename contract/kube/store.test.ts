@@ -81,7 +81,12 @@ describe('watchAction', () => {
 
 describe('buildUrl', () => {
   it('joins server and path and drops empty query values', () => {
-    const u = buildUrl('https://127.0.0.1:6443/', '/api/v1/namespaces/ns/secrets', { fieldSelector: 'metadata.name=x', labelSelector: undefined, continue: '', limit: 500 });
+    const u = buildUrl('https://127.0.0.1:6443/', '/api/v1/namespaces/ns/secrets', {
+      fieldSelector: 'metadata.name=x',
+      labelSelector: undefined,
+      continue: '',
+      limit: 500,
+    });
     expect(u.toString()).toBe('https://127.0.0.1:6443/api/v1/namespaces/ns/secrets?fieldSelector=metadata.name%3Dx&limit=500');
   });
 });

@@ -118,14 +118,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         let rv = list.body.metadata.resourceVersion;
         let expired = false;
         while (!abort.signal.aborted && !expired) {
-          await api.watch(`/api/v1/pods?watch=1&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion=${rv}`, (type, obj) => {
-            if (type === 'ERROR') {
-              expired = true; // 410 Gone or another watch error: relist
-              return;
-            }
-            rv = (obj as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? rv;
-            if (type !== 'BOOKMARK') handle(type, obj as V1Pod);
-          }, abort.signal);
+          await api.watch(
+            `/api/v1/pods?watch=1&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion=${rv}`,
+            (type, obj) => {
+              if (type === 'ERROR') {
+                expired = true; // 410 Gone or another watch error: relist
+                return;
+              }
+              rv = (obj as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? rv;
+              if (type !== 'BOOKMARK') handle(type, obj as V1Pod);
+            },
+            abort.signal,
+          );
         }
       } catch (err) {
         if (abort.signal.aborted) break;

@@ -38,7 +38,11 @@ export function apiFromKubeconfig(file: string): Api {
         timeout: 30_000,
         // Content-Length always: Node sends a DELETE body without one, which leaves the kept-alive
         // connection out of step and the apiserver answers the next request with a bare 400.
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {}) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {}),
+        },
       });
       req.on('response', (res) => {
         let text = '';

@@ -28,15 +28,19 @@ describe('expandVars (kubelet $(VAR) rules)', () => {
 
 describe('resolveEnv', () => {
   it('resolves downward-API fieldRefs and expands values from earlier entries only', () => {
-    const env = resolveEnv(pod, [
-      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-      { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
-      { name: 'LISTEN', value: '$(POD_IP):5432' },
-      { name: 'EARLY', value: '$(LATER)' },
-      { name: 'LATER', value: 'z' },
-    ], '10.244.0.7');
+    const env = resolveEnv(
+      pod,
+      [
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+        { name: 'LISTEN', value: '$(POD_IP):5432' },
+        { name: 'EARLY', value: '$(LATER)' },
+        { name: 'LATER', value: 'z' },
+      ],
+      '10.244.0.7',
+    );
     expect(env).toEqual({
       POD_IP: '10.244.0.7',
       POD_NAME: 'orders-proxy-abc',
@@ -58,7 +62,11 @@ describe('expandArgs', () => {
   it('expands the operator Deployment args as the kubelet would', () => {
     const env = { POD_IP: '10.244.0.2', POD_NAMESPACE: 'dbproxy-system' };
     expect(expandArgs(['proxy', '--config-secret', 'orders-proxy-config', '--bind-host', '$(POD_IP)'], env)).toEqual([
-      'proxy', '--config-secret', 'orders-proxy-config', '--bind-host', '10.244.0.2',
+      'proxy',
+      '--config-secret',
+      'orders-proxy-config',
+      '--bind-host',
+      '10.244.0.2',
     ]);
     expect(expandArgs(['operator', '--lease-namespace', '$(POD_NAMESPACE)'], env)).toEqual(['operator', '--lease-namespace', 'dbproxy-system']);
     expect(expandArgs(undefined, env)).toEqual([]);

@@ -36,7 +36,10 @@ export class IpPool {
 
   release(ip: string): void {
     if (!ip.startsWith(`${this.prefix}.`)) return;
-    const [c, d] = ip.slice(this.prefix.length + 1).split('.').map(Number);
+    const [c, d] = ip
+      .slice(this.prefix.length + 1)
+      .split('.')
+      .map(Number);
     if (c !== undefined && d !== undefined) this.used.delete((c << 8) | d);
   }
 

@@ -23,7 +23,10 @@ try {
   const stop = () => {
     if (stopping) process.exit(1);
     stopping = true;
-    agent.stop().then(() => process.exit(0), () => process.exit(1));
+    agent.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

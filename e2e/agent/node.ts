@@ -11,13 +11,24 @@ function nodeStatus(now: string): Record<string, unknown> {
   return {
     capacity: resources,
     allocatable: resources,
-    addresses: [{ type: 'InternalIP', address: NODE_IP }, { type: 'Hostname', address: NODE_NAME }],
+    addresses: [
+      { type: 'InternalIP', address: NODE_IP },
+      { type: 'Hostname', address: NODE_NAME },
+    ],
     conditions: [
       { type: 'Ready', status: 'True', reason: 'AgentReady', message: 'local node agent is running', lastHeartbeatTime: now, lastTransitionTime: now },
     ],
     nodeInfo: {
-      machineID: 'local', systemUUID: 'local', bootID: 'local', kernelVersion: '', osImage: 'local node agent',
-      containerRuntimeVersion: 'agent://0', kubeletVersion: 'v1.36.3', kubeProxyVersion: '', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      machineID: 'local',
+      systemUUID: 'local',
+      bootID: 'local',
+      kernelVersion: '',
+      osImage: 'local node agent',
+      containerRuntimeVersion: 'agent://0',
+      kubeletVersion: 'v1.36.3',
+      kubeProxyVersion: '',
+      operatingSystem: 'linux',
+      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
     },
   };
 }
@@ -33,6 +44,11 @@ export async function registerNode(api: Api): Promise<void> {
 }
 
 export async function heartbeat(api: Api): Promise<void> {
-  const res = await api.request('PATCH', `/api/v1/nodes/${NODE_NAME}/status`, { status: nodeStatus(new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')) }, 'application/merge-patch+json');
+  const res = await api.request(
+    'PATCH',
+    `/api/v1/nodes/${NODE_NAME}/status`,
+    { status: nodeStatus(new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')) },
+    'application/merge-patch+json',
+  );
   expectStatus('update Node local status', res);
 }

@@ -75,7 +75,10 @@ export function addPodNetwork(podIP: string): string {
 export function removePodNetwork(podIP: string): void {
   const plane = planeNetns();
   if ('why' in plane) return;
-  for (const args of [['netns', 'del', podNetnsName(plane.name, podIP)], ['link', 'del', vethName(podIP)]]) {
+  for (const args of [
+    ['netns', 'del', podNetnsName(plane.name, podIP)],
+    ['link', 'del', vethName(podIP)],
+  ]) {
     try {
       ip(...args);
     } catch {

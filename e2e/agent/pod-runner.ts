@@ -52,7 +52,6 @@ function probeOnce(c: ProbeCheck, timeoutMs: number, netns: string): Promise<boo
   });
 }
 
-
 export class PodRunner {
   private child: ChildProcess | undefined;
   private state: ContainerState = { kind: 'waiting', reason: 'ContainerCreating' };
@@ -114,7 +113,10 @@ export class PodRunner {
       netns = this.netns;
       env = { ...image.env(this.podDir), ...resolveEnv(pod, container.env, this.podIP) };
       args = expandArgs(container.args, env);
-      probes = { readiness: resolveProbe(container.readinessProbe, container, this.podIP), liveness: resolveProbe(container.livenessProbe, container, this.podIP) };
+      probes = {
+        readiness: resolveProbe(container.readinessProbe, container, this.podIP),
+        liveness: resolveProbe(container.livenessProbe, container, this.podIP),
+      };
       const token = await requestPodToken(this.deps.api, {
         namespace: pod.metadata!.namespace!,
         name: pod.metadata!.name!,
@@ -163,7 +165,13 @@ export class PodRunner {
       this.child = undefined;
       this.ready = false;
       if (this.stopping) return;
-      this.lastState = { kind: 'terminated', exitCode: code ?? 137, reason: signal ? `Signal ${signal}` : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now() };
+      this.lastState = {
+        kind: 'terminated',
+        exitCode: code ?? 137,
+        reason: signal ? `Signal ${signal}` : code === 0 ? 'Completed' : 'Error',
+        startedAt,
+        finishedAt: now(),
+      };
       this.restartCount++;
       const delay = restartDelayMs(this.restartCount);
       this.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container` };
@@ -213,7 +221,14 @@ export class PodRunner {
 
   private async writeStatus(): Promise<void> {
     if (this.stopping) return;
-    const view = { podIP: this.podIP, startTime: this.startTime, state: this.state, ready: this.ready, restartCount: this.restartCount, ...(this.lastState ? { lastState: this.lastState } : {}) };
+    const view = {
+      podIP: this.podIP,
+      startTime: this.startTime,
+      state: this.state,
+      ready: this.ready,
+      restartCount: this.restartCount,
+      ...(this.lastState ? { lastState: this.lastState } : {}),
+    };
     const status = computePodStatus(this.pod, view, now());
     if (!statusChanged(this.pod, status)) return;
     const { namespace, name } = this.pod.metadata!;

@@ -11,7 +11,12 @@ const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T00:01:00Z';
 const running: ProcessView = { podIP: '10.244.0.2', startTime: T0, state: { kind: 'running', startedAt: T0 }, ready: false, restartCount: 0 };
 
-type Status = { conditions: { type: string; status: string; lastTransitionTime: string }[]; containerStatuses: { ready: boolean; restartCount: number; state: object }[]; podIP: string; phase: string };
+type Status = {
+  conditions: { type: string; status: string; lastTransitionTime: string }[];
+  containerStatuses: { ready: boolean; restartCount: number; state: object }[];
+  podIP: string;
+  phase: string;
+};
 const cond = (s: Status, type: string) => s.conditions.find((c) => c.type === type);
 
 describe('computePodStatus', () => {
@@ -62,10 +67,20 @@ describe('restartDelayMs', () => {
 });
 
 describe('resolveProbe', () => {
-  const c: V1Container = { name: 'proxy', ports: [{ name: 'admin', containerPort: 9187 }, { name: 'pg', containerPort: 5432 }] };
+  const c: V1Container = {
+    name: 'proxy',
+    ports: [
+      { name: 'admin', containerPort: 9187 },
+      { name: 'pg', containerPort: 5432 },
+    ],
+  };
   it('resolves named ports against the pod IP and caps the period', () => {
     expect(resolveProbe({ httpGet: { path: '/readyz', port: 'admin' as never }, periodSeconds: 10, failureThreshold: 2 }, c, '10.244.0.4')).toEqual({
-      check: { kind: 'http', url: 'http://10.244.0.4:9187/readyz' }, periodMs: 2000, initialDelayMs: 0, timeoutMs: 3000, failureThreshold: 2,
+      check: { kind: 'http', url: 'http://10.244.0.4:9187/readyz' },
+      periodMs: 2000,
+      initialDelayMs: 0,
+      timeoutMs: 3000,
+      failureThreshold: 2,
     });
     expect(resolveProbe({ httpGet: { port: 8080 as never } }, c, '10.244.0.4')?.check).toEqual({ kind: 'http', url: 'http://10.244.0.4:8080/' });
     expect(resolveProbe(undefined, c, '10.244.0.4')).toBeUndefined();

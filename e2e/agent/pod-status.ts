@@ -77,7 +77,9 @@ export function computePodStatus(pod: V1Pod, view: ProcessView, now: string): Re
       ready: c === container ? ready : false,
       started: c === container ? view.state.kind === 'running' : false,
       restartCount: c === container ? view.restartCount : 0,
-      state: stateObject(c === container ? view.state : { kind: 'waiting', reason: 'NotSupported', message: 'the local node agent runs the first container only' }),
+      state: stateObject(
+        c === container ? view.state : { kind: 'waiting', reason: 'NotSupported', message: 'the local node agent runs the first container only' },
+      ),
       lastState: c === container && view.lastState ? stateObject(view.lastState) : {},
     })),
   };
@@ -88,7 +90,12 @@ export function statusChanged(pod: V1Pod, next: Record<string, unknown>): boolea
   const cur = pod.status;
   if (!cur) return true;
   const pick = (s: unknown) => {
-    const o = s as { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { ready: boolean; restartCount: number; state?: object }[] };
+    const o = s as {
+      phase?: string;
+      podIP?: string;
+      conditions?: { type: string; status: string }[];
+      containerStatuses?: { ready: boolean; restartCount: number; state?: object }[];
+    };
     return JSON.stringify({
       phase: o.phase,
       podIP: o.podIP,

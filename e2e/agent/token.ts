@@ -27,14 +27,18 @@ export async function requestPodToken(api: Api, pod: { namespace: string; name: 
 }
 
 export function podKubeconfigText(server: string, caPem: string, namespace: string, token: string): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-    users: [{ name: 'pod', user: { token } }],
-    contexts: [{ name: 'pod', context: { cluster: 'local', user: 'pod', namespace } }],
-    'current-context': 'pod',
-  }, null, 2);
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+      users: [{ name: 'pod', user: { token } }],
+      contexts: [{ name: 'pod', context: { cluster: 'local', user: 'pod', namespace } }],
+      'current-context': 'pod',
+    },
+    null,
+    2,
+  );
 }
 
 export function writePodKubeconfig(file: string, text: string): void {

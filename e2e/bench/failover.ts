@@ -38,22 +38,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dbpStatus = async () => (await getJson(['-n', NS, 'get', 'dbp', NAME])).status ?? {};
 
 /** Promotes the standby at `host` (SQL, as an HA manager would); the moment it left recovery. */
-const promote = (host: string) => promotionTime({ host, port: 5432, user: USER, password: PASSWORD, database: 'postgres' }, (c) => c.query('select pg_promote(false)'));
+const promote = (host: string) =>
+  promotionTime({ host, port: 5432, user: USER, password: PASSWORD, database: 'postgres' }, (c) => c.query('select pg_promote(false)'));
 
 async function once(db: DbCluster, mode: 'dbproxy' | 'direct', run: number, primary: number, standby: number): Promise<FailoverRun> {
   const [pIp, sIp] = [await db.ip(primary), await db.ip(standby)];
   if (mode === 'dbproxy') {
     await waitFor('the DBProxy on the primary, with the standby an available READER target', async () => {
       const s = await dbpStatus();
-      const standbyUp = (s.targets ?? []).some((t: { endpoint: string; role: string; state: string }) => t.endpoint === `${sIp}:5432` && t.role === 'READER' && t.state === 'AVAILABLE');
+      const standbyUp = (s.targets ?? []).some(
+        (t: { endpoint: string; role: string; state: string }) => t.endpoint === `${sIp}:5432` && t.role === 'READER' && t.state === 'AVAILABLE',
+      );
       return s.currentTarget === `${pIp}:5432` && standbyUp && s.readyReplicas === 2;
     });
   }
   const proxies = await serviceAddresses(NS, NAME);
-  const connector: Connector = mode === 'dbproxy'
-    ? { endpoints: proxies.map((host) => ({ host, port: 5432 })), requireWriter: false, user: USER, password: PASSWORD }
-    : // connect_timeout=2 as a careful application sets it: a dead pod's address answers nothing.
-      { endpoints: [pIp, sIp].map((host) => ({ host, port: 5432 })), requireWriter: true, user: USER, password: PASSWORD, connectTimeoutMs: 2_000 };
+  const connector: Connector =
+    mode === 'dbproxy'
+      ? { endpoints: proxies.map((host) => ({ host, port: 5432 })), requireWriter: false, user: USER, password: PASSWORD }
+      : // connect_timeout=2 as a careful application sets it: a dead pod's address answers nothing.
+        { endpoints: [pIp, sIp].map((host) => ({ host, port: 5432 })), requireWriter: true, user: USER, password: PASSWORD, connectTimeoutMs: 2_000 };
   const w = new Workload(CLIENTS, connector, `${sIp}:5432`);
   await w.start();
   await sleep(STEADY_MS);
@@ -84,25 +88,29 @@ async function main(): Promise<void> {
     await db.sql(0, 'create table failover_log (id bigserial primary key, client int not null, at timestamptz not null default clock_timestamp())');
     await kubectl(['-n', NS, 'create', 'secret', 'generic', 'app-db', `--from-literal=username=${USER}`, `--from-literal=password=${PASSWORD}`]);
     operator = await startOperator({ name: 'operator', namespace: NS, image: 'dbproxy:dev' });
-    await apply([{
-      apiVersion: 'dbproxy.io/v1alpha1',
-      kind: 'DBProxy',
-      metadata: { name: NAME, namespace: NS },
-      spec: {
-        targets: [{ serviceRef: { name: db.rw } }, { serviceRef: { name: db.ro } }],
-        auth: [{ secretRef: { name: 'app-db' } }],
-        replicas: 2,
-        connectionPool: { maxConnectionsPercent: 50 },
-        healthCheck: { interval: '1s', failureThreshold: 2 },
+    await apply([
+      {
+        apiVersion: 'dbproxy.io/v1alpha1',
+        kind: 'DBProxy',
+        metadata: { name: NAME, namespace: NS },
+        spec: {
+          targets: [{ serviceRef: { name: db.rw } }, { serviceRef: { name: db.ro } }],
+          auth: [{ secretRef: { name: 'app-db' } }],
+          replicas: 2,
+          connectionPool: { maxConnectionsPercent: 50 },
+          healthCheck: { interval: '1s', failureThreshold: 2 },
+        },
       },
-    }]);
+    ]);
     const runs: FailoverRun[] = [];
     let primary = 0;
     for (let i = 1; i <= RUNS; i++) {
       for (const mode of ['dbproxy', 'direct'] as const) {
         process.stderr.write(`failover ${i}/${RUNS} ${mode} (db-${primary} → db-${primary + 1})…\n`);
         const r = await once(db, mode, i, primary, primary + 1);
-        process.stderr.write(`  flip ${r.flipMs?.toFixed(0) ?? '—'} ms, all clients ${r.allClientsMs?.toFixed(0) ?? '—'} ms, errors ${r.errorsBetween}+${r.errorsInside}, drops ${r.drops}, stuck ${r.stuck.length}\n`);
+        process.stderr.write(
+          `  flip ${r.flipMs?.toFixed(0) ?? '—'} ms, all clients ${r.allClientsMs?.toFixed(0) ?? '—'} ms, errors ${r.errorsBetween}+${r.errorsInside}, drops ${r.drops}, stuck ${r.stuck.length}\n`,
+        );
         runs.push(r);
         primary++;
         await db.startMember(primary + 1, primary); // the next failover's standby

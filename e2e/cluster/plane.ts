@@ -70,7 +70,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-
 /** Starts the plane. `detached` keeps it running after this process exits (make cluster-up). */
 export async function startControlPlane(opts: { dir?: string; detached?: boolean } = {}): Promise<ControlPlane> {
   for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
@@ -92,16 +91,21 @@ export async function startControlPlane(opts: { dir?: string; detached?: boolean
   const pids: number[] = [];
   const children: ChildProcess[] = [];
   const etcdUrl = `http://127.0.0.1:${etcdClient}`;
-  const etcd = start('etcd', [
-    `--data-dir=${path.join(dir, 'etcd')}`,
-    `--listen-client-urls=${etcdUrl}`,
-    `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-    `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-    `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
-    '--unsafe-no-fsync=true',
-    '--log-level=warn',
-  ], dir, detached);
+  const etcd = start(
+    'etcd',
+    [
+      `--data-dir=${path.join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ],
+    dir,
+    detached,
+  );
   children.push(etcd);
   pids.push(etcd.pid!);
   // Reverse start order, one at a time: the apiserver shuts down cleanly only while etcd is still up.
@@ -111,29 +115,39 @@ export async function startControlPlane(opts: { dir?: string; detached?: boolean
   try {
     await until('etcd', async () => (await get(`${etcdUrl}/health`)).body.includes('true'), 60_000, path.join(dir, 'etcd.log'));
     const certDir = path.join(dir, 'apiserver-certs');
-    const api = start('kube-apiserver', [
-      `--etcd-servers=${etcdUrl}`,
-      `--bind-address=${NODE_IP}`,
-      `--secure-port=${apiPort}`,
-      // Also the address in the default/kubernetes EndpointSlice and in the self-signed serving cert.
-      `--advertise-address=${NODE_IP}`,
-      `--cert-dir=${certDir}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=Node,RBAC',
-      `--token-auth-file=${path.join(dir, 'certs/tokens.csv')}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${saPub}`,
-      `--service-account-signing-key-file=${saKey}`,
-      '--enable-priority-and-fairness=false',
-      '--allow-privileged=true',
-      '--profiling=false',
-      '--v=1',
-    ], dir, detached);
+    const api = start(
+      'kube-apiserver',
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--bind-address=${NODE_IP}`,
+        `--secure-port=${apiPort}`,
+        // Also the address in the default/kubernetes EndpointSlice and in the self-signed serving cert.
+        `--advertise-address=${NODE_IP}`,
+        `--cert-dir=${certDir}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--authorization-mode=Node,RBAC',
+        `--token-auth-file=${path.join(dir, 'certs/tokens.csv')}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--enable-priority-and-fairness=false',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--v=1',
+      ],
+      dir,
+      detached,
+    );
     children.push(api);
     pids.push(api.pid!);
     const apiserverUrl = `https://${NODE_IP}:${apiPort}`;
     const caFile = path.join(certDir, 'apiserver.crt');
-    await until('kube-apiserver /readyz', async () => existsSync(caFile) && (await get(`${apiserverUrl}/readyz`, token, readFileSync(caFile))).status === 200, 120_000, path.join(dir, 'kube-apiserver.log'));
+    await until(
+      'kube-apiserver /readyz',
+      async () => existsSync(caFile) && (await get(`${apiserverUrl}/readyz`, token, readFileSync(caFile))).status === 200,
+      120_000,
+      path.join(dir, 'kube-apiserver.log'),
+    );
     const kubeconfig = path.join(path.dirname(dir), 'kubeconfig');
     writeFileSync(
       kubeconfig,
@@ -156,20 +170,30 @@ export async function startControlPlane(opts: { dir?: string; detached?: boolean
         '',
       ].join('\n'),
     );
-    const kcm = start('kube-controller-manager', [
-      `--kubeconfig=${kubeconfig}`,
-      '--leader-elect=false',
-      '--secure-port=0',
-      `--controllers=${CONTROLLERS.join(',')}`,
-      `--service-account-private-key-file=${saKey}`,
-      `--root-ca-file=${caFile}`,
-      '--concurrent-deployment-syncs=2',
-      '--v=1',
-    ], dir, detached);
+    const kcm = start(
+      'kube-controller-manager',
+      [
+        `--kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+        `--controllers=${CONTROLLERS.join(',')}`,
+        `--service-account-private-key-file=${saKey}`,
+        `--root-ca-file=${caFile}`,
+        '--concurrent-deployment-syncs=2',
+        '--v=1',
+      ],
+      dir,
+      detached,
+    );
     children.push(kcm);
     pids.push(kcm.pid!);
     const ca = readFileSync(caFile);
-    await until('the default ServiceAccount', async () => (await get(`${apiserverUrl}/api/v1/namespaces/default/serviceaccounts/default`, token, ca)).status === 200, 120_000, path.join(dir, 'kube-controller-manager.log'));
+    await until(
+      'the default ServiceAccount',
+      async () => (await get(`${apiserverUrl}/api/v1/namespaces/default/serviceaccounts/default`, token, ca)).status === 200,
+      120_000,
+      path.join(dir, 'kube-controller-manager.log'),
+    );
     writeFileSync(path.join(dir, 'plane.json'), JSON.stringify({ pids, apiserverUrl, kubeconfig }, null, 2));
     return { kubeconfig, apiserverUrl, token, dir, pids, stop };
   } catch (err) {

@@ -6,7 +6,10 @@ import { startControlPlane } from './plane.js';
 
 const plane = await startControlPlane({ detached: true });
 const agent = startAgentProcess(plane.kubeconfig, plane.dir, { detached: true });
-writeFileSync(path.join(plane.dir, 'plane.json'), JSON.stringify({ pids: [...plane.pids, agent.pid], agentPid: agent.pid, apiserverUrl: plane.apiserverUrl, kubeconfig: plane.kubeconfig }, null, 2));
+writeFileSync(
+  path.join(plane.dir, 'plane.json'),
+  JSON.stringify({ pids: [...plane.pids, agent.pid], agentPid: agent.pid, apiserverUrl: plane.apiserverUrl, kubeconfig: plane.kubeconfig }, null, 2),
+);
 process.stdout.write(
   [
     `control plane up at ${plane.apiserverUrl}, in network namespace ${process.env['DBPROXY_NETNS']} (pods on 10.244.0.0/16)`,

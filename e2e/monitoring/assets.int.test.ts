@@ -37,7 +37,13 @@ describe("the chart's queries against a real proxy", () => {
     const exposition = parseExposition((await proxy.admin('/metrics')).text);
     await c.end();
 
-    const wanted = [...new Set(chartQueries().flatMap((q) => q.names).filter((n) => !isOperatorMetric(n)))].sort();
+    const wanted = [
+      ...new Set(
+        chartQueries()
+          .flatMap((q) => q.names)
+          .filter((n) => !isOperatorMetric(n)),
+      ),
+    ].sort();
     expect(wanted.length).toBeGreaterThan(10);
     expect(wanted.filter((n) => !exposes(exposition, n))).toEqual([]);
     // Served with values, not only declared: each has at least one series after this traffic.

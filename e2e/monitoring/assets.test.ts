@@ -16,7 +16,14 @@ import { metricNames } from './promql.js';
 import { ruleFileProblems } from './rules.js';
 import { HELM, PROMTOOL, runTool } from './tools.js';
 
-const ALERTS_ASKED_FOR = ['DBProxyNoWriter', 'DBProxyTargetUnavailable', 'DBProxyBorrowTimeouts', 'DBProxyPinnedConnectionsHigh', 'DBProxyPoolSaturated', 'DBProxyOperatorReconcileErrors'];
+const ALERTS_ASKED_FOR = [
+  'DBProxyNoWriter',
+  'DBProxyTargetUnavailable',
+  'DBProxyBorrowTimeouts',
+  'DBProxyPinnedConnectionsHigh',
+  'DBProxyPoolSaturated',
+  'DBProxyOperatorReconcileErrors',
+];
 
 describe('the alert rules (files/prometheus-rules.yaml)', () => {
   it('are a well-formed Prometheus rule file', () => {
@@ -63,12 +70,25 @@ describe('every metric the dashboard and the alerts query', () => {
 describe.skipIf(!HELM)(`the chart renders them${HELM ? '' : ' (skipped: no helm; make kube-binaries builds it)'}`, () => {
   const render = (...sets: string[]) =>
     parseAllDocuments(runTool(HELM!, ['template', 'x', CHART, '--kube-version', '1.36.3', ...sets.flatMap((s) => ['--set', s])]))
-      .map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> }; data?: Record<string, string>; spec?: unknown } | null)
+      .map(
+        (d) =>
+          d.toJS() as {
+            kind: string;
+            metadata: { name: string; namespace: string; labels: Record<string, string> };
+            data?: Record<string, string>;
+            spec?: unknown;
+          } | null,
+      )
       .filter((d) => d !== null);
 
   it('as a dashboard ConfigMap with the sidecar label and a PrometheusRule, only when asked', () => {
     expect(render().filter((d) => d.kind === 'PrometheusRule' || d.metadata.name.endsWith('-dashboard'))).toEqual([]);
-    const docs = render('grafanaDashboard.enabled=true', 'prometheusRule.enabled=true', 'prometheusRule.labels.release=kps', 'grafanaDashboard.namespace=monitoring');
+    const docs = render(
+      'grafanaDashboard.enabled=true',
+      'prometheusRule.enabled=true',
+      'prometheusRule.labels.release=kps',
+      'grafanaDashboard.namespace=monitoring',
+    );
     const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.labels['grafana_dashboard'] === '1');
     expect(cm?.metadata.namespace).toBe('monitoring');
     expect(JSON.parse(cm!.data!['dbproxy.json']!)).toEqual(loadDashboard());

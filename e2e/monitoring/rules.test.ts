@@ -20,7 +20,16 @@ describe('ruleFileProblems', () => {
   it.each([
     ['no groups', {}, 'no groups'],
     ['an empty group', { groups: [{ name: 'g', rules: [] }] }, 'no rules'],
-    ['a group name twice', { groups: [{ name: 'g', rules: [alert()] }, { name: 'g', rules: [alert({ alert: 'B' })] }] }, 'used twice'],
+    [
+      'a group name twice',
+      {
+        groups: [
+          { name: 'g', rules: [alert()] },
+          { name: 'g', rules: [alert({ alert: 'B' })] },
+        ],
+      },
+      'used twice',
+    ],
     ['an unknown group key', { groups: [{ name: 'g', rules: [alert()], evaluation: '1m' }] }, 'unknown key evaluation'],
     ['an alert twice', file(alert(), alert()), 'defined twice'],
     ['alert and record', file(alert({ record: 'r' })), 'exactly one of alert and record'],

@@ -56,7 +56,8 @@ function ruleProblems(r: unknown, at: string, alertNames: Set<string>, selects: 
     else if (alertNames.has(alert)) p.push(`${at}: alert ${alert} defined twice`);
     else alertNames.add(alert);
   }
-  if (record !== undefined && (typeof record !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(record))) p.push(`${at}: record name ${String(record)} is not a metric name`);
+  if (record !== undefined && (typeof record !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(record)))
+    p.push(`${at}: record name ${String(record)} is not a metric name`);
   const expr = r['expr'];
   if (typeof expr !== 'string' || expr.trim() === '') p.push(`${at}: no expr`);
   else if (!bracketsBalance(expr)) p.push(`${at}: unbalanced brackets in expr`);

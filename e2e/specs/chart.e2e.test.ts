@@ -29,7 +29,9 @@ type Doc = { kind: string; metadata: { name: string }; spec?: any; rules?: { api
 
 async function render(extra: string[] = []): Promise<Doc[]> {
   const out = await must('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--namespace', ns || 'default', ...imageValues, ...extra]);
-  return parseAllDocuments(out).map((d) => d.toJS() as Doc).filter(Boolean);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as Doc)
+    .filter(Boolean);
 }
 
 beforeAll(async () => {
@@ -62,7 +64,9 @@ describeOnPlane('charts/dbproxy-operator', () => {
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(deploy.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
-    expect(deploy.spec.template.spec.topologySpreadConstraints).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' })]);
+    expect(deploy.spec.template.spec.topologySpreadConstraints).toEqual([
+      expect.objectContaining({ topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }),
+    ]);
     expect(docs.find((d) => d.kind === 'PodDisruptionBudget')!.spec).toMatchObject({ maxUnavailable: 1 });
     const monitors = await render(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.podMonitor.enabled=true']);
     expect(monitors.map((d) => d.kind)).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor']));
@@ -70,8 +74,16 @@ describeOnPlane('charts/dbproxy-operator', () => {
 
   it('takes overrides: security contexts key by key (a false beats a default true), extra args, no PDB for one replica', async () => {
     const docs = await render([
-      '--set', 'replicas=1', '--set', 'securityContext.readOnlyRootFilesystem=false', '--set', 'podSecurityContext.fsGroup=65532',
-      '--set', 'extraArgs[0]=--concurrency', '--set-string', 'extraArgs[1]=8',
+      '--set',
+      'replicas=1',
+      '--set',
+      'securityContext.readOnlyRootFilesystem=false',
+      '--set',
+      'podSecurityContext.fsGroup=65532',
+      '--set',
+      'extraArgs[0]=--concurrency',
+      '--set-string',
+      'extraArgs[1]=8',
     ]);
     expect(docs.map((d) => d.kind)).not.toContain('PodDisruptionBudget');
     const pod = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec;
@@ -83,10 +95,15 @@ describeOnPlane('charts/dbproxy-operator', () => {
     expect(mismatch.stderr).toMatch(/metrics\.port is 8080/);
   });
 
-  it('passes the proxy pods\' pull policy and pull Secrets to the operator', async () => {
+  it("passes the proxy pods' pull policy and pull Secrets to the operator", async () => {
     const docs = await render(['--set', 'proxyImagePullPolicy=Always', '--set', 'proxyImagePullSecrets={reg-a,reg-b}']);
     const args = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].args as string[];
-    expect(args.slice(args.indexOf('--proxy-image-pull-policy'), args.indexOf('--proxy-image-pull-policy') + 4)).toEqual(['--proxy-image-pull-policy', 'Always', '--proxy-image-pull-secrets', 'reg-a,reg-b']);
+    expect(args.slice(args.indexOf('--proxy-image-pull-policy'), args.indexOf('--proxy-image-pull-policy') + 4)).toEqual([
+      '--proxy-image-pull-policy',
+      'Always',
+      '--proxy-image-pull-secrets',
+      'reg-a,reg-b',
+    ]);
     expect((await render([])).find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].args).not.toContain('--proxy-image-pull-policy');
     const bad = await run('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--set', 'proxyImagePullPolicy=always']);
     expect(bad.code).not.toBe(0);
@@ -107,9 +124,16 @@ describeOnPlane('charts/dbproxy-operator', () => {
   it('installs for real, and the operator pods run and become ready', async () => {
     await must('helm', ['install', RELEASE, CHART, '--namespace', ns, ...imageValues, '--set', `watchNamespace=${ns}`]);
     await withPodLogs(ns, () =>
-      waitFor('2 ready operator replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'dbp-dbproxy-operator'])).status?.readyReplicas === 2, 150_000),
+      waitFor(
+        '2 ready operator replicas',
+        async () => (await getJson(['-n', ns, 'get', 'deployment', 'dbp-dbproxy-operator'])).status?.readyReplicas === 2,
+        150_000,
+      ),
     );
-    const holder = await waitFor('the operator Lease', async () => (await getJson(['-n', ns, 'get', 'lease', 'dbproxy-operator'])).spec?.holderIdentity as string | undefined);
+    const holder = await waitFor(
+      'the operator Lease',
+      async () => (await getJson(['-n', ns, 'get', 'lease', 'dbproxy-operator'])).spec?.holderIdentity as string | undefined,
+    );
     const pods = await getJson<{ items: { metadata: { name: string } }[] }>(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/instance=${RELEASE}`]);
     expect(pods.items.map((p) => p.metadata.name)).toContain(holderName(holder));
   });
@@ -143,17 +167,23 @@ describeOnPlane('charts/dbproxy-operator', () => {
       ? { host: process.env['DBPROXY_E2E_PG_HOST'] ?? 'postgres.e2e-db.svc', port: Number(process.env['DBPROXY_E2E_PG_PORT'] ?? 5432) }
       : { host: await (await startDbCluster(ns, { name: 'db', user: 'app', password: 'app-e2e-password' })).startMember(0), port: 5432 };
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'app-db', '--from-literal=username=app', '--from-literal=password=app-e2e-password']);
-    await apply([{
-      apiVersion: 'dbproxy.io/v1alpha1',
-      kind: 'DBProxy',
-      metadata: { name: 'chart-check', namespace: ns },
-      spec: { targets: [target], auth: [{ secretRef: { name: 'app-db' } }], replicas: 1 },
-    }]);
+    await apply([
+      {
+        apiVersion: 'dbproxy.io/v1alpha1',
+        kind: 'DBProxy',
+        metadata: { name: 'chart-check', namespace: ns },
+        spec: { targets: [target], auth: [{ secretRef: { name: 'app-db' } }], replicas: 1 },
+      },
+    ]);
     await withPodLogs(ns, () =>
-      waitFor('DBProxy chart-check Ready=True', async () => {
-        const s = (await getJson(['-n', ns, 'get', 'dbp', 'chart-check'])).status;
-        return s?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-      }, 150_000),
+      waitFor(
+        'DBProxy chart-check Ready=True',
+        async () => {
+          const s = (await getJson(['-n', ns, 'get', 'dbp', 'chart-check'])).status;
+          return s?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+        },
+        150_000,
+      ),
     );
   });
 
@@ -161,12 +191,18 @@ describeOnPlane('charts/dbproxy-operator', () => {
     const { permissions } = await operatorPermissions();
     const role = (await render()).find((d) => d.kind === 'ClusterRole')!;
     const granted = new Set<string>();
-    for (const rule of role.rules ?? []) for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
+    for (const rule of role.rules ?? [])
+      for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
     const needed = new Set(permissions.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
     const extra = [...granted].filter((k) => !needed.has(k));
     expect(extra).toEqual([]);
     const sa = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
-    for (const [verb, resource] of [['delete', 'dbproxies.dbproxy.io'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'nodes'], ['create', 'pods']] as const) {
+    for (const [verb, resource] of [
+      ['delete', 'dbproxies.dbproxy.io'],
+      ['create', 'clusterroles.rbac.authorization.k8s.io'],
+      ['get', 'nodes'],
+      ['create', 'pods'],
+    ] as const) {
       expect((await run('kubectl', ['auth', 'can-i', verb, resource, '--as', sa, '-n', ns])).stdout.trim(), `${verb} ${resource}`).toBe('no');
     }
   });

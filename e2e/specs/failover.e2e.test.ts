@@ -32,9 +32,15 @@ const ip: string[] = [];
 const status = async () => (await getJson(['-n', ns, 'get', 'dbp', NAME])).status ?? {};
 const proxyPods = () =>
   getJson<{ items: { metadata: { name: string }; status?: { podIP?: string; containerStatuses?: { restartCount: number }[] } }[] }>([
-    '-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/instance=${NAME},app.kubernetes.io/component=proxy`,
+    '-n',
+    ns,
+    'get',
+    'pods',
+    '-l',
+    `app.kubernetes.io/instance=${NAME},app.kubernetes.io/component=proxy`,
   ]).then((l) => l.items);
-const serverAddr = (host: string, port: number) => psql({ host, port, user: USER, password: PASSWORD, sql: 'select host(inet_server_addr())' }).then((o) => o.trim());
+const serverAddr = (host: string, port: number) =>
+  psql({ host, port, user: USER, password: PASSWORD, sql: 'select host(inet_server_addr())' }).then((o) => o.trim());
 
 beforeAll(async () => {
   ns = await createNamespace('dbp-failover');
@@ -45,18 +51,20 @@ beforeAll(async () => {
   await db.sql(0, 'create table if not exists orders (id serial primary key, client int, at timestamptz default now())');
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'app-db', `--from-literal=username=${USER}`, `--from-literal=password=${PASSWORD}`]);
   operator = await startOperator({ name: 'operator', namespace: ns, image: IMAGE });
-  await apply([{
-    apiVersion: 'dbproxy.io/v1alpha1',
-    kind: 'DBProxy',
-    metadata: { name: NAME, namespace: ns },
-    spec: {
-      targets: [{ serviceRef: { name: db.rw } }, { serviceRef: { name: db.ro } }],
-      auth: [{ secretRef: { name: 'app-db' } }],
-      replicas: 2,
-      healthCheck: { interval: '1s', failureThreshold: 2 },
-      readerEndpoint: { enabled: true, whenNoReader: 'UseWriter' },
+  await apply([
+    {
+      apiVersion: 'dbproxy.io/v1alpha1',
+      kind: 'DBProxy',
+      metadata: { name: NAME, namespace: ns },
+      spec: {
+        targets: [{ serviceRef: { name: db.rw } }, { serviceRef: { name: db.ro } }],
+        auth: [{ secretRef: { name: 'app-db' } }],
+        replicas: 2,
+        healthCheck: { interval: '1s', failureThreshold: 2 },
+        readerEndpoint: { enabled: true, whenNoReader: 'UseWriter' },
+      },
     },
-  }]);
+  ]);
 });
 
 afterAll(async () => {
@@ -70,11 +78,15 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
     expect(await serviceAddresses(ns, db.rw)).toEqual([ip[0]]);
     expect(await serviceAddresses(ns, db.ro)).toEqual([ip[1]]);
     const s = await withPodLogs(ns, () =>
-      waitFor('the DBProxy Ready with the primary as target and the standby as reader', async () => {
-        const st = await status();
-        const ready = st.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-        return ready && st.readyReplicas === 2 && st.readers?.length === 1 ? st : undefined;
-      }, 150_000),
+      waitFor(
+        'the DBProxy Ready with the primary as target and the standby as reader',
+        async () => {
+          const st = await status();
+          const ready = st.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+          return ready && st.readyReplicas === 2 && st.readers?.length === 1 ? st : undefined;
+        },
+        150_000,
+      ),
     );
     expect(s.currentTarget).toBe(`${ip[0]}:5432`);
     expect(s.readers).toEqual([`${ip[1]}:5432`]);
@@ -94,15 +106,21 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
     const proxies = await serviceAddresses(ns, NAME);
     const restartsBefore = (await proxyPods()).map((p) => p.status?.containerStatuses?.[0]?.restartCount ?? 0);
     // Clients on both proxy pods insert in a loop; each counts its failed statements and watches its connection.
-    const clients = proxies.flatMap((host) => Array.from({ length: CLIENTS_PER_POD }, () => new pg.Client({ host, port: 5432, user: USER, password: PASSWORD, database: 'postgres' })));
+    const clients = proxies.flatMap((host) =>
+      Array.from({ length: CLIENTS_PER_POD }, () => new pg.Client({ host, port: 5432, user: USER, password: PASSWORD, database: 'postgres' })),
+    );
     const dropped: string[] = [];
     const failed: number[] = clients.map(() => 0);
     const lastServer: string[] = clients.map(() => '');
     let running = true;
-    await Promise.all(clients.map((c, i) => c.connect().then(() => {
-      c.on('error', (e) => dropped.push(`client ${i}: ${e.message}`));
-      c.on('end', () => running && dropped.push(`client ${i}: connection ended`));
-    })));
+    await Promise.all(
+      clients.map((c, i) =>
+        c.connect().then(() => {
+          c.on('error', (e) => dropped.push(`client ${i}: ${e.message}`));
+          c.on('end', () => running && dropped.push(`client ${i}: connection ended`));
+        }),
+      ),
+    );
     const loops = clients.map(async (c, i) => {
       while (running) {
         try {
@@ -128,11 +146,24 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
     }
     expect(dropped).toEqual([]);
     // At most the statements in flight when the primary died, and none after: a handful per client.
-    expect(failed.every((n) => n <= 3), `failed statements per client: ${failed.join(',')}`).toBe(true);
+    expect(
+      failed.every((n) => n <= 3),
+      `failed statements per client: ${failed.join(',')}`,
+    ).toBe(true);
     await Promise.all(clients.map((c) => c.end()));
 
-    const events = await getJson<{ items: { reason: string; message: string; involvedObject: { name: string } }[] }>(['-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${NAME}`]);
-    expect(events.items.some((e) => e.reason === 'TargetChanged' && e.message.includes(`${ip[1]}:5432`)), JSON.stringify(events.items.map((e) => e.reason))).toBe(true);
+    const events = await getJson<{ items: { reason: string; message: string; involvedObject: { name: string } }[] }>([
+      '-n',
+      ns,
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.name=${NAME}`,
+    ]);
+    expect(
+      events.items.some((e) => e.reason === 'TargetChanged' && e.message.includes(`${ip[1]}:5432`)),
+      JSON.stringify(events.items.map((e) => e.reason)),
+    ).toBe(true);
     for (const host of proxies) {
       const st = await fetch(`http://${host}:9187/status`).then((r) => r.json() as Promise<{ target: string | null }>);
       expect(st.target, `proxy pod ${host}`).toBe(`${ip[1]}:5432`);
@@ -148,6 +179,7 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
     for (const host of proxies) await waitFor(`reads on ${host} to go to the writer`, async () => (await serverAddr(host, 5433).catch(() => '')) === ip[1]);
     ip[2] = await db.startMember(2, 1);
     await waitFor('the new standby in status.readers', async () => (await status()).readers?.[0] === `${ip[2]}:5432`);
-    for (const host of proxies) await waitFor(`reads on ${host} to go to the new standby`, async () => (await serverAddr(host, 5433).catch(() => '')) === ip[2]);
+    for (const host of proxies)
+      await waitFor(`reads on ${host} to go to the new standby`, async () => (await serverAddr(host, 5433).catch(() => '')) === ip[2]);
   });
 });

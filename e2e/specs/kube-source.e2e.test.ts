@@ -138,7 +138,10 @@ describeOnPlane('watchConfigSecret', () => {
     await putSecret(secret(`${name}-neighbour`, 'x: 1\n'));
     const listAll = await getJson(sa, `/api/v1/namespaces/${ns}/secrets`, {}).catch((e: unknown) => e);
     expect(classifyApiError(listAll).kind).toBe('Forbidden');
-    const neighbour = await sa.makeApiClient(CoreV1Api).readNamespacedSecret({ name: `${name}-neighbour`, namespace: ns }).catch((e: unknown) => e);
+    const neighbour = await sa
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ name: `${name}-neighbour`, namespace: ns })
+      .catch((e: unknown) => e);
     expect(classifyApiError(neighbour).kind).toBe('Forbidden');
 
     await deliversChanges(sa, name);

@@ -39,7 +39,12 @@ function dbproxy(monitoring: boolean) {
     kind: 'DBProxy',
     metadata: { name: 'watched', namespace: ns },
     // Nothing listens there: the children are applied whatever the targets' health.
-    spec: { targets: [{ host: '127.0.0.1', port: 1 }], auth: [{ secretRef: { name: 'app-db' } }], replicas: 1, monitoring: { podMonitor: { enabled: monitoring, interval: '15s', labels: { release: 'kps' } } } },
+    spec: {
+      targets: [{ host: '127.0.0.1', port: 1 }],
+      auth: [{ secretRef: { name: 'app-db' } }],
+      replicas: 1,
+      monitoring: { podMonitor: { enabled: monitoring, interval: '15s', labels: { release: 'kps' } } },
+    },
   };
 }
 
@@ -69,7 +74,14 @@ describeOnPlane('spec.monitoring.podMonitor on the real control plane', () => {
     await apply([dbproxy(true)]);
     await waitFor('Deployment watched-proxy', async () => (await run('kubectl', ['-n', ns, 'get', 'deployment', 'watched-proxy'])).code === 0);
     const event = await waitFor('a MonitoringUnavailable Event', async () => {
-      const list = await getJson<{ items: { reason: string; message: string; type: string }[] }>(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=DBProxy,involvedObject.name=watched,reason=MonitoringUnavailable']);
+      const list = await getJson<{ items: { reason: string; message: string; type: string }[] }>([
+        '-n',
+        ns,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.kind=DBProxy,involvedObject.name=watched,reason=MonitoringUnavailable',
+      ]);
       return list.items[0];
     });
     expect(event).toMatchObject({ type: 'Warning', message: expect.stringContaining('does not serve PodMonitor') });
@@ -87,11 +99,18 @@ describeOnPlane('spec.monitoring.podMonitor on the real control plane', () => {
     await apply([dbproxy(true)]);
     const pm = await waitFor('PodMonitor watched-proxy', async () => {
       const r = await run('kubectl', ['-n', ns, 'get', 'podmonitor', 'watched-proxy', '-o', 'json']);
-      return r.code === 0 ? (JSON.parse(r.stdout) as { metadata: { labels: Record<string, string>; ownerReferences: { kind: string; name: string }[] }; spec: Record<string, any> }) : undefined;
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as {
+            metadata: { labels: Record<string, string>; ownerReferences: { kind: string; name: string }[] };
+            spec: Record<string, any>;
+          })
+        : undefined;
     });
     expect(pm.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'DBProxy', name: 'watched' })]);
     expect(pm.metadata.labels).toMatchObject({ release: 'kps', 'app.kubernetes.io/managed-by': 'dbproxy-operator' });
-    expect(pm.spec['selector']).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'watched', 'app.kubernetes.io/component': 'proxy' } });
+    expect(pm.spec['selector']).toEqual({
+      matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'watched', 'app.kubernetes.io/component': 'proxy' },
+    });
     expect(pm.spec['podMetricsEndpoints']).toEqual([expect.objectContaining({ port: 'admin', path: '/metrics', interval: '15s', honorLabels: true })]);
     // The pods' template has the port the PodMonitor scrapes.
     const ports = (await getJson(['-n', ns, 'get', 'deployment', 'watched-proxy'])).spec.template.spec.containers[0].ports as { name: string }[];

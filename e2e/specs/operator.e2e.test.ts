@@ -102,10 +102,14 @@ describeOnPlane('DBProxy on the real control plane', () => {
     await withPodLogs(ns, () =>
       waitFor('2 ready proxy replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'orders-proxy'])).status?.readyReplicas === 2, 90_000),
     );
-    const row = await waitFor('DBProxy Ready=True', async () => {
-      const out = await kubectl(['-n', ns, 'get', 'dbp', 'orders', '--no-headers']);
-      return /\bTrue\b/.test(out) ? out : undefined;
-    }, 60_000);
+    const row = await waitFor(
+      'DBProxy Ready=True',
+      async () => {
+        const out = await kubectl(['-n', ns, 'get', 'dbp', 'orders', '--no-headers']);
+        return /\bTrue\b/.test(out) ? out : undefined;
+      },
+      60_000,
+    );
     expect(row).toContain(`${target.host}:${target.port}`);
     const header = await kubectl(['-n', ns, 'get', 'dbp', 'orders']);
     expect(header.split('\n')[0]).toMatch(/NAME\s+READY\s+TARGET\s+REPLICAS\s+CONFIG\s+AGE/);
@@ -131,7 +135,10 @@ describeOnPlane('DBProxy on the real control plane', () => {
     await psql({ host: host!, port: 5432, user: APP_USER, password: APP_PASSWORD, sql: 'select 1' });
     const pools = await psql({ host: host!, port: 5432, user: APP_USER, password: APP_PASSWORD, database: 'dbproxy', sql: 'SHOW POOLS' });
     // -At: one row per pool, columns joined by "|", PgBouncer's order (database, user, …).
-    expect(pools.split('\n').some((l) => l.startsWith(`postgres|${APP_USER}|`)), pools).toBe(true);
+    expect(
+      pools.split('\n').some((l) => l.startsWith(`postgres|${APP_USER}|`)),
+      pools,
+    ).toBe(true);
   });
 
   it('re-renders the per-pod pool size when replicas change', async () => {
@@ -146,7 +153,7 @@ describeOnPlane('DBProxy on the real control plane', () => {
     await waitFor('status.readyReplicas 3', async () => (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status?.readyReplicas === 3);
   });
 
-  it('after a config change, shows every pod on the new config (status, kubectl get dbp, each pod\'s /config)', async () => {
+  it("after a config change, shows every pod on the new config (status, kubectl get dbp, each pod's /config)", async () => {
     type S = { configVersion?: string; podsOnCurrentConfig?: number; conditions?: { type: string; status: string; reason: string }[] };
     const settled = async (): Promise<S | undefined> => {
       const st = (await getJson(['-n', ns, 'get', 'dbp', 'orders'])).status as S;
@@ -155,10 +162,14 @@ describeOnPlane('DBProxy on the real control plane', () => {
     };
     const before = await waitFor('3 pods on the current config', settled, 60_000);
     await kubectl(['-n', ns, 'patch', 'dbproxy', 'orders', '--type=merge', '-p', JSON.stringify({ spec: { idleClientTimeout: '900s' } })]);
-    const after = await waitFor('3 pods on the changed config', async () => {
-      const st = await settled();
-      return st && st.configVersion !== before.configVersion ? st : undefined;
-    }, 60_000);
+    const after = await waitFor(
+      '3 pods on the changed config',
+      async () => {
+        const st = await settled();
+        return st && st.configVersion !== before.configVersion ? st : undefined;
+      },
+      60_000,
+    );
     const secret = await getJson(['-n', ns, 'get', 'secret', 'orders-proxy-config']);
     expect(after.configVersion).toBe(secret.metadata.resourceVersion);
     expect((await renderedConfig('orders')) as Record<string, unknown>).toMatchObject({ idleClientTimeout: '900s' });
@@ -166,7 +177,12 @@ describeOnPlane('DBProxy on the real control plane', () => {
     expect(row.trim().split(/\s+/)[4]).toBe('3');
     // The kubectl plugin gathers every pod's /status and /config through the apiserver's pod proxy.
     const plugin = await new Promise<string>((resolve, reject) =>
-      execFile(path.resolve(import.meta.dirname, '../../bin/kubectl-dbproxy'), ['status', 'orders', '-n', ns], { env: process.env, timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+      execFile(
+        path.resolve(import.meta.dirname, '../../bin/kubectl-dbproxy'),
+        ['status', 'orders', '-n', ns],
+        { env: process.env, timeout: 30_000 },
+        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+      ),
     );
     const lines = plugin.trim().split('\n');
     expect(lines[0]).toMatch(/^POD\s+READY\s+CONFIG\s+TARGET/);
@@ -209,7 +225,11 @@ describeOnPlane('DBProxy on the real control plane', () => {
       const name = pattern.replace('%', 'orders');
       await waitFor(`${kind} ${name} to be gone`, async () => (await run('kubectl', ['-n', ns, 'get', kind, name])).code !== 0, 120_000);
     }
-    await waitFor('proxy pods to be gone', async () => (await getJson<{ items: unknown[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=orders'])).items.length === 0, 120_000);
+    await waitFor(
+      'proxy pods to be gone',
+      async () => (await getJson<{ items: unknown[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=orders'])).items.length === 0,
+      120_000,
+    );
   });
 
   it.skipIf(ON_KIND)('reconciles only on the leader, and the other replica takes over when the leader dies', async () => {
@@ -227,7 +247,11 @@ describeOnPlane('DBProxy on the real control plane', () => {
     await leader!.kill('SIGKILL'); // a crash: the Lease is not released, so the standby waits it out
     await apply([dbproxy('after-failover', 1)]);
     await waitFor('the standby to take the lease', async () => holderName((await lease()).spec?.holderIdentity ?? '') === standby!.name, 120_000);
-    await waitFor('the new leader to create the Deployment', async () => (await run('kubectl', ['-n', ns, 'get', 'deployment', 'after-failover-proxy'])).code === 0, 120_000);
+    await waitFor(
+      'the new leader to create the Deployment',
+      async () => (await run('kubectl', ['-n', ns, 'get', 'deployment', 'after-failover-proxy'])).code === 0,
+      120_000,
+    );
     expect(metricValue(await standby!.metrics(), 'dbproxy_operator_is_leader')).toBe(1);
   });
 });

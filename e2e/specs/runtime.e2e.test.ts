@@ -107,7 +107,9 @@ function etcdUrl(kc: KubeConfig): string {
 /** Compacts etcd's history up to now through its JSON gateway, as the apiserver does every 5 min. */
 async function compactEtcd(kc: KubeConfig): Promise<void> {
   const base = etcdUrl(kc);
-  const range = (await (await fetch(`${base}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as { header: { revision: string } };
+  const range = (await (await fetch(`${base}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as {
+    header: { revision: string };
+  };
   const res = await fetch(`${base}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: range.header.revision, physical: true }) });
   const text = await res.text();
   // Compacting at a revision already compacted (nothing written since) is fine for our purpose.
@@ -275,10 +277,15 @@ describeOnPlane('Informer', () => {
     const events: Array<{ type: string; object: { code?: number } }> = [];
     let doneErr: unknown;
     await new Promise<void>((resolve) => {
-      void new Watch(kc).watch(`/api/v1/namespaces/${ns}/events`, { resourceVersion: '2', timeoutSeconds: 5 }, (type, object) => events.push({ type, object }), (err) => {
-        doneErr = err;
-        resolve();
-      });
+      void new Watch(kc).watch(
+        `/api/v1/namespaces/${ns}/events`,
+        { resourceVersion: '2', timeoutSeconds: 5 },
+        (type, object) => events.push({ type, object }),
+        (err) => {
+          doneErr = err;
+          resolve();
+        },
+      );
     });
     const gone = events[0]?.type === 'ERROR' ? classifyApiError(events[0].object) : classifyApiError(doneErr);
     expect(gone.kind).toBe('Gone');
@@ -363,7 +370,11 @@ describeOnPlane('server-side apply', () => {
     await waitFor('the CRD to serve', async () => applyObject(kc, { ...widget, spec: { size: 1 } } as KubernetesObject), 60_000, 500);
     // Spec sent along with status is ignored by the status subresource; only status changes.
     await applyStatus(kc, { ...widget, status: { ready: true, observedGeneration: 1 } });
-    const read = await getJson<{ spec: { size: number }; status: { ready: boolean; observedGeneration: number } }>(kc, `/apis/runtime-e2e.dbproxy.io/v1/namespaces/${ns}/rtwidgets/w`, {});
+    const read = await getJson<{ spec: { size: number }; status: { ready: boolean; observedGeneration: number } }>(
+      kc,
+      `/apis/runtime-e2e.dbproxy.io/v1/namespaces/${ns}/rtwidgets/w`,
+      {},
+    );
     expect(read.status).toEqual({ ready: true, observedGeneration: 1 });
     expect(read.spec).toEqual({ size: 1 });
   });
@@ -393,7 +404,16 @@ describeOnPlane('LeaderElector', () => {
     const signals = new Map<string, AbortSignal>();
     const stoppedLeading: string[] = [];
     const electors = ['a', 'b'].map((id) => {
-      const e = new LeaderElector({ kc, namespace: ns, name: 'rt-lease', identity: id, leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500, log });
+      const e = new LeaderElector({
+        kc,
+        namespace: ns,
+        name: 'rt-lease',
+        identity: id,
+        leaseDurationMs: 4_000,
+        renewDeadlineMs: 3_000,
+        retryPeriodMs: 500,
+        log,
+      });
       stoppers.push(() => e.stop());
       void e.run({
         onStartedLeading: (signal) => {
@@ -416,7 +436,11 @@ describeOnPlane('LeaderElector', () => {
       expect(other.e.isLeader()).toBe(false);
       expect(first.e.isLeader()).toBe(true);
     }
-    const lease = await getJson<{ spec: { holderIdentity: string; renewTime: string; acquireTime: string; leaseTransitions: number } }>(kc, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/rt-lease`, {});
+    const lease = await getJson<{ spec: { holderIdentity: string; renewTime: string; acquireTime: string; leaseTransitions: number } }>(
+      kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/rt-lease`,
+      {},
+    );
     expect(lease.spec.holderIdentity).toBe(first.id);
     expect(lease.spec.renewTime).toMatch(/\.\d{6}Z$/);
     expect(lease.spec.acquireTime).toMatch(/\.\d{6}Z$/);
@@ -429,7 +453,11 @@ describeOnPlane('LeaderElector', () => {
     expect(released.spec.holderIdentity).not.toBe(first.id);
 
     await waitFor('the standby to take over', async () => other.e.isLeader(), 30_000, 100);
-    const taken = await getJson<{ spec: { holderIdentity: string; leaseTransitions: number } }>(kc, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/rt-lease`, {});
+    const taken = await getJson<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+      kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/rt-lease`,
+      {},
+    );
     expect(taken.spec.holderIdentity).toBe(other.id);
     expect(taken.spec.leaseTransitions).toBe(lease.spec.leaseTransitions + 1);
     expect(overlap).toBe(false);
@@ -443,13 +471,26 @@ describeOnPlane('LeaderElector', () => {
       metadata: { name: 'ghost-lease', namespace: ns },
       spec: { holderIdentity: 'ghost', leaseDurationSeconds: 3, renewTime: microTime(Date.now()), acquireTime: microTime(Date.now()), leaseTransitions: 0 },
     } as KubernetesObject);
-    const heir = new LeaderElector({ kc, namespace: ns, name: 'ghost-lease', identity: 'heir', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500, log });
+    const heir = new LeaderElector({
+      kc,
+      namespace: ns,
+      name: 'ghost-lease',
+      identity: 'heir',
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 500,
+      log,
+    });
     stoppers.push(() => heir.stop());
     void heir.run({ onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
     await new Promise((r) => setTimeout(r, 1_000));
     expect(heir.isLeader()).toBe(false); // not expired yet by the heir's own observation
     await waitFor('the heir to take the expired lease', async () => heir.isLeader(), 30_000, 100);
-    const taken = await getJson<{ spec: { holderIdentity: string; leaseTransitions: number } }>(kc, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/ghost-lease`, {});
+    const taken = await getJson<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+      kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/ghost-lease`,
+      {},
+    );
     expect(taken.spec).toMatchObject({ holderIdentity: 'heir', leaseTransitions: 1 });
   });
 });
@@ -461,19 +502,24 @@ describeOnPlane('EventRecorder', () => {
     await rec.record(involved, 'Warning', 'TargetUnavailable', 'no writer among 2 targets');
     await rec.record(involved, 'Warning', 'TargetUnavailable', 'no writer among 2 targets');
     await rec.record(involved, 'Normal', 'TargetChanged', 'writer is now 127.0.0.1:5433');
-    const list = await getJson<{ items: Array<{ reason: string; count: number; type: string; source: { component: string }; involvedObject: { uid: string } }> }>(
-      kc,
-      `/api/v1/namespaces/${ns}/events`,
-      { fieldSelector: 'involvedObject.name=evented' },
-    );
+    const list = await getJson<{
+      items: Array<{ reason: string; count: number; type: string; source: { component: string }; involvedObject: { uid: string } }>;
+    }>(kc, `/api/v1/namespaces/${ns}/events`, { fieldSelector: 'involvedObject.name=evented' });
     const byReason = Object.fromEntries(list.items.map((e) => [e.reason, e]));
     expect(list.items).toHaveLength(2);
-    expect(byReason['TargetUnavailable']).toMatchObject({ count: 2, type: 'Warning', source: { component: 'dbproxy-operator' }, involvedObject: { uid: involved.metadata!.uid } });
+    expect(byReason['TargetUnavailable']).toMatchObject({
+      count: 2,
+      type: 'Warning',
+      source: { component: 'dbproxy-operator' },
+      involvedObject: { uid: involved.metadata!.uid },
+    });
     expect(byReason['TargetChanged']).toMatchObject({ count: 1, type: 'Normal' });
   });
 
   it('never throws, even when the API refuses', async () => {
     const rec = new EventRecorder(kc, 'dbproxy-operator', log);
-    await expect(rec.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'no-such-namespace-rt' } }, 'Normal', 'R', 'm')).resolves.toBeUndefined();
+    await expect(
+      rec.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'no-such-namespace-rt' } }, 'Normal', 'R', 'm'),
+    ).resolves.toBeUndefined();
   });
 });

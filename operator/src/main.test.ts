@@ -19,13 +19,19 @@ describe('parseOperatorArgs', () => {
   });
 
   it('flags win over the environment', () => {
-    const o = parse(['--watch-namespace', 'shop', '--lease-namespace', 'ops', '--metrics-listen', '127.0.0.1:0', '--proxy-image', 'img:1'], { DBPROXY_PROXY_IMAGE: 'img:env', POD_NAMESPACE: 'x' });
+    const o = parse(['--watch-namespace', 'shop', '--lease-namespace', 'ops', '--metrics-listen', '127.0.0.1:0', '--proxy-image', 'img:1'], {
+      DBPROXY_PROXY_IMAGE: 'img:env',
+      POD_NAMESPACE: 'x',
+    });
     expect(o).toMatchObject({ watchNamespace: 'shop', leaseNamespace: 'ops', metricsHost: '127.0.0.1', metricsPort: 0, proxyImage: 'img:1' });
     expect(parse([], { DBPROXY_PROXY_IMAGE: 'img:env' }).proxyImage).toBe('img:env');
   });
 
-  it('the proxy pods\' pull policy and pull Secrets', () => {
-    expect(parse(['--proxy-image-pull-policy', 'Always', '--proxy-image-pull-secrets', 'reg-a, reg-b']).proxyPull).toEqual({ policy: 'Always', secrets: ['reg-a', 'reg-b'] });
+  it("the proxy pods' pull policy and pull Secrets", () => {
+    expect(parse(['--proxy-image-pull-policy', 'Always', '--proxy-image-pull-secrets', 'reg-a, reg-b']).proxyPull).toEqual({
+      policy: 'Always',
+      secrets: ['reg-a', 'reg-b'],
+    });
   });
 
   it('two processes never share an identity', () => {

@@ -84,9 +84,11 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   const hp = tryParseHostPort(listen);
   if (!hp) throw new UsageError(`--metrics-listen "${listen}": expected HOST:PORT, e.g. 0.0.0.0:8080`);
   const concurrency = Number(values.concurrency ?? '4');
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency "${values.concurrency}": expected an integer from 1 to 64`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new UsageError(`--concurrency "${values.concurrency}": expected an integer from 1 to 64`);
   const logLevel = values['log-level'] ?? 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}": expected fatal|error|warn|info|debug|trace|silent`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    throw new UsageError(`--log-level "${logLevel}": expected fatal|error|warn|info|debug|trace|silent`);
   const watch = values['watch-namespace']?.trim();
   return {
     watchNamespace: watch ? watch : undefined,
@@ -108,10 +110,14 @@ const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 function proxyPull(policy: string | undefined, secrets: string | undefined): ProxyPull {
   const out: ProxyPull = {};
   if (policy !== undefined) {
-    if (!(PULL_POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--proxy-image-pull-policy "${policy}": expected Always|IfNotPresent|Never`);
+    if (!(PULL_POLICIES as readonly string[]).includes(policy))
+      throw new UsageError(`--proxy-image-pull-policy "${policy}": expected Always|IfNotPresent|Never`);
     out.policy = policy as ProxyPull['policy'];
   }
-  const names = (secrets ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = (secrets ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const bad = names.find((n) => !OBJECT_NAME.test(n) || n.length > 253);
   if (bad !== undefined) throw new UsageError(`--proxy-image-pull-secrets: "${bad}" is not a Secret name`);
   if (names.length > 0) out.secrets = names;
@@ -148,14 +154,28 @@ export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig;
     registry: metrics.registry,
     // A standby is healthy and ready: it is doing its job (waiting). A leader is ready once its caches synced.
     ready: () => (elector.isLeader() && !controller?.synced() ? { ok: false, reason: 'leading; caches not synced yet' } : { ok: true }),
-    status: () => ({ identity: o.identity, leader: elector.isLeader(), synced: controller?.synced() ?? false, queue: controller?.queueLength() ?? 0, watchNamespace: o.watchNamespace ?? null }),
+    status: () => ({
+      identity: o.identity,
+      leader: elector.isLeader(),
+      synced: controller?.synced() ?? false,
+      queue: controller?.queueLength() ?? 0,
+      watchNamespace: o.watchNamespace ?? null,
+    }),
   });
 
   const electing = elector.run({
     onStartedLeading: (signal) => {
       log.info({ identity: o.identity }, 'became leader');
       metrics.isLeader.set(1);
-      starting = startController({ kc, log, metrics, defaultImage: o.proxyImage, defaultPull: o.proxyPull, watchNamespace: o.watchNamespace, concurrency: o.concurrency }).then((c) => {
+      starting = startController({
+        kc,
+        log,
+        metrics,
+        defaultImage: o.proxyImage,
+        defaultPull: o.proxyPull,
+        watchNamespace: o.watchNamespace,
+        concurrency: o.concurrency,
+      }).then((c) => {
         if (signal.aborted) return void c.stop();
         controller = c;
       });

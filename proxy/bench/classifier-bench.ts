@@ -21,7 +21,7 @@ const FAST_CORPUS = [
   'SELECT "public"."User"."id", "public"."User"."email", "public"."User"."name" FROM "public"."User" WHERE ("public"."User"."email" = $1 AND 1=1) LIMIT $2 OFFSET $3',
   'select "orders"."id", "orders"."total", "items"."sku" from "orders" inner join "items" on "items"."order_id" = "orders"."id" where "orders"."customer_id" = $1 order by "orders"."created_at" desc limit 50',
   "SELECT id, name FROM products WHERE category = 'books' AND price < 20 ORDER BY name",
-  'WITH recent AS (SELECT * FROM events WHERE ts > now() - interval \'1 hour\') SELECT kind, count(*) FROM recent GROUP BY kind',
+  "WITH recent AS (SELECT * FROM events WHERE ts > now() - interval '1 hour') SELECT kind, count(*) FROM recent GROUP BY kind",
   'DELETE FROM sessions WHERE expires_at < $1',
   'select 1',
 ];
@@ -29,7 +29,7 @@ const FAST_CORPUS = [
 const SLOW_CORPUS = [
   'BEGIN',
   'COMMIT',
-  "SET search_path TO app, public",
+  'SET search_path TO app, public',
   "SET LOCAL statement_timeout = '5s'",
   "SELECT set_config('app.tenant_id', '42', false)",
   "select set_config('request.jwt.claims', $1, true)",
@@ -37,7 +37,7 @@ const SLOW_CORPUS = [
   'select pg_advisory_xact_lock(hashtext($1))',
   "/* traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' */ SELECT * FROM accounts WHERE id = $1",
   "SET application_name = 'web'; SET TIME ZONE 'UTC'; SELECT 1",
-  'DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \'x\') THEN RAISE NOTICE \'missing\'; END IF; END $$',
+  "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'x') THEN RAISE NOTICE 'missing'; END IF; END $$",
   'create temp table scratch (id int, v text) on commit drop',
 ];
 
@@ -89,7 +89,12 @@ async function main(): Promise<void> {
   ];
   console.log(`Node ${process.version}, ${FAST_CORPUS.length} common + ${SLOW_CORPUS.length} other statements, ${BUDGET_MS} ms per row`);
   console.log(`libpg-query loadModule (once): ${loadMs.toFixed(1)} ms, +${loadMiB.toFixed(1)} MiB RSS`);
-  console.log(`load average: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(
+    `load average: ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   console.log('| what | corpus | ns per statement |');
   console.log('|---|---|---:|');
   for (const [what, corpus, ns] of rows) console.log(`| ${what} | ${corpus} | ${Math.round(ns).toLocaleString('en-US')} |`);

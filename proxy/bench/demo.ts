@@ -40,21 +40,29 @@ function sampler(proxy: Proc, watcher: pg.Client): { peaks: Peaks; stop: () => v
       inFlight = true;
       watcher
         .query(`select count(*)::int as n from pg_stat_activity where usename = $1`, [ROLE])
-        .then((r) => (peaks.backends = Math.max(peaks.backends, (now.backends = r.rows[0].n as number))), () => undefined)
+        .then(
+          (r) => (peaks.backends = Math.max(peaks.backends, (now.backends = r.rows[0].n as number))),
+          () => undefined,
+        )
         .finally(() => (inFlight = false));
     }
     fetch(`http://127.0.0.1:${proxy.adminPort}/status`)
       .then((r) => r.json() as Promise<ProxyStatus>)
-      .then((s) => {
-        now.clients = s.clients.total;
-        now.waiting = s.pools.reduce((n, p) => n + p.waiting, 0);
-        peaks.clients = Math.max(peaks.clients, now.clients);
-        peaks.waiting = Math.max(peaks.waiting, now.waiting);
-      }, () => undefined);
+      .then(
+        (s) => {
+          now.clients = s.clients.total;
+          now.waiting = s.pools.reduce((n, p) => n + p.waiting, 0);
+          peaks.clients = Math.max(peaks.clients, now.clients);
+          peaks.waiting = Math.max(peaks.waiting, now.waiting);
+        },
+        () => undefined,
+      );
   }, 200);
   const report = setInterval(() => {
     const t = Math.round((Date.now() - started) / 1000);
-    say(`  ${String(t).padStart(3)}s   clients connected ${String(now.clients).padStart(5)}   database connections ${String(now.backends).padStart(3)}   clients waiting for one ${String(now.waiting).padStart(4)}`);
+    say(
+      `  ${String(t).padStart(3)}s   clients connected ${String(now.clients).padStart(5)}   database connections ${String(now.backends).padStart(3)}   clients waiting for one ${String(now.waiting).padStart(4)}`,
+    );
   }, 2_000);
   return {
     peaks,
@@ -73,11 +81,15 @@ function verdict(r: PgbenchRun, peaks: Peaks): void {
   say(`  database connections used (peak)    ${fmt(peaks.backends)}   (pool size ${POOL})`);
   say(`  multiplexing ratio                  ${peaks.backends ? (peaks.clients / peaks.backends).toFixed(0) : '?'} clients per database connection`);
   say(`  transactions                        ${fmt(r.processed)} in ${SECONDS} s = ${fmt(r.tps)} tps`);
-  say(`  latency                             ${r.latencyAvgMs.toFixed(1)} ms average, ${r.latencyP99Ms?.toFixed(1) ?? '?'} ms p99 (clients queue for a connection)`);
+  say(
+    `  latency                             ${r.latencyAvgMs.toFixed(1)} ms average, ${r.latencyP99Ms?.toFixed(1) ?? '?'} ms p99 (clients queue for a connection)`,
+  );
   say(`  failed transactions                 ${r.failed}${r.abortedClients ? `, ${r.abortedClients} clients aborted: ${r.firstError}` : ''}`);
   say('');
   const ok = r.ran && r.failed === 0 && r.abortedClients === 0 && peaks.backends <= POOL;
-  say(ok ? `OK: ${fmt(CLIENTS)} clients shared ${peaks.backends} database connections without a single failed transaction.` : 'Something went wrong: see above.');
+  say(
+    ok ? `OK: ${fmt(CLIENTS)} clients shared ${peaks.backends} database connections without a single failed transaction.` : 'Something went wrong: see above.',
+  );
   say('');
   say('Next: `make test` runs every test; `make bench` compares DBProxy with PgBouncer; `bin/dbproxy proxy --help`.');
 }

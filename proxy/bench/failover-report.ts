@@ -46,7 +46,10 @@ export function failoverMarkdown(runs: FailoverRun[], summary: FailoverSummary[]
     '',
     '| mode | run | flip (promotion → first commit on the new writer) | all clients on the new writer | errors at BEGIN (clients between transactions) | errors after BEGIN (transactions cut) | dropped connections | errors seen | first drop | stuck (never answered) |',
     '|---|---|---|---|---|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.mode} | ${r.run} | ${ms(r.flipMs)} | ${ms(r.allClientsMs)} | ${r.errorsBetween} | ${r.errorsInside} | ${r.drops} | ${r.errors.join('; ')} | ${r.firstDrop ?? ''} | ${r.stuck.length ? `${r.stuck.length}: ${r.stuck.join(', ')}` : 0} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.mode} | ${r.run} | ${ms(r.flipMs)} | ${ms(r.allClientsMs)} | ${r.errorsBetween} | ${r.errorsInside} | ${r.drops} | ${r.errors.join('; ')} | ${r.firstDrop ?? ''} | ${r.stuck.length ? `${r.stuck.length}: ${r.stuck.join(', ')}` : 0} |`,
+    ),
     '',
     '| mode | median flip | median all clients | errors at BEGIN (total) | errors after BEGIN (total) | drops (total) |',
     '|---|---|---|---|---|---|',

@@ -61,7 +61,15 @@ class LoopClient {
     // Client i starts at endpoint i mod n, so clients spread over several proxy pods.
     const rotated = endpoints.map((_, k) => endpoints[(this.id + k) % endpoints.length]!);
     for (const { host, port } of rotated) {
-      const c = new pg.Client({ host, port, user, password, database: 'postgres', application_name: 'failover-bench', ...(connectTimeoutMs ? { connectionTimeoutMillis: connectTimeoutMs } : {}) });
+      const c = new pg.Client({
+        host,
+        port,
+        user,
+        password,
+        database: 'postgres',
+        application_name: 'failover-bench',
+        ...(connectTimeoutMs ? { connectionTimeoutMillis: connectTimeoutMs } : {}),
+      });
       c.on('error', (err) => this.dropped(c, err.message));
       c.on('end', () => this.dropped(c, 'the connection ended'));
       try {
@@ -97,7 +105,10 @@ class LoopClient {
       this.step = 'begin';
       await c.query('begin');
       this.step = 'insert';
-      const r = await c.query<{ server: string }>("insert into failover_log (client) values ($1) returning host(inet_server_addr()) || ':' || inet_server_port() as server", [this.id]);
+      const r = await c.query<{ server: string }>(
+        "insert into failover_log (client) values ($1) returning host(inet_server_addr()) || ':' || inet_server_port() as server",
+        [this.id],
+      );
       // A reply that is not this INSERT's is a proxy bug, not a failover error: report what came.
       if (r.command !== 'INSERT' || r.rows.length !== 1) throw new Error(`the INSERT got the reply of another statement: ${r.command} ${r.rowCount}`);
       this.step = 'commit';

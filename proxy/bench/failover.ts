@@ -33,7 +33,8 @@ async function pair(): Promise<{ primary: PgInstance; standby: PgInstance }> {
 }
 
 /** `pg_ctl promote` of the standby; the moment it left recovery. */
-const promote = (standby: PgInstance) => promotionTime({ host: '127.0.0.1', port: standby.port, user: 'postgres', database: 'postgres' }, () => standby.promote());
+const promote = (standby: PgInstance) =>
+  promotionTime({ host: '127.0.0.1', port: standby.port, user: 'postgres', database: 'postgres' }, () => standby.promote());
 
 async function once(mode: 'dbproxy' | 'direct', run: number): Promise<FailoverRun> {
   const { primary, standby } = await pair();
@@ -67,7 +68,9 @@ async function main(): Promise<void> {
     for (const mode of ['dbproxy', 'direct'] as const) {
       process.stderr.write(`failover ${i}/${RUNS} ${mode}…\n`);
       const r = await once(mode, i);
-      process.stderr.write(`  flip ${r.flipMs?.toFixed(0) ?? '—'} ms, all clients ${r.allClientsMs?.toFixed(0) ?? '—'} ms, errors ${r.errorsBetween}+${r.errorsInside}, drops ${r.drops}, stuck ${r.stuck.length}\n`);
+      process.stderr.write(
+        `  flip ${r.flipMs?.toFixed(0) ?? '—'} ms, all clients ${r.allClientsMs?.toFixed(0) ?? '—'} ms, errors ${r.errorsBetween}+${r.errorsInside}, drops ${r.drops}, stuck ${r.stuck.length}\n`,
+      );
       runs.push(r);
     }
   }

@@ -38,10 +38,7 @@ const CLIENT_TIMEOUT_MS = 60_000;
 // ------------------------------------------------------------------ the child: the clients
 
 type ToChild = 'open' | 'close';
-type FromChild =
-  | { type: 'ready' }
-  | { type: 'idle'; held: number; failed: number; firstError?: string }
-  | { type: 'closed'; lostWhileIdle: number };
+type FromChild = { type: 'ready' } | { type: 'idle'; held: number; failed: number; firstError?: string } | { type: 'closed'; lostWhileIdle: number };
 
 async function childMain(port: number, n: number): Promise<void> {
   const send = (m: FromChild) => process.send!(m);

@@ -10,7 +10,9 @@ const REEXEC_MARK = 'DBPROXY_BENCH_NOFILE_RAISED';
 
 /** The soft and hard "Max open files" of this process. */
 export function openFilesLimit(): { soft: number; hard: number } {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
   const [soft, hard] = (line ?? '').trim().split(/\s+/).slice(3, 5);
   const n = (v: string | undefined) => (v === 'unlimited' ? Infinity : Number(v) || 1024);
   return { soft: n(soft), hard: n(hard) };

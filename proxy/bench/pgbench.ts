@@ -35,9 +35,10 @@ export async function pgbench(o: PgbenchOptions): Promise<PgbenchRun> {
     const args = ['-h', '127.0.0.1', '-p', String(o.port), '-U', o.user, '-n', '-c', String(o.clients), '-j', '2', '-T', String(o.seconds), ...o.args];
     args.push('--log', `--log-prefix=${logDir}/tx`, `--sampling-rate=${o.samplingRate ?? 0.05}`, 'postgres');
     // pgbench exits non-zero when clients were aborted; its report on stdout is still complete.
-    const out = await run('pgbench', args, { maxBuffer: 1 << 26, cwd: logDir }).catch(
-      (e: { stdout?: string; stderr?: string; message?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? e.message ?? '' }),
-    );
+    const out = await run('pgbench', args, { maxBuffer: 1 << 26, cwd: logDir }).catch((e: { stdout?: string; stderr?: string; message?: string }) => ({
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? e.message ?? '',
+    }));
     return parsePgbench(out.stdout, out.stderr, readLatencies(logDir));
   } finally {
     rmSync(logDir, { recursive: true, force: true });

@@ -84,7 +84,26 @@ export async function startDbproxy(targetPort: number | number[], poolSize: numb
   const adminPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...nodeArgs(), path.join(ROOT, 'bin/dbproxy'), 'proxy', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--target', targets, '--pool-size', String(poolSize), '--auth', 'trust', '--log-level', 'warn', '--io', io, ...extraArgs],
+    [
+      ...nodeArgs(),
+      path.join(ROOT, 'bin/dbproxy'),
+      'proxy',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--target',
+      targets,
+      '--pool-size',
+      String(poolSize),
+      '--auth',
+      'trust',
+      '--log-level',
+      'warn',
+      '--io',
+      io,
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
   );
   let out = '';
@@ -116,7 +135,9 @@ export async function startPgbouncer(targetPort: number, poolSize: number, users
   );
   const { uid, gid } = postgresIds();
   for (const f of [dir, ini, path.join(dir, 'users.txt')]) chownSync(f, uid, gid);
-  const child = spawn('runuser', ['-u', 'postgres', '--', 'bash', '-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec /usr/sbin/pgbouncer ${ini}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('runuser', ['-u', 'postgres', '--', 'bash', '-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec /usr/sbin/pgbouncer ${ini}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -124,7 +145,13 @@ export async function startPgbouncer(targetPort: number, poolSize: number, users
   let pid = 0;
   while (pid === 0) {
     const r = await run('pgrep', ['-f', `pgbouncer ${ini}`]).catch(() => ({ stdout: '' }));
-    pid = Number(r.stdout.trim().split('\n').filter(Boolean).find((p) => Number(p) !== child.pid) ?? 0);
+    pid = Number(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .find((p) => Number(p) !== child.pid) ?? 0,
+    );
     if (!(await canConnect(port))) pid = 0;
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`pgbouncer did not start:\n${out}`);
     if (pid === 0) await new Promise((r) => setTimeout(r, 100));
@@ -146,7 +173,9 @@ export async function startPgbouncer(targetPort: number, poolSize: number, users
 
 export async function startRelay(targetPort: number): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/proxy/bench/relay.js'), String(port), String(targetPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/proxy/bench/relay.js'), String(port), String(targetPort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -167,7 +196,9 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 function postgresIds(): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'))!;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'))!;
   const f = line.split(':');
   return { uid: Number(f[2]), gid: Number(f[3]) };
 }

@@ -149,7 +149,8 @@ export function markdown(info: RunInfo, results: Result[], idle: Record<string, 
       '| mover | clients | failed | heap KiB per client | external KiB per client | RSS KiB per client | backend connections |',
       '|---|---|---|---|---|---|---|',
       ...Object.entries(idleHeap).map(
-        ([m, h]) => `| ${m} | ${h.clients} | ${h.failed} | ${fmt(h.heapKiBPerClient, 2)} | ${fmt(h.externalKiBPerClient, 2)} | ${fmt(h.rssKiBPerClient, 2)} | ${h.backendConnections} |`,
+        ([m, h]) =>
+          `| ${m} | ${h.clients} | ${h.failed} | ${fmt(h.heapKiBPerClient, 2)} | ${fmt(h.externalKiBPerClient, 2)} | ${fmt(h.rssKiBPerClient, 2)} | ${h.backendConnections} |`,
       ),
       '',
     );

@@ -85,10 +85,13 @@ async function measure(p: Proc | undefined, port: number, c: Case, watcher: pg.C
     inFlight = true;
     watcher
       .query(`select pid from pg_stat_activity where usename = $1`, [user])
-      .then((r) => {
-        peak = Math.max(peak, r.rows.length);
-        for (const row of r.rows) seen.add(row.pid as number);
-      }, () => undefined)
+      .then(
+        (r) => {
+          peak = Math.max(peak, r.rows.length);
+          for (const row of r.rows) seen.add(row.pid as number);
+        },
+        () => undefined,
+      )
       .finally(() => (inFlight = false));
   }, 200);
   const pins0 = p?.adminPort ? await pinsTotal(p.adminPort) : null;

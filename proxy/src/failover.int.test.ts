@@ -51,7 +51,10 @@ describe('failover in the standalone proxy: what clients see', () => {
     const c = new pg.Client({ connectionString: proxy.url(APP.username, APP.password) });
     await c.connect();
     await c.query('select 1');
-    const pids = async () => (await primary.query(`select pid from pg_stat_activity where usename = 'app' and application_name <> 'dbproxy-health' order by pid`)).rows.map((r) => r['pid'] as number);
+    const pids = async () =>
+      (await primary.query(`select pid from pg_stat_activity where usename = 'app' and application_name <> 'dbproxy-health' order by pid`)).rows.map(
+        (r) => r['pid'] as number,
+      );
     const before = { status: await status(), pids: await pids() };
     proxy.server.applyConfig(parseConfig(config({ interval: SLOW_INTERVAL, failureThreshold: 2, timeout: '2s' }), 'test'));
     proxy.server.applyConfig(parseConfig(config({ interval: '100s', failureThreshold: 3, timeout: '2s' }), 'test'));
@@ -100,7 +103,10 @@ describe('failover in the standalone proxy: what clients see', () => {
     expect(dropped).toEqual([]);
     // The pinned session's LISTEN was on the dead server: it ends, saying why, instead of going on without it.
     await waitFor(async () => pinnedErrors.length > 0, 'the pinned session to be ended', POLL);
-    expect(pinnedErrors[0]).toMatchObject({ code: '08006', message: expect.stringMatching(/session's state \(listen\) cannot be moved to another connection/) });
+    expect(pinnedErrors[0]).toMatchObject({
+      code: '08006',
+      message: expect.stringMatching(/session's state \(listen\) cannot be moved to another connection/),
+    });
     expect((await proxy.admin('/metrics')).text).toMatch(/^dbproxy_failovers_total 1$/m);
     await idle.end();
     await waiting.end();

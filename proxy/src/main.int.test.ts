@@ -63,7 +63,10 @@ async function configReport(r: Running): Promise<{ source: string; appliedAt: st
 
 describe('bin/dbproxy proxy', () => {
   it('refuses bad flags with every problem and the usage, exit code 2', async () => {
-    const err = (await run(process.execPath, [BIN, 'proxy', '--target', 'nohost', '--pool-size', 'x']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await run(process.execPath, [BIN, 'proxy', '--target', 'nohost', '--pool-size', 'x']).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(/invalid address "nohost"/);
     expect(err.stderr).toMatch(/--pool-size: expected a whole number/);
@@ -102,9 +105,17 @@ describe('bin/dbproxy proxy', () => {
     await c.query('select 1');
     writeFileSync(file, config(7));
     const deadline = Date.now() + 15_000;
-    await waitFor(async () => (await status(r)).pools[0]!.maxConnections === 7, () => `the config reload:\n${r.output()}`, { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(
+      async () => (await status(r)).pools[0]!.maxConnections === 7,
+      () => `the config reload:\n${r.output()}`,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     writeFileSync(file, 'targets: not-a-list\n');
-    await waitFor(() => r.output().includes('config file rejected'), () => `the invalid config to be reported:\n${r.output()}`, { timeoutMs: deadline + 15_000 - Date.now(), intervalMs: 100 });
+    await waitFor(
+      () => r.output().includes('config file rejected'),
+      () => `the invalid config to be reported:\n${r.output()}`,
+      { timeoutMs: deadline + 15_000 - Date.now(), intervalMs: 100 },
+    );
     expect((await status(r)).pools[0]!.maxConnections).toBe(7);
     expect((await c.query('select 2 as n')).rows[0].n).toBe(2);
     // /config: the refusal is visible (what the operator reads from each pod), the running config kept.
@@ -112,7 +123,11 @@ describe('bin/dbproxy proxy', () => {
     expect(refused.source).toBe(`file ${file}`);
     expect(refused.refused?.problems.join('\n')).toMatch(/targets/);
     writeFileSync(file, config(3));
-    await waitFor(async () => (await configReport(r)).refused === undefined, () => `the fixed config to clear the refusal:\n${r.output()}`, { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(
+      async () => (await configReport(r)).refused === undefined,
+      () => `the fixed config to clear the refusal:\n${r.output()}`,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect((await status(r)).pools[0]!.maxConnections).toBe(3);
     await c.end();
     r.child.kill('SIGTERM');
@@ -127,7 +142,23 @@ describe('bin/dbproxy proxy', () => {
     const r = await start(['--config', file]);
     writeFileSync(file, config(9));
     // RELOAD answers once the new config runs: the SHOW CONFIG after it sees it, whatever the watcher does.
-    const { stdout } = await run('psql', ['-X', '-A', '-t', '-h', '127.0.0.1', '-p', String(r.port), '-U', 'postgres', '-d', 'dbproxy', '-c', 'RELOAD', '-c', 'SHOW CONFIG']);
+    const { stdout } = await run('psql', [
+      '-X',
+      '-A',
+      '-t',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(r.port),
+      '-U',
+      'postgres',
+      '-d',
+      'dbproxy',
+      '-c',
+      'RELOAD',
+      '-c',
+      'SHOW CONFIG',
+    ]);
     expect(stdout.split('\n')).toContain('pool.maxConnections|9|20|yes');
     r.child.kill('SIGTERM');
     await r.exited;
@@ -162,9 +193,13 @@ describe('bin/dbproxy proxy', () => {
         () => undefined,
       );
     }, 100);
-    const { stdout } = await run('pgbench', ['-h', '127.0.0.1', '-p', String(r.port), '-U', 'postgres', '-n', '-S', '-c', '1000', '-j', '4', '-t', '10', 'postgres'], {
-      maxBuffer: 1 << 24,
-    });
+    const { stdout } = await run(
+      'pgbench',
+      ['-h', '127.0.0.1', '-p', String(r.port), '-U', 'postgres', '-n', '-S', '-c', '1000', '-j', '4', '-t', '10', 'postgres'],
+      {
+        maxBuffer: 1 << 24,
+      },
+    );
     clearInterval(poll);
     expect(stdout).toMatch(/number of transactions actually processed: 10000\/10000/);
     expect(stdout).toMatch(/number of failed transactions: 0/);
@@ -174,4 +209,3 @@ describe('bin/dbproxy proxy', () => {
     await r.exited;
   });
 });
-

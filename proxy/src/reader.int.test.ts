@@ -41,7 +41,11 @@ describe('the reader endpoint', () => {
       auth: { method: 'scram', users: [APP] },
       healthCheck: { interval: '200ms', failureThreshold: 2, timeout: '2s' },
     });
-    await waitFor(async () => (await status()).readers?.endpoints.length === 1 && (await status()).target !== null, 'the proxy to know its writer and reader', POLL);
+    await waitFor(
+      async () => (await status()).readers?.endpoints.length === 1 && (await status()).target !== null,
+      'the proxy to know its writer and reader',
+      POLL,
+    );
   }, 180_000);
   afterAll(async () => {
     await proxy?.stop();

@@ -199,12 +199,17 @@ describe('limits and failures', () => {
     const busy = await connect(proxy);
     busy.on('error', () => {}); // we are about to cut its socket
     const running = busy.query('select pg_sleep(30)').catch(() => undefined);
-    await waitFor(async () => (await db.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`)).rows[0].n === 1, 'the sleep to start');
+    await waitFor(
+      async () => (await db.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`)).rows[0].n === 1,
+      'the sleep to start',
+    );
     (busy as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
     await running;
     // Not reused: closed, and it counts against the pod's connection budget until it is gone (the
     // server reads its Terminate only after pg_sleep, so the proxy cuts it 5 s after sending it).
-    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).connectionBudget.writer.inUse === 0, 'the abandoned backend to be gone', { timeoutMs: 15_000 });
+    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).connectionBudget.writer.inUse === 0, 'the abandoned backend to be gone', {
+      timeoutMs: 15_000,
+    });
     const next = await connect(proxy);
     expect((await next.query('select 1 as n')).rows[0].n).toBe(1);
     await next.end();
@@ -217,7 +222,11 @@ describe('limits and failures', () => {
       () => 'finished',
       (e: Error & { code?: string }) => e.code,
     );
-    await waitFor(async () => (await db.query(`select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(20)%' and state = 'active'`)).rows[0].n === 1, 'the sleep to start');
+    await waitFor(
+      async () =>
+        (await db.query(`select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(20)%' and state = 'active'`)).rows[0].n === 1,
+      'the sleep to start',
+    );
     q.cancel();
     expect(await result).toBe('57014');
     await sql.end();
@@ -296,7 +305,10 @@ describe('config reload', () => {
     await c.query('select 1');
     const { parseConfig } = await import('../../contract/config/load.js');
     proxy.server.applyConfig(
-      parseConfig({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, targets: target(), auth: { method: 'scram', users: users() }, pool: { maxConnections: 4 } }, 'test'),
+      parseConfig(
+        { listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, targets: target(), auth: { method: 'scram', users: users() }, pool: { maxConnections: 4 } },
+        'test',
+      ),
     );
     const status = JSON.parse((await proxy.admin('/status')).text);
     expect(status.pools[0].maxConnections).toBe(4);

@@ -19,7 +19,8 @@ const open: { end(): unknown }[] = [];
 
 beforeAll(async () => {
   db = await startPostgres({ authMethod: 'trust', settings: { max_connections: '40' } });
-  const proxyWith = (maxConnections: number) => startProxy({ targets: [{ host: db.host, port: db.port }], auth: { method: 'trust' }, pool: { maxConnections } });
+  const proxyWith = (maxConnections: number) =>
+    startProxy({ targets: [{ host: db.host, port: db.port }], auth: { method: 'trust' }, pool: { maxConnections } });
   pool1 = await proxyWith(1);
   pool2 = await proxyWith(2);
 }, 120_000);
@@ -77,9 +78,11 @@ async function holdBackend(pid: number): Promise<pg.Client> {
 async function strangersOnBothBackends(): Promise<void> {
   const ys = [await raw(pool2.port), await raw(pool2.port)];
   // BEGIN and COMMIT as named statements: a simple Query would drop the unnamed statement.
-  for (const [i, y] of ys.entries()) expect(await y.roundTrip(s.parse({ name: `b${i}`, text: 'begin' }), ...run(`b${i}`))).toEqual(['1', '2', 'C:BEGIN', 'Z:T']);
+  for (const [i, y] of ys.entries())
+    expect(await y.roundTrip(s.parse({ name: `b${i}`, text: 'begin' }), ...run(`b${i}`))).toEqual(['1', '2', 'C:BEGIN', 'Z:T']);
   for (const y of ys) expect(await y.roundTrip(s.parse({ text: 'select 3 as three' }), s.sync())).toEqual(['1', 'Z:T']);
-  for (const [i, y] of ys.entries()) expect(await y.roundTrip(s.parse({ name: `c${i}`, text: 'commit' }), ...run(`c${i}`))).toEqual(['1', '2', 'C:COMMIT', 'Z:I']);
+  for (const [i, y] of ys.entries())
+    expect(await y.roundTrip(s.parse({ name: `c${i}`, text: 'commit' }), ...run(`c${i}`))).toEqual(['1', '2', 'C:COMMIT', 'Z:I']);
 }
 
 describe('the unnamed statement across round trips (pool of 2)', () => {
@@ -180,7 +183,11 @@ describe.each(TARGETS)('%s', (_, tag, port) => {
 
   it('DEALLOCATE ALL: then Bind of each statement fails with 26000', async () => {
     const x = await raw(port());
-    expect(await x.roundTrip(s.parse({ name: 's9a', text: 'select 9 as n' }), s.parse({ name: 's9b', text: 'select $1::int as n' }), s.sync())).toEqual(['1', '1', 'Z:I']);
+    expect(await x.roundTrip(s.parse({ name: 's9a', text: 'select 9 as n' }), s.parse({ name: 's9b', text: 'select $1::int as n' }), s.sync())).toEqual([
+      '1',
+      '1',
+      'Z:I',
+    ]);
     expect(await x.roundTrip(s.query('DEALLOCATE ALL'))).toEqual(['C:DEALLOCATE ALL', 'Z:I']);
     expect(await errors(x, ...run('s9a'))).toEqual([{ code: '26000', message: 'prepared statement "s9a" does not exist' }]);
     expect(await errors(x, ...run('s9b', ['1']))).toEqual([{ code: '26000', message: 'prepared statement "s9b" does not exist' }]);

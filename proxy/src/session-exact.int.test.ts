@@ -80,13 +80,16 @@ describe('cancel requests reach only the client they belong to (pool of 1)', () 
   it("positive control: a cancel while the client's own pg_sleep(5) runs cancels it with 57014", async () => {
     const a = await pgClient(proxy.port);
     const run = a.query('select pg_sleep(5)').then(() => 'finished', sqlstate);
-    await waitFor(async () => (await rows(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(5)' and state = 'active'`)) === 1, "A's sleep to start");
+    await waitFor(
+      async () => (await rows(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(5)' and state = 'active'`)) === 1,
+      "A's sleep to start",
+    );
     await sendCancel(proxy.port, a.processID, a.secretKey);
     expect(await run).toBe('57014');
     expect((await a.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
   });
 
-  it("repeated cancels with the key of a client whose query has finished never cancel a bystander on its backend", async () => {
+  it('repeated cancels with the key of a client whose query has finished never cancel a bystander on its backend', async () => {
     const a = await pgClient(proxy.port);
     const aPid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
     const b = await pgClient(proxy.port);
@@ -168,7 +171,10 @@ describe('a client that leaves in the middle of a unit of work (pool of 1)', () 
       expect(summary([await c.next(), await c.next(), await c.next()])).toEqual(['1', '2', 'C:INSERT 0 1']);
       return;
     }
-    const seen = waitFor(async () => (await rows('select count(*)::int as n from pg_stat_activity where query = $1', [sql])) === 1, 'the INSERT to reach the server');
+    const seen = waitFor(
+      async () => (await rows('select count(*)::int as n from pg_stat_activity where query = $1', [sql])) === 1,
+      'the INSERT to reach the server',
+    );
     await (direct ? seen : seen.catch(() => undefined));
   }
 
@@ -184,7 +190,10 @@ describe('a client that leaves in the middle of a unit of work (pool of 1)', () 
     await insertWithoutSync(direct, first, flush, true);
     leave(direct);
     await direct.closed;
-    await waitFor(async () => (await rows(`select count(*)::int as n from pg_stat_activity where query like 'insert into ledger values (${first},%'`)) === 0, 'the direct backend to exit');
+    await waitFor(
+      async () => (await rows(`select count(*)::int as n from pg_stat_activity where query like 'insert into ledger values (${first},%'`)) === 0,
+      'the direct backend to exit',
+    );
     expect(await committed(first)).toBe(0);
 
     const id = nextId++;
@@ -194,7 +203,13 @@ describe('a client that leaves in the middle of a unit of work (pool of 1)', () 
     await c.closed;
     const next = await raw(proxy.port);
     expect(await next.roundTrip(serialize.query(`select count(*)::int as n from ledger where id = ${id}`))).toEqual(['T', 'D:0', 'C:SELECT 1', 'Z:I']);
-    expect(await next.roundTrip(serialize.parse({ text: 'select 2 as n' }), serialize.bind({}), serialize.execute({}), serialize.sync())).toEqual(['1', '2', 'D:2', 'C:SELECT 1', 'Z:I']);
+    expect(await next.roundTrip(serialize.parse({ text: 'select 2 as n' }), serialize.bind({}), serialize.execute({}), serialize.sync())).toEqual([
+      '1',
+      '2',
+      'D:2',
+      'C:SELECT 1',
+      'Z:I',
+    ]);
     expect(await committed(id)).toBe(0);
   });
 
@@ -239,13 +254,9 @@ describe('a client that leaves while the server skips to Sync after its error (f
       await c.closed;
       const next = await raw(proxy.port);
       expect(await next.roundTrip(serialize.query('select 7 as n'))).toEqual(['T', 'D:7', 'C:SELECT 1', 'Z:I']);
-      expect(await next.roundTrip(serialize.parse({ text: 'select $1::int as n' }), serialize.bind({ values: ['8'] }), serialize.execute({}), serialize.sync())).toEqual([
-        '1',
-        '2',
-        'D:8',
-        'C:SELECT 1',
-        'Z:I',
-      ]);
+      expect(
+        await next.roundTrip(serialize.parse({ text: 'select $1::int as n' }), serialize.bind({ values: ['8'] }), serialize.execute({}), serialize.sync()),
+      ).toEqual(['1', '2', 'D:8', 'C:SELECT 1', 'Z:I']);
       next.end();
     },
   );

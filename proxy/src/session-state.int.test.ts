@@ -95,7 +95,13 @@ describe('no leaks between clients sharing one backend', () => {
     ['temp table', 'create temp table tt (x int)', `select count(*)::int from pg_class where relname = 'tt' and relpersistence = 't'`, 1, 0],
     ['SQL prepared statement', 'prepare q as select 42', `select count(*)::int from pg_prepared_statements where name = 'q'`, 1, 0],
     ['cursor with hold', 'declare c cursor with hold for select 1', `select count(*)::int from pg_cursors where name = 'c'`, 1, 0],
-    ['advisory lock', 'select pg_advisory_lock(4242)', `select count(*)::int from pg_locks where locktype = 'advisory' and objid = 4242 and pid = pg_backend_pid()`, 1, 0],
+    [
+      'advisory lock',
+      'select pg_advisory_lock(4242)',
+      `select count(*)::int from pg_locks where locktype = 'advisory' and objid = 4242 and pid = pg_backend_pid()`,
+      1,
+      0,
+    ],
     ['LISTEN', 'listen leak_channel', `select count(*)::int from pg_listening_channels() c where c = 'leak_channel'`, 1, 0],
   ])('%s: pins the client that made it; others never see it', async (_name, make, look, own, others) => {
     const a = await client();

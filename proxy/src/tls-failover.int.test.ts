@@ -27,7 +27,29 @@ describe('TLS to clients', () => {
   const key = path.join(dir, 'tls.key');
 
   beforeAll(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     db = await startPostgres({ users: [{ name: APP.username, password: APP.password }] });
     proxy = await startProxy({
       targets: [{ host: db.host, port: db.port }],
@@ -54,7 +76,11 @@ describe('TLS to clients', () => {
 
   it('works with psql sslmode=require', async () => {
     // Not execFileSync: the proxy runs in this process and must keep serving while psql waits.
-    const { stdout: out } = await promisify(execFile)('psql', [`host=127.0.0.1 port=${proxy.port} user=app dbname=postgres sslmode=require`, '-Atc', 'select 7'], { env: { ...process.env, PGPASSWORD: APP.password } });
+    const { stdout: out } = await promisify(execFile)(
+      'psql',
+      [`host=127.0.0.1 port=${proxy.port} user=app dbname=postgres sslmode=require`, '-Atc', 'select 7'],
+      { env: { ...process.env, PGPASSWORD: APP.password } },
+    );
     expect(out.toString().trim()).toBe('7');
   });
 });
@@ -77,7 +103,11 @@ describe('failover in the standalone proxy', () => {
       healthCheck: { interval: '200ms', failureThreshold: 2, timeout: '1s' },
       pool: { maxConnections: 2, borrowTimeout: '30s' },
     });
-    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).target === `${primary.host}:${primary.port}`, 'the proxy to pick the primary', POLL);
+    await waitFor(
+      async () => JSON.parse((await proxy.admin('/status')).text).target === `${primary.host}:${primary.port}`,
+      'the proxy to pick the primary',
+      POLL,
+    );
   }, 180_000);
   afterAll(async () => {
     await proxy?.stop();
@@ -98,7 +128,11 @@ describe('failover in the standalone proxy', () => {
 
     await primary.kill();
     await standby.promote();
-    await waitFor(async () => JSON.parse((await proxy.admin('/status')).text).target === `${standby.host}:${standby.port}`, 'the proxy to follow the new writer', POLL);
+    await waitFor(
+      async () => JSON.parse((await proxy.admin('/status')).text).target === `${standby.host}:${standby.port}`,
+      'the proxy to follow the new writer',
+      POLL,
+    );
     const after = JSON.parse((await proxy.admin('/status')).text);
     expect(after.targetGeneration).toBeGreaterThan(before.targetGeneration);
 

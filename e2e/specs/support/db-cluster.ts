@@ -41,20 +41,26 @@ function pod(ns: string, o: DbClusterOptions, index: number, primaryIp?: string)
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: `${o.name}-${index}`, namespace: ns, labels: { [CLUSTER]: o.name, [MEMBER]: `${o.name}-${index}`, [ROLE]: primaryIp ? 'replica' : 'primary' } },
+    metadata: {
+      name: `${o.name}-${index}`,
+      namespace: ns,
+      labels: { [CLUSTER]: o.name, [MEMBER]: `${o.name}-${index}`, [ROLE]: primaryIp ? 'replica' : 'primary' },
+    },
     spec: {
-      containers: [{
-        name: 'postgres',
-        image: 'postgres:15',
-        args: settings,
-        env: [
-          { name: 'POSTGRES_USER', value: o.user },
-          { name: 'POSTGRES_PASSWORD', value: o.password },
-          ...(primaryIp ? [{ name: 'PRIMARY_HOST', value: primaryIp }] : []),
-        ],
-        ports: [{ name: 'postgres', containerPort: 5432 }],
-        readinessProbe: { exec: { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', '5432'] }, periodSeconds: 1, failureThreshold: 1 },
-      }],
+      containers: [
+        {
+          name: 'postgres',
+          image: 'postgres:15',
+          args: settings,
+          env: [
+            { name: 'POSTGRES_USER', value: o.user },
+            { name: 'POSTGRES_PASSWORD', value: o.password },
+            ...(primaryIp ? [{ name: 'PRIMARY_HOST', value: primaryIp }] : []),
+          ],
+          ports: [{ name: 'postgres', containerPort: 5432 }],
+          readinessProbe: { exec: { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', '5432'] }, periodSeconds: 1, failureThreshold: 1 },
+        },
+      ],
     },
   };
 }
@@ -69,20 +75,27 @@ function service(ns: string, name: string, selector: Record<string, string>): ob
 }
 
 async function readyIp(ns: string, name: string): Promise<string> {
-  return waitFor(`pod ${name} ready`, async () => {
-    const p = await getJson<{ status?: { podIP?: string; conditions?: { type: string; status: string }[] } }>(['-n', ns, 'get', 'pod', name]);
-    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p.status.podIP : undefined;
-  }, 120_000);
+  return waitFor(
+    `pod ${name} ready`,
+    async () => {
+      const p = await getJson<{ status?: { podIP?: string; conditions?: { type: string; status: string }[] } }>(['-n', ns, 'get', 'pod', name]);
+      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p.status.podIP : undefined;
+    },
+    120_000,
+  );
 }
 
 export async function startDbCluster(ns: string, o: DbClusterOptions): Promise<DbCluster> {
   const rw = `${o.name}-rw`;
   const ro = `${o.name}-ro`;
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [service(ns, rw, { [CLUSTER]: o.name, [MEMBER]: `${o.name}-0` }), service(ns, ro, { [CLUSTER]: o.name, [ROLE]: 'replica' })],
-  }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [service(ns, rw, { [CLUSTER]: o.name, [MEMBER]: `${o.name}-0` }), service(ns, ro, { [CLUSTER]: o.name, [ROLE]: 'replica' })],
+    }),
+  );
   const ip = (index: number) => readyIp(ns, `${o.name}-${index}`);
   const sql = async (index: number, text: string) => psql({ host: await ip(index), port: 5432, user: o.user, password: o.password, sql: text });
   const cluster: DbCluster = {
@@ -101,7 +114,16 @@ export async function startDbCluster(ns: string, o: DbClusterOptions): Promise<D
     },
     async makeWriter(index) {
       await kubectl(['-n', ns, 'label', 'pod', `${o.name}-${index}`, `${ROLE}=primary`, '--overwrite']);
-      await kubectl(['-n', ns, 'patch', 'service', rw, '--type=merge', '-p', JSON.stringify({ spec: { selector: { [CLUSTER]: o.name, [MEMBER]: `${o.name}-${index}` } } })]);
+      await kubectl([
+        '-n',
+        ns,
+        'patch',
+        'service',
+        rw,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { selector: { [CLUSTER]: o.name, [MEMBER]: `${o.name}-${index}` } } }),
+      ]);
     },
     async kill(index) {
       await kubectl(['-n', ns, 'delete', 'pod', `${o.name}-${index}`, '--grace-period=0', '--force', '--wait=false']);
@@ -113,7 +135,12 @@ export async function startDbCluster(ns: string, o: DbClusterOptions): Promise<D
 /** The ready addresses in a Service's EndpointSlices: what kube-proxy would route the Service to. */
 export async function serviceAddresses(ns: string, service: string): Promise<string[]> {
   const slices = await getJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
-    '-n', ns, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${service}`,
+    '-n',
+    ns,
+    'get',
+    'endpointslices',
+    '-l',
+    `kubernetes.io/service-name=${service}`,
   ]);
   return slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses)).sort();
 }

@@ -17,10 +17,15 @@ function bin(name: string): string {
 
 export function run(tool: 'kubectl' | 'helm', args: string[], input?: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(bin(tool), args, { env: { ...process.env, KUBECONFIG: kubeconfig() }, maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      bin(tool),
+      args,
+      { env: { ...process.env, KUBECONFIG: kubeconfig() }, maxBuffer: 64 << 20, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -40,7 +45,10 @@ export async function getJson<T = Record<string, any>>(args: string[]): Promise<
 
 /** `kubectl apply --server-side` of objects given as JS values (JSON is YAML). */
 export async function apply(objects: object[], extra: string[] = []): Promise<string> {
-  return kubectl(['apply', '--server-side', '--field-manager=e2e', '--force-conflicts', ...extra, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  return kubectl(
+    ['apply', '--server-side', '--field-manager=e2e', '--force-conflicts', ...extra, '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  );
 }
 
 /** Applies the repository's CRDs (crds/) and waits until the apiserver serves DBProxies. */

@@ -20,18 +20,28 @@ export async function startOperator(opts: { name: string; namespace: string; ima
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${opts.namespace}_${opts.name}.log`);
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [
-    path.join(ROOT, 'bin/dbproxy'), 'operator',
-    '--lease-namespace', opts.namespace,
-    '--watch-namespace', opts.namespace,
-    '--metrics-listen', `127.0.0.1:${port}`,
-    '--proxy-image', opts.image,
-    '--log-level', 'debug',
-  ], {
-    stdio: ['ignore', log, log],
-    // POD_NAME prefixes the leader-election identity (`<POD_NAME>_<random>`), as in a pod.
-    env: { ...process.env, KUBECONFIG: kubeconfig(), POD_NAME: opts.name, POD_NAMESPACE: opts.namespace },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/dbproxy'),
+      'operator',
+      '--lease-namespace',
+      opts.namespace,
+      '--watch-namespace',
+      opts.namespace,
+      '--metrics-listen',
+      `127.0.0.1:${port}`,
+      '--proxy-image',
+      opts.image,
+      '--log-level',
+      'debug',
+    ],
+    {
+      stdio: ['ignore', log, log],
+      // POD_NAME prefixes the leader-election identity (`<POD_NAME>_<random>`), as in a pod.
+      env: { ...process.env, KUBECONFIG: kubeconfig(), POD_NAME: opts.name, POD_NAMESPACE: opts.namespace },
+    },
+  );
   closeSync(log);
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   await waitHealthy(child, `http://127.0.0.1:${port}/healthz`, logFile);
@@ -66,8 +76,12 @@ async function waitHealthy(child: ChildProcess, url: string, logFile: string): P
   const tail = () => readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n');
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the operator exited (${child.exitCode ?? child.signalCode}) before serving ${url}:\n${tail()}`);
-    const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the operator exited (${child.exitCode ?? child.signalCode}) before serving ${url}:\n${tail()}`);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 500));
   }

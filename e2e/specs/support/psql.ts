@@ -9,7 +9,19 @@ export async function psql(opts: { host: string; port: number; user: string; pas
   const conn = `host=${opts.host} port=${opts.port} user=${opts.user} dbname=${opts.database ?? 'postgres'} connect_timeout=10 sslmode=disable`;
   if (ON_KIND) {
     // Pod IPs are reachable only inside the cluster: run psql in the PostgreSQL pod (e2e/kind/run.sh).
-    return kubectl(['-n', process.env['DBPROXY_E2E_PG_NAMESPACE'] ?? 'e2e-db', 'exec', 'deploy/postgres', '--', 'env', `PGPASSWORD=${opts.password}`, 'psql', conn, '-XAtc', opts.sql]);
+    return kubectl([
+      '-n',
+      process.env['DBPROXY_E2E_PG_NAMESPACE'] ?? 'e2e-db',
+      'exec',
+      'deploy/postgres',
+      '--',
+      'env',
+      `PGPASSWORD=${opts.password}`,
+      'psql',
+      conn,
+      '-XAtc',
+      opts.sql,
+    ]);
   }
   return new Promise((resolve, reject) => {
     execFile(PSQL, [conn, '-XAtc', opts.sql], { env: { ...process.env, PGPASSWORD: opts.password }, timeout: 30_000 }, (err, stdout, stderr) =>

@@ -27,7 +27,13 @@ class FakeApiserver {
       if (a.type === 'delete') this.objects.delete(`${a.ref.kind}/${a.ref.name}`);
       if (a.type !== 'create' && a.type !== 'patch') continue;
       const o = structuredClone(a.object) as KubernetesObject & { spec?: Record<string, unknown>; status?: unknown };
-      o.metadata = { ...o.metadata, uid: `uid-${this.rv}`, resourceVersion: String(this.rv++), generation: 1, creationTimestamp: new Date('2026-01-01T00:00:00Z') };
+      o.metadata = {
+        ...o.metadata,
+        uid: `uid-${this.rv}`,
+        resourceVersion: String(this.rv++),
+        generation: 1,
+        creationTimestamp: new Date('2026-01-01T00:00:00Z'),
+      };
       if (o.kind === 'Service') o.spec = { ...o.spec, clusterIP: '10.96.0.10', sessionAffinity: 'None' };
       if (o.kind === 'Deployment') {
         const replicas = (o.spec?.['replicas'] as number) ?? 1;
@@ -58,7 +64,13 @@ const dbp = (spec: unknown): DBProxy & { metadata: { uid: string } } => ({
   spec,
 });
 const spec = { targets: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }], auth: [{ secretRef: { name: 'orders-app' } }], tls: { secretRef: { name: 'tls' } } };
-const up = (endpoint: string, role: 'WRITER' | 'READER', max = 200): TargetHealth => ({ endpoint, role, state: 'AVAILABLE', consecutiveFailures: 0, maxConnections: max });
+const up = (endpoint: string, role: 'WRITER' | 'READER', max = 200): TargetHealth => ({
+  endpoint,
+  role,
+  state: 'AVAILABLE',
+  consecutiveFailures: 0,
+  maxConnections: max,
+});
 const gone = (endpoint: string): TargetHealth => ({ endpoint, role: 'UNKNOWN', state: 'UNAVAILABLE', consecutiveFailures: 2, reason: 'UNREACHABLE' });
 
 /** Runs decide and "applies" its actions and status; returns the decision. */
@@ -69,7 +81,8 @@ function pass(x: DBProxy & { metadata: { uid: string } }, server: FakeApiserver,
   return d;
 }
 
-const configOf = (server: FakeApiserver) => Buffer.from((server.objects.get('Secret/orders-proxy-config') as unknown as { data: Record<string, string> }).data['config.yaml']!, 'base64').toString();
+const configOf = (server: FakeApiserver) =>
+  Buffer.from((server.objects.get('Secret/orders-proxy-config') as unknown as { data: Record<string, string> }).data['config.yaml']!, 'base64').toString();
 
 describe('reconcile (decide) against an in-memory apiserver', () => {
   it('reconciling an unchanged world changes nothing: no actions, equal status, no events', () => {
@@ -106,15 +119,24 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     expect(first.status.conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'Unknown', reason: 'Writing' });
     expect(first.requeueAfterMs).toBeGreaterThan(0);
     const version = server.objects.get('Secret/orders-proxy-config')!.metadata!.resourceVersion!;
-    const behind = ask([{ pod: 'orders-proxy-a', version }, { pod: 'orders-proxy-b', version: '0' }]);
+    const behind = ask([
+      { pod: 'orders-proxy-a', version },
+      { pod: 'orders-proxy-b', version: '0' },
+    ]);
     expect(behind.status).toMatchObject({ configVersion: version, podsOnCurrentConfig: 1 });
     expect(behind.status.conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'False', reason: 'PodsBehind' });
     expect(behind.requeueAfterMs).toBeGreaterThan(0);
-    const all = ask([{ pod: 'orders-proxy-a', version }, { pod: 'orders-proxy-b', version }]);
+    const all = ask([
+      { pod: 'orders-proxy-a', version },
+      { pod: 'orders-proxy-b', version },
+    ]);
     expect(all.status).toMatchObject({ configVersion: version, podsOnCurrentConfig: 2 });
     expect(all.status.conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'True', reason: 'AllPodsCurrent' });
     expect(all.requeueAfterMs).toBeUndefined();
-    const refused = ask([{ pod: 'orders-proxy-a', version }, { pod: 'orders-proxy-b', version: '0', refused: { version, problems: ['tls.certFile: cannot read'] } }]);
+    const refused = ask([
+      { pod: 'orders-proxy-a', version },
+      { pod: 'orders-proxy-b', version: '0', refused: { version, problems: ['tls.certFile: cannot read'] } },
+    ]);
     expect(refused.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'PodRefusedConfig' });
     expect(refused.status.conditions?.find((c) => c.type === 'Degraded')?.message).toContain('pod orders-proxy-b refused config version');
   });
@@ -139,12 +161,16 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     x.spec = { ...spec, replicas: 4 };
     x.metadata.generation = 2;
     const d = pass(x, server, healths, '2026-01-01T00:01:00Z');
-    expect(changes(d.actions).map((a) => ('object' in a ? a.object.kind : '')).sort()).toEqual(['Deployment', 'Secret']);
+    expect(
+      changes(d.actions)
+        .map((a) => ('object' in a ? a.object.kind : ''))
+        .sort(),
+    ).toEqual(['Deployment', 'Secret']);
     expect(configOf(server)).toContain('maxConnections: 50\n');
     expect(d.status.poolSizePerPod).toBe(50);
   });
 
-  it('with a reader endpoint, sizes the reader pools from the readers\' max_connections, not the writer\'s', () => {
+  it("with a reader endpoint, sizes the reader pools from the readers' max_connections, not the writer's", () => {
     const server = new FakeApiserver();
     const x = dbp({ ...spec, readerEndpoint: { enabled: true }, replicas: 2 });
     const d = pass(x, server, [up('10.0.0.1:5432', 'WRITER', 200), up('10.0.0.2:5432', 'READER', 40)], '2026-01-01T00:00:00Z');
@@ -181,7 +207,7 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     expect(server.objects.size).toBe(7);
   });
 
-  it('a config the proxy pods would refuse is not written: Ready=False ConfigRefused with the proxy\'s reason, once, and the fleet keeps running', () => {
+  it("a config the proxy pods would refuse is not written: Ready=False ConfigRefused with the proxy's reason, once, and the fleet keeps running", () => {
     const server = new FakeApiserver();
     const x = dbp(spec);
     pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z');
@@ -193,7 +219,9 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     expect(configOf(server)).toBe(before);
     const ready = d.status.conditions?.find((c) => c.type === 'Ready');
     expect(ready).toMatchObject({ status: 'False', reason: 'ConfigRefused', observedGeneration: 2 });
-    expect(ready?.message).toMatch(/the proxy pods would refuse the rendered config: auth\.users\.0: user "app" has an MD5 hash, which cannot check SCRAM-SHA-256 logins/);
+    expect(ready?.message).toMatch(
+      /the proxy pods would refuse the rendered config: auth\.users\.0: user "app" has an MD5 hash, which cannot check SCRAM-SHA-256 logins/,
+    );
     expect(d.events).toEqual([{ type: 'Warning', reason: 'ConfigRefused', message: ready?.message }]);
     expect(pass(x, server, [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:02:00Z').events).toEqual([]);
     // Fixed: back to Ready.
@@ -206,15 +234,23 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
   it('a duration the proxy cannot run (over 24 days) is refused the same way', () => {
     const d = decide(observe(dbp({ ...spec, idleClientTimeout: '600h' }), new FakeApiserver(), [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z'));
     expect(d.actions).toEqual([]);
-    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigRefused', message: 'the proxy pods would refuse the rendered config: idleClientTimeout: invalid duration "600h": must be at most 24 days' });
+    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ConfigRefused',
+      message: 'the proxy pods would refuse the rendered config: idleClientTimeout: invalid duration "600h": must be at most 24 days',
+    });
   });
 
   it('a missing auth Secret is reported as SecretUnavailable', () => {
     const d = decide(observe(dbp({ ...spec, auth: [{ secretRef: { name: 'nope' } }] }), new FakeApiserver(), [], '2026-01-01T00:00:00Z'));
-    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SecretUnavailable', message: 'spec.auth.0: Secret nope not found' });
+    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'SecretUnavailable',
+      message: 'spec.auth.0: Secret nope not found',
+    });
   });
 
-  it('probes every candidate with the first auth Secret\'s credentials', () => {
+  it("probes every candidate with the first auth Secret's credentials", () => {
     const d = decide(observe(dbp(spec), new FakeApiserver(), [], '2026-01-01T00:00:00Z'));
     expect(d.probe).toEqual({ endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'], intervalMs: 1000, failureThreshold: 2, user: 'app', password: 's3cret' });
   });

@@ -86,7 +86,15 @@ type StatusBase = Omit<Parameters<typeof computeStatus>[0], 'desiredReplicas' | 
  */
 function refuse(o: Observed, base: StatusBase, invalid: { reason: string; problems: string[] }): Decision {
   const prevGen = o.dbproxy.status?.targetGeneration ?? 0;
-  const status = computeStatus({ ...base, invalid, desiredReplicas: 0, deployment: deploymentOf(o.children), healths: [], writer: o.dbproxy.status?.currentTarget, targetGeneration: prevGen });
+  const status = computeStatus({
+    ...base,
+    invalid,
+    desiredReplicas: 0,
+    deployment: deploymentOf(o.children),
+    healths: [],
+    writer: o.dbproxy.status?.currentTarget,
+    targetGeneration: prevGen,
+  });
   const was = o.dbproxy.status?.conditions?.find((c) => c.type === 'Ready');
   const changed = was?.reason !== invalid.reason || was.message !== invalid.problems.join('; ');
   return {
@@ -119,23 +127,60 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
   const writerMax = writerHealth?.maxConnections ?? lastKnownMax(o, choice.writer);
   const poolSize = poolSizePerPod(writerMax, spec.connectionPool.maxConnectionsPercent, spec.replicas);
   const readers = spec.readerEndpoint.enabled ? readerSet(healths) : undefined;
-  const readerPoolSize = readers && readerPoolSizePerPod(readers.map((r) => healths.find((h) => h.endpoint === r)?.maxConnections), spec.connectionPool.maxConnectionsPercent, spec.replicas);
+  const readerPoolSize =
+    readers &&
+    readerPoolSizePerPod(
+      readers.map((r) => healths.find((h) => h.endpoint === r)?.maxConnections),
+      spec.connectionPool.maxConnectionsPercent,
+      spec.replicas,
+    );
   const configYaml = renderConfigYaml({
-    spec, users, writer: choice.writer, fallbackTargets: fallbackEndpoints(spec, metadata.namespace), poolSize, targetGeneration: choice.generation,
-    ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSize } : {}),
+    spec,
+    users,
+    writer: choice.writer,
+    fallbackTargets: fallbackEndpoints(spec, metadata.namespace),
+    poolSize,
+    targetGeneration: choice.generation,
+    ...(readers ? { readers } : {}),
+    ...(readerPoolSize !== undefined ? { readerPoolSize } : {}),
   });
   const refused = configProblems(configYaml);
-  if (refused.length > 0) return refuse(o, base, { reason: 'ConfigRefused', problems: refused.map((p) => `the proxy pods would refuse the rendered config: ${p}`) });
-  const desired = desiredObjects({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec, configYaml, defaultImage: o.defaultImage, pull: o.defaultPull });
+  if (refused.length > 0)
+    return refuse(o, base, { reason: 'ConfigRefused', problems: refused.map((p) => `the proxy pods would refuse the rendered config: ${p}`) });
+  const desired = desiredObjects({
+    name: metadata.name,
+    namespace: metadata.namespace,
+    uid: metadata.uid,
+    spec,
+    configYaml,
+    defaultImage: o.defaultImage,
+    pull: o.defaultPull,
+  });
   const monitor = podMonitorPlan({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec }, o.podMonitorsServed);
   const actions = plan([...desired, ...monitor.desired], o.children);
 
   const config = o.podConfigs && podConfigView(o, actions, o.podConfigs);
-  const statusInput = { ...base, desiredReplicas: spec.replicas, deployment: deploymentOf(o.children), healths, writer: choice.writer, targetGeneration: choice.generation, poolSizePerPod: poolSize, writerMaxConnections: writerMax, ...(readers ? { readers } : {}), ...(readerPoolSize !== undefined ? { readerPoolSizePerPod: readerPoolSize } : {}), ...(config ? { config } : {}) };
+  const statusInput = {
+    ...base,
+    desiredReplicas: spec.replicas,
+    deployment: deploymentOf(o.children),
+    healths,
+    writer: choice.writer,
+    targetGeneration: choice.generation,
+    poolSizePerPod: poolSize,
+    writerMaxConnections: writerMax,
+    ...(readers ? { readers } : {}),
+    ...(readerPoolSize !== undefined ? { readerPoolSizePerPod: readerPoolSize } : {}),
+    ...(config ? { config } : {}),
+  };
   const status = computeStatus(statusInput);
   const events: EventSpec[] = [...monitor.events];
   if (choice.changed && choice.writer !== undefined) {
-    events.push({ type: 'Normal', reason: 'TargetChanged', message: `writer ${prev.writer ?? '(none)'} → ${choice.writer}, target generation ${choice.generation}` });
+    events.push({
+      type: 'Normal',
+      reason: 'TargetChanged',
+      message: `writer ${prev.writer ?? '(none)'} → ${choice.writer}, target generation ${choice.generation}`,
+    });
   }
   const prober = users[0]!;
   return {
@@ -143,7 +188,13 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
     status,
     statusChanged: !statusEqual(status, o.dbproxy.status),
     events,
-    probe: { endpoints, intervalMs: durationMs(spec.healthCheck.interval), failureThreshold: spec.healthCheck.failureThreshold, user: prober.username, password: prober.password },
+    probe: {
+      endpoints,
+      intervalMs: durationMs(spec.healthCheck.interval),
+      failureThreshold: spec.healthCheck.failureThreshold,
+      user: prober.username,
+      password: prober.password,
+    },
     withApplyError: (message) => computeStatus({ ...statusInput, applyError: message }),
     ...(config?.outcome.converging ? { requeueAfterMs: CONFIG_REQUEUE_MS } : {}),
   };

@@ -66,11 +66,21 @@ describe('desiredObjects', () => {
   it('creates every contract child, each owned by the DBProxy and hash-annotated', () => {
     const objs = desiredObjects(base) as Any[];
     expect(objs.map((o) => `${o['kind']}/${o['metadata'].name}`).sort()).toEqual(
-      ['Deployment/orders-proxy', 'PodDisruptionBudget/orders-proxy', 'Role/orders-proxy', 'RoleBinding/orders-proxy', 'Secret/orders-proxy-config', 'Service/orders', 'ServiceAccount/orders-proxy'].sort(),
+      [
+        'Deployment/orders-proxy',
+        'PodDisruptionBudget/orders-proxy',
+        'Role/orders-proxy',
+        'RoleBinding/orders-proxy',
+        'Secret/orders-proxy-config',
+        'Service/orders',
+        'ServiceAccount/orders-proxy',
+      ].sort(),
     );
     for (const o of objs) {
       expect(o['metadata'].namespace).toBe('shop');
-      expect(o['metadata'].ownerReferences).toEqual([{ apiVersion: 'dbproxy.io/v1alpha1', kind: 'DBProxy', name: 'orders', uid: base.uid, controller: true, blockOwnerDeletion: true }]);
+      expect(o['metadata'].ownerReferences).toEqual([
+        { apiVersion: 'dbproxy.io/v1alpha1', kind: 'DBProxy', name: 'orders', uid: base.uid, controller: true, blockOwnerDeletion: true },
+      ]);
       expect(o['metadata'].annotations[SPEC_HASH]).toMatch(/^[0-9a-f]{16}$/);
       expect(o['metadata'].labels['app.kubernetes.io/managed-by']).toBe('dbproxy-operator');
     }
@@ -79,7 +89,8 @@ describe('desiredObjects', () => {
   it('a config change changes only the Secret: the pods hot-reload, they do not roll', () => {
     const a = desiredObjects(base) as Any[];
     const b = desiredObjects({ ...base, configYaml: base.configYaml + 'targetGeneration: 2\n' }) as Any[];
-    for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'Role', 'RoleBinding', 'PodDisruptionBudget']) expect(byKind(b, kind)).toEqual(byKind(a, kind));
+    for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'Role', 'RoleBinding', 'PodDisruptionBudget'])
+      expect(byKind(b, kind)).toEqual(byKind(a, kind));
     expect(byKind(b, 'Secret')['metadata'].annotations[SPEC_HASH]).not.toBe(byKind(a, 'Secret')['metadata'].annotations[SPEC_HASH]);
     expect(Buffer.from(byKind(b, 'Secret')['data']['config.yaml'], 'base64').toString()).toContain('targetGeneration: 2');
   });
@@ -126,15 +137,31 @@ describe('desiredObjects', () => {
     expect(pod).toMatchObject({ priorityClassName: 'db-critical', imagePullSecrets: [{ name: 'registry-local' }] });
     expect(pod.containers[0].imagePullPolicy).toBe('Always');
     // Overridden keys change, the rest of the hardened default stays.
-    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }]);
   });
 
   it('by default spreads the proxy pods over nodes without ever blocking scheduling; [] turns it off', () => {
     const pod = byKind(desiredObjects(base) as Any[], 'Deployment')['spec'].template.spec;
     expect(pod.topologySpreadConstraints).toEqual([
-      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'orders', 'app.kubernetes.io/component': 'proxy' } } },
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'orders', 'app.kubernetes.io/component': 'proxy' } },
+      },
     ]);
     expect(pod.containers[0].imagePullPolicy).toBe('IfNotPresent');
     expect(pod.imagePullSecrets).toBeUndefined();
@@ -155,11 +182,13 @@ describe('desiredObjects', () => {
 });
 
 describe('desiredObjects: the reader endpoint', () => {
-  it('adds Service X-ro on the pods\' read-only port when enabled, and nothing when not', () => {
+  it("adds Service X-ro on the pods' read-only port when enabled, and nothing when not", () => {
     const on = desiredObjects({ ...base, spec: spec({ ...base.spec, readerEndpoint: { enabled: true } }) });
     const ro = on.find((o) => o.kind === 'Service' && o.metadata?.name === 'orders-ro') as { spec: { ports: unknown[]; selector: unknown } } | undefined;
     expect(ro?.spec.ports).toEqual([{ name: 'postgresql', port: 5432, targetPort: 'pg-ro', protocol: 'TCP' }]);
-    const pod = (on.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } } }).spec.template.spec;
+    const pod = (
+      on.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } } }
+    ).spec.template.spec;
     expect(pod.containers[0]!.ports.map((p) => [p.name, p.containerPort])).toContainEqual(['pg-ro', 5433]);
     expect(desiredObjects(base).some((o) => o.metadata?.name === 'orders-ro')).toBe(false);
   });

@@ -112,13 +112,26 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
     ],
     readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, ...t.securityContext },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      ...t.securityContext,
+    },
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(tls ? [{ name: 'tls', mountPath: TLS_MOUNT, readOnly: true }] : [])],
     ...(t.resources ? { resources: t.resources } : {}),
   };
   const spec: Record<string, unknown> = {
     serviceAccountName: n.serviceAccount,
-    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' }, ...t.podSecurityContext },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+      ...t.podSecurityContext,
+    },
     terminationGracePeriodSeconds: 30,
     topologySpreadConstraints: t.topologySpreadConstraints ?? [spreadOverNodes(i.name)],
     containers: [container],

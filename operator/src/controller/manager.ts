@@ -50,7 +50,13 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   const { kc, log, watchNamespace: ns } = o;
   const resyncMs = o.resyncMs ?? 5 * 60_000;
   const informer = <T extends KubernetesObject>(group: string, version: string, plural: string, labelSelector?: string) =>
-    new Informer<T>({ kc, path: path(group, version, plural, ns), resyncMs, log: log.child({ informer: plural }), ...(labelSelector ? { labelSelector } : {}) });
+    new Informer<T>({
+      kc,
+      path: path(group, version, plural, ns),
+      resyncMs,
+      log: log.child({ informer: plural }),
+      ...(labelSelector ? { labelSelector } : {}),
+    });
 
   const caches = {
     dbproxies: informer<DBProxy & KubernetesObject>(GROUP, VERSION, PLURAL),
@@ -64,7 +70,11 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     endpointSlices: informer('discovery.k8s.io', 'v1', 'endpointslices'),
   };
 
-  const queue = new WorkQueue({ baseDelayMs: 500, maxDelayMs: 60_000, onError: (key, err, n) => log.warn({ dbproxy: key, err, failures: n }, 'reconcile failed; retrying with backoff') });
+  const queue = new WorkQueue({
+    baseDelayMs: 500,
+    maxDelayMs: 60_000,
+    onError: (key, err, n) => log.warn({ dbproxy: key, err, failures: n }, 'reconcile failed; retrying with backoff'),
+  });
   const add = (key: string | undefined) => key && queue.add(key);
   const prober = new TargetProber({
     log: log.child({ component: 'prober' }),

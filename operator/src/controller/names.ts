@@ -46,7 +46,9 @@ export function ownerRef(name: string, uid: string): OwnerRef {
 }
 
 /** The DBProxy (namespace/name) that controls obj, from its controller owner reference. */
-export function controllerOf(obj: { metadata?: { namespace?: string; ownerReferences?: { kind: string; apiVersion: string; name: string; controller?: boolean }[] } }): string | undefined {
+export function controllerOf(obj: {
+  metadata?: { namespace?: string; ownerReferences?: { kind: string; apiVersion: string; name: string; controller?: boolean }[] };
+}): string | undefined {
   const ref = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === KIND && r.apiVersion.startsWith('dbproxy.io/'));
   return ref && obj.metadata?.namespace ? `${obj.metadata.namespace}/${ref.name}` : undefined;
 }

@@ -78,7 +78,8 @@ export interface ConfigOutcome {
 export function configOutcome(v: ConfigView): ConfigOutcome {
   const n = v.pods.length;
   const cond = (status: 'True' | 'False' | 'Unknown', reason: string, message: string) => ({ type: 'ConfigApplied' as const, status, reason, message });
-  if (v.version === undefined) return { podsOnCurrentConfig: 0, condition: cond('Unknown', 'Writing', 'a new config is being written to the config Secret'), converging: true };
+  if (v.version === undefined)
+    return { podsOnCurrentConfig: 0, condition: cond('Unknown', 'Writing', 'a new config is being written to the config Secret'), converging: true };
   if (n === 0) return { podsOnCurrentConfig: 0, condition: cond('Unknown', 'NoPods', 'no proxy pods to ask yet'), converging: true };
   const current = v.pods.filter((p) => p.version === v.version).length;
   const refusals = v.pods.filter((p) => p.refused && p.refused.version === v.version);
@@ -86,7 +87,16 @@ export function configOutcome(v: ConfigView): ConfigOutcome {
     const refusal = refusals.map((p) => `pod ${p.pod} refused config version ${v.version}: ${p.refused!.problems.join('; ')}`).join('; ');
     return { podsOnCurrentConfig: current, condition: cond('False', 'PodRefusedConfig', refusal), refusal, converging: false };
   }
-  if (current === n) return { podsOnCurrentConfig: current, condition: cond('True', 'AllPodsCurrent', `${n}/${n} proxy pods run config version ${v.version}`), converging: false };
+  if (current === n)
+    return {
+      podsOnCurrentConfig: current,
+      condition: cond('True', 'AllPodsCurrent', `${n}/${n} proxy pods run config version ${v.version}`),
+      converging: false,
+    };
   const behind = v.pods.filter((p) => p.version !== v.version).map((p) => (p.error ? `${p.pod}: ${p.error}` : `${p.pod}: runs ${p.version ?? 'no version'}`));
-  return { podsOnCurrentConfig: current, condition: cond('False', 'PodsBehind', `${current}/${n} proxy pods run config version ${v.version} (${behind.join('; ')})`), converging: true };
+  return {
+    podsOnCurrentConfig: current,
+    condition: cond('False', 'PodsBehind', `${current}/${n} proxy pods run config version ${v.version} (${behind.join('; ')})`),
+    converging: true,
+  };
 }

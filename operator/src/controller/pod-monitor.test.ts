@@ -20,7 +20,9 @@ describe('podMonitorFor', () => {
       kind: 'PodMonitor',
       metadata: { name: 'orders-proxy', namespace: 'shop', ownerReferences: [{ kind: 'DBProxy', name: 'orders', uid: 'u-1', controller: true }] },
     });
-    expect(spec(pm).selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'orders', 'app.kubernetes.io/component': 'proxy' } });
+    expect(spec(pm).selector).toEqual({
+      matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'orders', 'app.kubernetes.io/component': 'proxy' },
+    });
     expect(spec(pm).podMetricsEndpoints).toEqual([
       {
         port: 'admin',
@@ -74,7 +76,13 @@ describe('podMonitorPlan', () => {
 });
 
 describe('kindNotServed', () => {
-  const status = (code: number) => new ApiException(code, 'Unsuccessful HTTP Request', JSON.stringify({ kind: 'Status', code, message: 'the server could not find the requested resource' }), {});
+  const status = (code: number) =>
+    new ApiException(
+      code,
+      'Unsuccessful HTTP Request',
+      JSON.stringify({ kind: 'Status', code, message: 'the server could not find the requested resource' }),
+      {},
+    );
   it.each([
     ['discovery 404 (no such group)', status(404), true],
     ['group without the kind', new Error('Unrecognized API version and kind: monitoring.coreos.com/v1 PodMonitor'), true],

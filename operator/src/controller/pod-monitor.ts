@@ -13,7 +13,13 @@ import type { EventSpec } from './decide.js';
 import { stableHash } from './hash.js';
 import { SPEC_HASH, childLabels, childNames, ownerRef, selectorLabels } from './names.js';
 
-export const POD_MONITOR = { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors', apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor' } as const;
+export const POD_MONITOR = {
+  group: 'monitoring.coreos.com',
+  version: 'v1',
+  plural: 'podmonitors',
+  apiVersion: 'monitoring.coreos.com/v1',
+  kind: 'PodMonitor',
+} as const;
 
 export const MONITORING_UNAVAILABLE = 'MonitoringUnavailable';
 
@@ -27,7 +33,12 @@ export interface PodMonitorInput {
 export function podMonitorFor(i: PodMonitorInput): KubernetesObject & Record<string, unknown> {
   const pm = i.spec.monitoring.podMonitor;
   // The operator's own labels last: the child informers select on them.
-  const metadata = { name: childNames(i.name).deployment, namespace: i.namespace, labels: { ...pm.labels, ...childLabels(i.name) }, ownerReferences: [ownerRef(i.name, i.uid)] };
+  const metadata = {
+    name: childNames(i.name).deployment,
+    namespace: i.namespace,
+    labels: { ...pm.labels, ...childLabels(i.name) },
+    ownerReferences: [ownerRef(i.name, i.uid)],
+  };
   const spec = {
     selector: { matchLabels: selectorLabels(i.name) },
     podMetricsEndpoints: [

@@ -14,7 +14,7 @@ describe('poolSizePerPod', () => {
     expect(poolSizePerPod(max, pct, replicas)).toBe(want);
   });
 
-  it('uses PostgreSQL\'s default max_connections while the real one is unknown', () => {
+  it("uses PostgreSQL's default max_connections while the real one is unknown", () => {
     expect(poolSizePerPod(undefined, 100, 2)).toBe(DEFAULT_MAX_CONNECTIONS / 2);
     expect(poolSizePerPod(0, 100, 1)).toBe(DEFAULT_MAX_CONNECTIONS);
   });
@@ -56,12 +56,17 @@ describe('readerPoolSizePerPod', () => {
 
   it('never opens more on any reader than its share of max_connections', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 2, max: 5000 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 20 }), (maxes, pct, replicas) => {
-        const size = readerPoolSizePerPod(maxes, pct, replicas)!;
-        const perReader = Math.ceil((size * replicas) / maxes.length); // round-robin spreads them evenly
-        const share = Math.floor((Math.min(...maxes) * pct) / 100);
-        return size === 1 || perReader <= Math.max(1, share) + 1;
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 2, max: 5000 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1, max: 20 }),
+        (maxes, pct, replicas) => {
+          const size = readerPoolSizePerPod(maxes, pct, replicas)!;
+          const perReader = Math.ceil((size * replicas) / maxes.length); // round-robin spreads them evenly
+          const share = Math.floor((Math.min(...maxes) * pct) / 100);
+          return size === 1 || perReader <= Math.max(1, share) + 1;
+        },
+      ),
     );
   });
 });

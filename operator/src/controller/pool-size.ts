@@ -21,7 +21,11 @@ export function poolSizePerPod(maxConnections: number | undefined, maxConnection
  * gets about 1/n of them, and the smallest reader bounds every share. Undefined while no reader's
  * max_connections is known (the pods then use the writer's size).
  */
-export function readerPoolSizePerPod(readerMaxConnections: readonly (number | undefined)[], maxConnectionsPercent: number, replicas: number): number | undefined {
+export function readerPoolSizePerPod(
+  readerMaxConnections: readonly (number | undefined)[],
+  maxConnectionsPercent: number,
+  replicas: number,
+): number | undefined {
   const known = readerMaxConnections.filter((m): m is number => m !== undefined && Number.isFinite(m) && m > 0);
   if (known.length === 0) return undefined;
   return poolSizePerPod(Math.min(...known) * known.length, maxConnectionsPercent, replicas);

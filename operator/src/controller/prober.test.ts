@@ -12,8 +12,11 @@ describe('TargetProber (fake timers, fake probe)', () => {
   beforeEach(() => void vi.useFakeTimers());
   afterEach(() => void vi.useRealTimers());
 
-  it('probes each endpoint with the plan\'s credentials, enqueues on change, honours failureThreshold', async () => {
-    const answers = new Map<string, ProbeResult>([['10.0.0.1', writer], ['10.0.0.2', reader]]);
+  it("probes each endpoint with the plan's credentials, enqueues on change, honours failureThreshold", async () => {
+    const answers = new Map<string, ProbeResult>([
+      ['10.0.0.1', writer],
+      ['10.0.0.2', reader],
+    ]);
     const seen: ProbeOptions[] = [];
     const changes: string[] = [];
     const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: (k) => changes.push(k), probe: async (o) => (seen.push(o), answers.get(o.host)!) });
@@ -43,7 +46,14 @@ describe('TargetProber (fake timers, fake probe)', () => {
 
   it('a throwing probe counts as a failure and the loop goes on', async () => {
     let calls = 0;
-    const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async () => { calls++; throw new Error('boom'); } });
+    const p = new TargetProber({
+      log: pino({ level: 'silent' }),
+      onChange: () => {},
+      probe: async () => {
+        calls++;
+        throw new Error('boom');
+      },
+    });
     p.sync('k', { ...plan, endpoints: ['db:5432'] });
     await vi.advanceTimersByTimeAsync(250); // no writer: fast rounds at 0, 100, 200
     expect(calls).toBe(3);
@@ -52,7 +62,10 @@ describe('TargetProber (fake timers, fake probe)', () => {
   });
 
   it('probes in fast rounds while the writer is in doubt, and at the interval once it answers', async () => {
-    const answers = new Map<string, ProbeResult>([['10.0.0.1', writer], ['10.0.0.2', reader]]);
+    const answers = new Map<string, ProbeResult>([
+      ['10.0.0.1', writer],
+      ['10.0.0.2', reader],
+    ]);
     let calls = 0;
     const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async (o) => (calls++, answers.get(o.host)!) });
     p.sync('k', plan);
@@ -73,7 +86,11 @@ describe('TargetProber (fake timers, fake probe)', () => {
 
   it('probes new candidates at once when the plan changes (an EndpointSlice moved)', async () => {
     const hosts: string[] = [];
-    const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async (o) => (hosts.push(o.host), o.host === '10.0.0.1' ? writer : reader) });
+    const p = new TargetProber({
+      log: pino({ level: 'silent' }),
+      onChange: () => {},
+      probe: async (o) => (hosts.push(o.host), o.host === '10.0.0.1' ? writer : reader),
+    });
     p.sync('k', plan);
     await vi.advanceTimersByTimeAsync(500);
     p.sync('k', { ...plan, endpoints: ['10.0.0.1:5432', '10.0.0.3:5432'] });

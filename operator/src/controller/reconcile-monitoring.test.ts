@@ -79,7 +79,12 @@ function setup(o: Setup) {
   return { deps, t };
 }
 
-const notFound = new ApiException(404, 'Failed to fetch resource metadata for monitoring.coreos.com/v1/PodMonitor: HTTP-Code: 404', JSON.stringify({ kind: 'Status', code: 404, message: 'the server could not find the requested resource' }), {});
+const notFound = new ApiException(
+  404,
+  'Failed to fetch resource metadata for monitoring.coreos.com/v1/PodMonitor: HTTP-Code: 404',
+  JSON.stringify({ kind: 'Status', code: 404, message: 'the server could not find the requested resource' }),
+  {},
+);
 
 /** The PodMonitor as the apiserver would hold it after a previous reconcile applied it. */
 function applied(): KubernetesObject {

@@ -77,7 +77,11 @@ describe('reconcile', () => {
     expect(await reconcile('shop/orders', t.deps)).toBeUndefined();
     expect(t.sent).toHaveLength(7);
     expect(t.statuses).toHaveLength(1);
-    expect(t.statuses[0]).toMatchObject({ currentTarget: '10.0.0.1:5432', targetGeneration: 1, conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', lastTransitionTime: '2026-01-01T00:00:00Z' })]) });
+    expect(t.statuses[0]).toMatchObject({
+      currentTarget: '10.0.0.1:5432',
+      targetGeneration: 1,
+      conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', lastTransitionTime: '2026-01-01T00:00:00Z' })]),
+    });
     expect(t.events).toEqual(['Normal TargetChanged']);
     expect(t.probes.get('shop/orders')).toMatchObject({ endpoints: ['10.0.0.1:5432'], user: 'app', password: 'pw' });
   });
@@ -92,9 +96,15 @@ describe('reconcile', () => {
   });
 
   it('Invalid from the apiserver becomes Ready=False ApplyFailed and a Warning, not a crash loop', async () => {
-    const t = setup({ fail: (o) => (o.kind === 'Deployment' ? apiError(422, 'Deployment.apps "orders-proxy" is invalid: spec.template.spec.tolerations') : undefined) });
+    const t = setup({
+      fail: (o) => (o.kind === 'Deployment' ? apiError(422, 'Deployment.apps "orders-proxy" is invalid: spec.template.spec.tolerations') : undefined),
+    });
     expect(await reconcile('shop/orders', t.deps)).toBeUndefined();
-    expect(t.statuses[0]).toMatchObject({ conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ApplyFailed', message: expect.stringContaining('tolerations') })]) });
+    expect(t.statuses[0]).toMatchObject({
+      conditions: expect.arrayContaining([
+        expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ApplyFailed', message: expect.stringContaining('tolerations') }),
+      ]),
+    });
     expect(t.events).toContain('Warning ApplyFailed');
   });
 

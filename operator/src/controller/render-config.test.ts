@@ -34,14 +34,28 @@ describe('renderConfig', () => {
     expect(c.targets).toEqual([{ host: 'db-1', port: 6543 }]);
     expect(c.targetGeneration).toBe(3);
     expect(c.pool).toMatchObject({ maxConnections: 45, maxIdleConnections: 11, borrowTimeout: 30_000, initQuery: "SET statement_timeout = '30s'" });
-    expect(c.auth).toEqual({ method: 'scram', users: [{ username: 'app', password: 'p' }, { username: 'zed', password: 'z' }] });
+    expect(c.auth).toEqual({
+      method: 'scram',
+      users: [
+        { username: 'app', password: 'p' },
+        { username: 'zed', password: 'z' },
+      ],
+    });
     expect(c.idleClientTimeout).toBe(1_800_000);
     expect(c.tls).toBeUndefined();
   });
 
-  it('a reader endpoint: its listener, the standbys the operator saw, and the fallback in the proxy\'s words', () => {
-    const on = (whenNoReader: 'Wait' | 'UseWriter') => ({ ...input, spec: { ...input.spec, readerEndpoint: { enabled: true, whenNoReader } }, readers: ['db-0:5432'] });
-    expect(ProxyConfigSchema.parse(renderConfig(on('Wait'))).reader).toEqual({ listen: '0.0.0.0:5433', whenNoReader: 'wait', targets: [{ host: 'db-0', port: 5432 }] });
+  it("a reader endpoint: its listener, the standbys the operator saw, and the fallback in the proxy's words", () => {
+    const on = (whenNoReader: 'Wait' | 'UseWriter') => ({
+      ...input,
+      spec: { ...input.spec, readerEndpoint: { enabled: true, whenNoReader } },
+      readers: ['db-0:5432'],
+    });
+    expect(ProxyConfigSchema.parse(renderConfig(on('Wait'))).reader).toEqual({
+      listen: '0.0.0.0:5433',
+      whenNoReader: 'wait',
+      targets: [{ host: 'db-0', port: 5432 }],
+    });
     expect(ProxyConfigSchema.parse(renderConfig(on('UseWriter'))).reader?.whenNoReader).toBe('writer');
     expect(ProxyConfigSchema.parse(renderConfig(input)).reader).toBeUndefined();
   });
@@ -62,17 +76,26 @@ describe('renderConfig', () => {
 
   it('without a writer lists every fallback target so the pods probe them themselves', () => {
     const c = ProxyConfigSchema.parse(renderConfig({ ...input, writer: undefined, targetGeneration: 0 }));
-    expect(c.targets).toEqual([{ host: 'db-0', port: 5432 }, { host: 'db-1', port: 6543 }]);
+    expect(c.targets).toEqual([
+      { host: 'db-0', port: 5432 },
+      { host: 'db-1', port: 6543 },
+    ]);
   });
 
-  it('MD5 and TLS map to the proxy\'s names and the mounted cert files', () => {
-    const s = spec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'a' } }], clientPasswordAuthType: 'MD5', requireTLS: true, tls: { secretRef: { name: 't' } } });
+  it("MD5 and TLS map to the proxy's names and the mounted cert files", () => {
+    const s = spec({
+      targets: [{ host: 'db' }],
+      auth: [{ secretRef: { name: 'a' } }],
+      clientPasswordAuthType: 'MD5',
+      requireTLS: true,
+      tls: { secretRef: { name: 't' } },
+    });
     const c = ProxyConfigSchema.parse(renderConfig({ ...input, spec: s }));
     expect(c.auth.method).toBe('md5');
     expect(c.tls).toEqual({ certFile: '/etc/dbproxy/tls/tls.crt', keyFile: '/etc/dbproxy/tls/tls.key', require: true });
   });
 
-  it('admin users become the console\'s admin.users (sorted), and nothing when there are none', () => {
+  it("admin users become the console's admin.users (sorted), and nothing when there are none", () => {
     const s = spec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'a' } }], adminUsers: ['zed', 'app'] });
     expect(ProxyConfigSchema.parse(renderConfig({ ...input, spec: s })).admin).toEqual({ listen: '0.0.0.0:9187', users: ['app', 'zed'] });
     // The pods' own loader accepts them: they are among the rendered users.

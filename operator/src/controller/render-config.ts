@@ -50,7 +50,9 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
             listen: `0.0.0.0:${READER_PORT}`,
             whenNoReader: s.readerEndpoint.whenNoReader === 'UseWriter' ? 'writer' : 'wait',
             targets: (i.readers ?? []).map((e) => parseHostPort(e)),
-            ...(i.readerPoolSize !== undefined ? { pool: { maxConnections: i.readerPoolSize, maxIdleConnections: idlePerPod(i.readerPoolSize, pool.maxIdleConnectionsPercent) } } : {}),
+            ...(i.readerPoolSize !== undefined
+              ? { pool: { maxConnections: i.readerPoolSize, maxIdleConnections: idlePerPod(i.readerPoolSize, pool.maxIdleConnectionsPercent) } }
+              : {}),
           },
         }
       : {}),

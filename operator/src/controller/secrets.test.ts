@@ -18,7 +18,10 @@ describe('resolveSecrets: admin users', () => {
   it('accepts admin users that are usernames of spec.auth Secrets', () => {
     expect(resolve({ auth: [{ secretRef: { name: 'app' } }, { secretRef: { name: 'ops' } }], adminUsers: ['ops'] })).toEqual({
       ok: true,
-      users: [{ username: 'app', password: 'p' }, { username: 'ops', password: 'o' }],
+      users: [
+        { username: 'app', password: 'p' },
+        { username: 'ops', password: 'o' },
+      ],
     });
   });
 

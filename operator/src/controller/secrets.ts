@@ -28,12 +28,14 @@ export function resolveSecrets(spec: DBProxySpec, lookup: SecretLookup): { ok: t
   });
   (spec.adminUsers ?? []).forEach((name, i) => {
     // Only a user the proxy knows can log in to its console; a Secret still missing is reported above.
-    if (problems.length === 0 && !users.some((u) => u.username === name)) problems.push(`spec.adminUsers.${i}: user ${name} is not the username of any spec.auth Secret`);
+    if (problems.length === 0 && !users.some((u) => u.username === name))
+      problems.push(`spec.adminUsers.${i}: user ${name} is not the username of any spec.auth Secret`);
   });
   if (spec.tls) {
     const s = lookup(spec.tls.secretRef.name);
     if (!s) problems.push(`spec.tls: Secret ${spec.tls.secretRef.name} not found`);
-    else if (s.data?.['tls.crt'] === undefined || s.data?.['tls.key'] === undefined) problems.push(`spec.tls: Secret ${spec.tls.secretRef.name} needs keys tls.crt and tls.key`);
+    else if (s.data?.['tls.crt'] === undefined || s.data?.['tls.key'] === undefined)
+      problems.push(`spec.tls: Secret ${spec.tls.secretRef.name} needs keys tls.crt and tls.key`);
   }
   return problems.length ? { ok: false, problems } : { ok: true, users };
 }

@@ -5,7 +5,13 @@ import { computeStatus, statusEqual, type StatusInput } from './status.js';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T00:01:00Z';
-const up = (endpoint: string, role: TargetHealth['role'] = 'WRITER'): TargetHealth => ({ endpoint, role, state: 'AVAILABLE', consecutiveFailures: 0, maxConnections: 100 });
+const up = (endpoint: string, role: TargetHealth['role'] = 'WRITER'): TargetHealth => ({
+  endpoint,
+  role,
+  state: 'AVAILABLE',
+  consecutiveFailures: 0,
+  maxConnections: 100,
+});
 const down = (endpoint: string): TargetHealth => ({ endpoint, role: 'UNKNOWN', state: 'UNAVAILABLE', consecutiveFailures: 2, reason: 'UNREACHABLE' });
 
 const healthy: StatusInput = {
@@ -28,7 +34,15 @@ const summary = (s: DBProxyStatus) => Object.fromEntries(s.conditions!.map((c) =
 describe('computeStatus', () => {
   it('fills the contract fields', () => {
     const s = computeStatus(healthy);
-    expect(s).toMatchObject({ observedGeneration: 3, endpoint: 'orders.shop.svc:5432', currentTarget: 'db-0:5432', targetGeneration: 1, replicas: 2, readyReplicas: 2, poolSizePerPod: 50 });
+    expect(s).toMatchObject({
+      observedGeneration: 3,
+      endpoint: 'orders.shop.svc:5432',
+      currentTarget: 'db-0:5432',
+      targetGeneration: 1,
+      replicas: 2,
+      readyReplicas: 2,
+      poolSizePerPod: 50,
+    });
     expect(s.targets).toEqual([
       { endpoint: 'db-0:5432', role: 'WRITER', state: 'AVAILABLE', lastTransitionTime: T0 },
       { endpoint: 'db-1:5432', role: 'READER', state: 'AVAILABLE', lastTransitionTime: T0 },
@@ -37,16 +51,56 @@ describe('computeStatus', () => {
   });
 
   it.each<[string, Partial<StatusInput>, Record<string, string>]>([
-    ['all healthy', {}, { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected' }],
-    ['no Deployment yet', { deployment: undefined }, { Ready: 'False/NoReadyReplicas', TargetAvailable: 'True/WriterAvailable', Progressing: 'True/RollingOut', Degraded: 'False/AsExpected' }],
-    ['not probed yet', { healths: [{ endpoint: 'db-0:5432', role: 'UNKNOWN', state: 'REGISTERING', consecutiveFailures: 0 }], writer: undefined }, { Ready: 'False/Registering', TargetAvailable: 'Unknown/Registering', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected' }],
-    ['writer down, reader up', { healths: [down('db-0:5432'), up('db-1:5432', 'READER')] }, { Ready: 'False/NoWriter', TargetAvailable: 'False/NoWriter', Progressing: 'False/RolloutComplete', Degraded: 'True/TargetsUnavailable' }],
-    ['split brain', { healths: [up('db-0:5432'), up('db-1:5432')], writer: undefined }, { Ready: 'False/SplitBrain', TargetAvailable: 'False/SplitBrain', Progressing: 'False/RolloutComplete', Degraded: 'True/SplitBrain' }],
-    ['a reader down', { healths: [up('db-0:5432'), down('db-1:5432')] }, { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'True/TargetsUnavailable' }],
-    ['scaling up', { desiredReplicas: 3 }, { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'True/RollingOut', Degraded: 'False/AsExpected' }],
-    ['a pod not ready after rollout', { deployment: { replicas: 2, readyReplicas: 1, updatedReplicas: 2, observedGeneration: 1, generation: 1 } }, { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'True/ReplicasUnavailable' }],
-    ['apply failed', { applyError: 'forbidden' }, { Ready: 'False/ApplyFailed', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'True/ApplyFailed' }],
-    ['invalid spec', { invalid: { reason: 'InvalidSpec', problems: ['spec.targets: too small'] } }, { Ready: 'False/InvalidSpec', TargetAvailable: 'Unknown/InvalidSpec', Progressing: 'False/InvalidSpec', Degraded: 'True/InvalidSpec' }],
+    [
+      'all healthy',
+      {},
+      { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'no Deployment yet',
+      { deployment: undefined },
+      { Ready: 'False/NoReadyReplicas', TargetAvailable: 'True/WriterAvailable', Progressing: 'True/RollingOut', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'not probed yet',
+      { healths: [{ endpoint: 'db-0:5432', role: 'UNKNOWN', state: 'REGISTERING', consecutiveFailures: 0 }], writer: undefined },
+      { Ready: 'False/Registering', TargetAvailable: 'Unknown/Registering', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'writer down, reader up',
+      { healths: [down('db-0:5432'), up('db-1:5432', 'READER')] },
+      { Ready: 'False/NoWriter', TargetAvailable: 'False/NoWriter', Progressing: 'False/RolloutComplete', Degraded: 'True/TargetsUnavailable' },
+    ],
+    [
+      'split brain',
+      { healths: [up('db-0:5432'), up('db-1:5432')], writer: undefined },
+      { Ready: 'False/SplitBrain', TargetAvailable: 'False/SplitBrain', Progressing: 'False/RolloutComplete', Degraded: 'True/SplitBrain' },
+    ],
+    [
+      'a reader down',
+      { healths: [up('db-0:5432'), down('db-1:5432')] },
+      { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'True/TargetsUnavailable' },
+    ],
+    [
+      'scaling up',
+      { desiredReplicas: 3 },
+      { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'True/RollingOut', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'a pod not ready after rollout',
+      { deployment: { replicas: 2, readyReplicas: 1, updatedReplicas: 2, observedGeneration: 1, generation: 1 } },
+      { Ready: 'True/Available', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'True/ReplicasUnavailable' },
+    ],
+    [
+      'apply failed',
+      { applyError: 'forbidden' },
+      { Ready: 'False/ApplyFailed', TargetAvailable: 'True/WriterAvailable', Progressing: 'False/RolloutComplete', Degraded: 'True/ApplyFailed' },
+    ],
+    [
+      'invalid spec',
+      { invalid: { reason: 'InvalidSpec', problems: ['spec.targets: too small'] } },
+      { Ready: 'False/InvalidSpec', TargetAvailable: 'Unknown/InvalidSpec', Progressing: 'False/InvalidSpec', Degraded: 'True/InvalidSpec' },
+    ],
   ])('%s', (_name, change, want) => expect(summary(computeStatus({ ...healthy, ...change }))).toEqual(want));
 
   it('with the reader endpoint on, shows its Service address and the standbys it serves', () => {
@@ -61,7 +115,7 @@ describe('computeStatus', () => {
     expect(cond(s, 'Ready').message).toBe('a; b');
   });
 
-  it('lastTransitionTime moves only when a condition\'s status flips', () => {
+  it("lastTransitionTime moves only when a condition's status flips", () => {
     const first = computeStatus(healthy);
     const same = computeStatus({ ...healthy, previous: first, now: T1, deployment: { ...healthy.deployment, readyReplicas: 2 } });
     expect(cond(same, 'Ready').lastTransitionTime).toBe(T0);
@@ -77,9 +131,23 @@ describe('computeStatus', () => {
 
   it('a promoted standby is reported as PROMOTED while it stays the writer', () => {
     const before = computeStatus({ ...healthy, healths: [down('db-0:5432'), up('db-1:5432', 'READER')] });
-    const after = computeStatus({ ...healthy, previous: before, now: T1, healths: [down('db-0:5432'), up('db-1:5432', 'WRITER')], writer: 'db-1:5432', targetGeneration: 2 });
+    const after = computeStatus({
+      ...healthy,
+      previous: before,
+      now: T1,
+      healths: [down('db-0:5432'), up('db-1:5432', 'WRITER')],
+      writer: 'db-1:5432',
+      targetGeneration: 2,
+    });
     expect(after.targets![1]).toEqual({ endpoint: 'db-1:5432', role: 'WRITER', state: 'AVAILABLE', reason: 'PROMOTED', lastTransitionTime: T1 });
-    const later = computeStatus({ ...healthy, previous: after, now: '2026-01-01T00:02:00Z', healths: [down('db-0:5432'), up('db-1:5432', 'WRITER')], writer: 'db-1:5432', targetGeneration: 2 });
+    const later = computeStatus({
+      ...healthy,
+      previous: after,
+      now: '2026-01-01T00:02:00Z',
+      healths: [down('db-0:5432'), up('db-1:5432', 'WRITER')],
+      writer: 'db-1:5432',
+      targetGeneration: 2,
+    });
     expect(later.targets![1]).toEqual(after.targets![1]);
   });
 });

@@ -46,7 +46,12 @@ export interface StatusInput {
 
 type CondStatus = Condition['status'];
 
-function condition(prev: Condition[] | undefined, c: { type: string; status: CondStatus; reason: string; message: string }, generation: number, now: string): Condition {
+function condition(
+  prev: Condition[] | undefined,
+  c: { type: string; status: CondStatus; reason: string; message: string },
+  generation: number,
+  now: string,
+): Condition {
   const old = prev?.find((p) => p.type === c.type);
   const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
   return { ...c, lastTransitionTime, observedGeneration: generation };
@@ -99,10 +104,16 @@ function healthyConditions(i: StatusInput): C[] {
     : !probed
       ? { type: 'TargetAvailable', status: 'Unknown', reason: 'Registering', message: 'waiting for the first health probes' }
       : split
-        ? { type: 'TargetAvailable', status: 'False', reason: 'SplitBrain', message: `several endpoints are out of recovery (${split.join(', ')}): writes go to none of them until only one is` }
+        ? {
+            type: 'TargetAvailable',
+            status: 'False',
+            reason: 'SplitBrain',
+            message: `several endpoints are out of recovery (${split.join(', ')}): writes go to none of them until only one is`,
+          }
         : { type: 'TargetAvailable', status: 'False', reason: 'NoWriter', message: noWriterMessage(i.healths) };
 
-  const rollingOut = !d || (d.generation !== undefined && (d.observedGeneration ?? 0) < d.generation) || updated < i.desiredReplicas || (d.replicas ?? 0) > i.desiredReplicas;
+  const rollingOut =
+    !d || (d.generation !== undefined && (d.observedGeneration ?? 0) < d.generation) || updated < i.desiredReplicas || (d.replicas ?? 0) > i.desiredReplicas;
   const progressing: C = rollingOut
     ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `${updated}/${i.desiredReplicas} proxy pods updated, ${ready} ready` }
     : { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: `${i.desiredReplicas} proxy pods up to date` };
@@ -119,13 +130,18 @@ function healthyConditions(i: StatusInput): C[] {
     ? { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: i.applyError }
     : i.config?.outcome.refusal
       ? { type: 'Degraded', status: 'True', reason: 'PodRefusedConfig', message: i.config.outcome.refusal }
-    : split
-      ? { type: 'Degraded', status: 'True', reason: 'SplitBrain', message: target.message }
-    : down.length > 0
-      ? { type: 'Degraded', status: 'True', reason: 'TargetsUnavailable', message: down.map((h) => `${h.endpoint}: ${h.reason ?? 'UNAVAILABLE'}`).join('; ') }
-      : d && !rollingOut && ready < i.desiredReplicas
-        ? { type: 'Degraded', status: 'True', reason: 'ReplicasUnavailable', message: `${ready}/${i.desiredReplicas} proxy pods ready` }
-        : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'all targets and proxy pods are healthy' };
+      : split
+        ? { type: 'Degraded', status: 'True', reason: 'SplitBrain', message: target.message }
+        : down.length > 0
+          ? {
+              type: 'Degraded',
+              status: 'True',
+              reason: 'TargetsUnavailable',
+              message: down.map((h) => `${h.endpoint}: ${h.reason ?? 'UNAVAILABLE'}`).join('; '),
+            }
+          : d && !rollingOut && ready < i.desiredReplicas
+            ? { type: 'Degraded', status: 'True', reason: 'ReplicasUnavailable', message: `${ready}/${i.desiredReplicas} proxy pods ready` }
+            : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'all targets and proxy pods are healthy' };
 
   return i.config ? [readyC, target, progressing, degraded, i.config.outcome.condition] : [readyC, target, progressing, degraded];
 }

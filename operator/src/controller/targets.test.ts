@@ -17,10 +17,24 @@ const slice = (svc: string, ports: number[], eps: [string, boolean | undefined][
 });
 
 describe('candidateEndpoints', () => {
-  const s = spec({ targets: [{ host: 'db-0', port: 5433 }, { serviceRef: { name: 'pg', port: 5432 } }, { host: '10.0.0.1' }], auth: [{ secretRef: { name: 'a' } }] });
+  const s = spec({
+    targets: [{ host: 'db-0', port: 5433 }, { serviceRef: { name: 'pg', port: 5432 } }, { host: '10.0.0.1' }],
+    auth: [{ secretRef: { name: 'a' } }],
+  });
 
   it('host targets plus ready serviceRef addresses, in order, without duplicates', () => {
-    const slices = [slice('pg', [5432], [['10.0.0.1', true], ['10.0.0.2', false], ['10.0.0.3', undefined]]), slice('other', [5432], [['10.9.9.9', true]])];
+    const slices = [
+      slice(
+        'pg',
+        [5432],
+        [
+          ['10.0.0.1', true],
+          ['10.0.0.2', false],
+          ['10.0.0.3', undefined],
+        ],
+      ),
+      slice('other', [5432], [['10.9.9.9', true]]),
+    ];
     expect(candidateEndpoints(s, slices)).toEqual(['db-0:5433', '10.0.0.1:5432', '10.0.0.3:5432']);
   });
 
@@ -44,11 +58,41 @@ const h = (endpoint: string, role: TargetHealth['role'], state: TargetHealth['st
 describe('chooseWriter', () => {
   it.each<[string, TargetHealth[], { writer?: string; generation: number }, { writer: string | undefined; generation: number; changed: boolean }]>([
     ['first writer bumps 0 → 1', [h('a', 'WRITER', 'AVAILABLE')], { generation: 0 }, { writer: 'a', generation: 1, changed: true }],
-    ['a split brain (two out of recovery) takes the writer away', [h('a', 'WRITER', 'AVAILABLE'), h('b', 'WRITER', 'AVAILABLE')], { writer: 'b', generation: 4 }, { writer: undefined, generation: 5, changed: true }],
-    ['after a split brain, the one left out of recovery is the writer', [h('a', 'WRITER', 'AVAILABLE'), h('b', 'READER', 'AVAILABLE')], { writer: undefined, generation: 5 }, { writer: 'a', generation: 6, changed: true }],
-    ['fails over to the promoted standby', [h('a', 'UNKNOWN', 'UNAVAILABLE'), h('b', 'WRITER', 'AVAILABLE')], { writer: 'a', generation: 4 }, { writer: 'b', generation: 5, changed: true }],
-    ['readers are never chosen; the down writer stays', [h('a', 'UNKNOWN', 'UNAVAILABLE'), h('b', 'READER', 'AVAILABLE')], { writer: 'a', generation: 4 }, { writer: 'a', generation: 4, changed: false }],
-    ['a new leader with unprobed targets keeps the status writer', ['a', 'b'].map(initialHealth), { writer: 'b', generation: 7 }, { writer: 'b', generation: 7, changed: false }],
-    ['a writer removed from the spec is dropped', [h('c', 'READER', 'AVAILABLE')], { writer: 'a', generation: 2 }, { writer: undefined, generation: 3, changed: true }],
+    [
+      'a split brain (two out of recovery) takes the writer away',
+      [h('a', 'WRITER', 'AVAILABLE'), h('b', 'WRITER', 'AVAILABLE')],
+      { writer: 'b', generation: 4 },
+      { writer: undefined, generation: 5, changed: true },
+    ],
+    [
+      'after a split brain, the one left out of recovery is the writer',
+      [h('a', 'WRITER', 'AVAILABLE'), h('b', 'READER', 'AVAILABLE')],
+      { writer: undefined, generation: 5 },
+      { writer: 'a', generation: 6, changed: true },
+    ],
+    [
+      'fails over to the promoted standby',
+      [h('a', 'UNKNOWN', 'UNAVAILABLE'), h('b', 'WRITER', 'AVAILABLE')],
+      { writer: 'a', generation: 4 },
+      { writer: 'b', generation: 5, changed: true },
+    ],
+    [
+      'readers are never chosen; the down writer stays',
+      [h('a', 'UNKNOWN', 'UNAVAILABLE'), h('b', 'READER', 'AVAILABLE')],
+      { writer: 'a', generation: 4 },
+      { writer: 'a', generation: 4, changed: false },
+    ],
+    [
+      'a new leader with unprobed targets keeps the status writer',
+      ['a', 'b'].map(initialHealth),
+      { writer: 'b', generation: 7 },
+      { writer: 'b', generation: 7, changed: false },
+    ],
+    [
+      'a writer removed from the spec is dropped',
+      [h('c', 'READER', 'AVAILABLE')],
+      { writer: 'a', generation: 2 },
+      { writer: undefined, generation: 3, changed: true },
+    ],
   ])('%s', (_name, healths, prev, want) => expect(chooseWriter(healths, prev)).toEqual(want));
 });

@@ -26,16 +26,20 @@ export async function runKubectlPlugin(argv: readonly string[], out: NodeJS.Writ
     if (err instanceof HttpStatusError && err.code === 404) throw new Error(`DBProxy ${ns}/${args.name} not found`);
     throw err;
   }
-  const selector = Object.entries(selectorLabels(args.name)).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(selectorLabels(args.name))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = (await getJson<V1PodList>(kc, `/api/v1/namespaces/${enc(ns)}/pods`, { labelSelector: selector })).items;
   if (pods.length === 0) return void out.write(`No proxy pods for DBProxy ${ns}/${args.name}.\n`);
   pods.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  const rows = await Promise.all(pods.map(async (p) => {
-    const pod = podInfo(p);
-    if (pod.unreachable) return podRow(pod, undefined);
-    const [status, config] = await Promise.all([read(kc, ns, pod.name, 'status'), read(kc, ns, pod.name, 'config')]);
-    return podRow(pod, status, config);
-  }));
+  const rows = await Promise.all(
+    pods.map(async (p) => {
+      const pod = podInfo(p);
+      if (pod.unreachable) return podRow(pod, undefined);
+      const [status, config] = await Promise.all([read(kc, ns, pod.name, 'status'), read(kc, ns, pod.name, 'config')]);
+      return podRow(pod, status, config);
+    }),
+  );
   out.write(formatTable(rows));
 }
 

@@ -40,14 +40,27 @@ const status = (over: Record<string, unknown> = {}) => ({
 describe('pod rows', () => {
   it('reads clients, borrowed and idle connections, and the waiters over every pool', () => {
     expect(podRow({ name: 'p-1', ready: true }, status())).toEqual({
-      pod: 'p-1', ready: true, config: '', target: '10.0.0.5:5432', generation: '3', clients: 12, borrowed: 2, idle: 4, waiting: 3,
+      pod: 'p-1',
+      ready: true,
+      config: '',
+      target: '10.0.0.5:5432',
+      generation: '3',
+      clients: 12,
+      borrowed: 2,
+      idle: 4,
+      waiting: 3,
     });
   });
 
   it('shows the config version a pod runs (its /config), and a config it refused', () => {
     const config = { source: 'Secret shop/orders-proxy-config', version: '4711', appliedAt: '2024-01-01T00:00:00.000Z' };
     expect(podRow({ name: 'p', ready: true }, status(), config)).toMatchObject({ config: '4711' });
-    expect(podRow({ name: 'p', ready: true }, status(), { ...config, refused: { version: '4712', problems: ['pool.maxConnections: must be >= 1', 'bogus: unknown field'], at: 'x' } })).toMatchObject({
+    expect(
+      podRow({ name: 'p', ready: true }, status(), {
+        ...config,
+        refused: { version: '4712', problems: ['pool.maxConnections: must be >= 1', 'bogus: unknown field'], at: 'x' },
+      }),
+    ).toMatchObject({
       config: '4711',
       error: 'refused config 4712: pool.maxConnections: must be >= 1; bogus: unknown field',
       clients: 12,

@@ -107,13 +107,44 @@ const HEADERS = ['POD', 'READY', 'CONFIG', 'TARGET', 'GENERATION', 'CLIENTS', 'B
 /** kubectl's layout: upper-case headers, columns three spaces apart; a TOTAL row for several pods. */
 export function formatTable(rows: readonly PodRow[]): string {
   const cell = (n: number | undefined) => (n === undefined ? '' : String(n));
-  const lines = rows.map((r) => [r.pod, r.ready ? 'true' : 'false', r.config, r.target, r.generation, cell(r.clients), cell(r.borrowed), cell(r.idle), cell(r.waiting), r.error ?? '']);
+  const lines = rows.map((r) => [
+    r.pod,
+    r.ready ? 'true' : 'false',
+    r.config,
+    r.target,
+    r.generation,
+    cell(r.clients),
+    cell(r.borrowed),
+    cell(r.idle),
+    cell(r.waiting),
+    r.error ?? '',
+  ]);
   const headers = rows.some((r) => r.error) ? [...HEADERS, 'ERROR'] : HEADERS;
   if (rows.length > 1) {
     const sum = (k: 'clients' | 'borrowed' | 'idle' | 'waiting') => rows.reduce((t, r) => t + (r[k] ?? 0), 0);
-    lines.push(['TOTAL', `${rows.filter((r) => r.ready).length}/${rows.length}`, '', '', '', cell(sum('clients')), cell(sum('borrowed')), cell(sum('idle')), cell(sum('waiting')), '']);
+    lines.push([
+      'TOTAL',
+      `${rows.filter((r) => r.ready).length}/${rows.length}`,
+      '',
+      '',
+      '',
+      cell(sum('clients')),
+      cell(sum('borrowed')),
+      cell(sum('idle')),
+      cell(sum('waiting')),
+      '',
+    ]);
   }
   const table = [headers, ...lines.map((l) => l.slice(0, headers.length))];
   const widths = headers.map((_, i) => Math.max(...table.map((l) => l[i]!.length)));
-  return table.map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    table
+      .map((l) =>
+        l
+          .map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

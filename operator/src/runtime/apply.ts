@@ -28,7 +28,14 @@ class ObjectClient extends KubernetesObjectApi {
     ctx.setQueryParam('fieldManager', FIELD_MANAGER);
     ctx.setQueryParam('force', 'true');
     // Only what we own: identity + status. Sending spec here would be ignored, but keep it lean.
-    ctx.setBody(JSON.stringify({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace }, status: obj.status }));
+    ctx.setBody(
+      JSON.stringify({
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace },
+        status: obj.status,
+      }),
+    );
     await this.requestPromise(ctx);
   }
 }

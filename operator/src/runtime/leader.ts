@@ -79,7 +79,8 @@ export class LeaderElector {
         await sleep(this.retryPeriodMs * (1 + Math.random() * 0.2), this.stopCtl.signal);
         continue;
       }
-      if (this.stopped) await this.release(); // won it just as stop() was called
+      if (this.stopped)
+        await this.release(); // won it just as stop() was called
       else await this.lead(cb);
     }
   }
@@ -131,7 +132,10 @@ export class LeaderElector {
     } catch (err) {
       if (classifyApiError(err).kind !== 'NotFound') throw err;
       const spec = claimSpec(undefined, identity, now, this.leaseDurationMs);
-      this.lease = await this.api.createNamespacedLease({ namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec } });
+      this.lease = await this.api.createNamespacedLease({
+        namespace,
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec },
+      });
       this.observed = observe(undefined, this.lease.spec, now);
       return 'ours';
     }

@@ -54,7 +54,12 @@ describe('expiry by local observation', () => {
   });
 
   it('record keys differ when holder, renewTime or transitions change', () => {
-    const keys = new Set([recordKey(held), recordKey({ ...held, holderIdentity: 'x' }), recordKey({ ...held, renewTime: T0.toString() }), recordKey({ ...held, leaseTransitions: 4 })]);
+    const keys = new Set([
+      recordKey(held),
+      recordKey({ ...held, holderIdentity: 'x' }),
+      recordKey({ ...held, renewTime: T0.toString() }),
+      recordKey({ ...held, leaseTransitions: 4 }),
+    ]);
     expect(keys.size).toBe(4);
     expect(recordKey(undefined)).toBe('');
   });
@@ -69,7 +74,12 @@ describe('claim and release', () => {
   });
 
   it('renewing keeps acquireTime and transitions', () => {
-    const mine: LeaseRecord = { holderIdentity: 'a', acquireTime: '2026-01-02T03:00:00.000000Z', renewTime: '2026-01-02T03:04:00.000000Z', leaseTransitions: 2 };
+    const mine: LeaseRecord = {
+      holderIdentity: 'a',
+      acquireTime: '2026-01-02T03:00:00.000000Z',
+      renewTime: '2026-01-02T03:04:00.000000Z',
+      leaseTransitions: 2,
+    };
     const s = claimSpec(mine, 'a', T0, 15_000);
     expect(s.leaseTransitions).toBe(2);
     expect(parseTime(s.acquireTime)).toBe(Date.parse('2026-01-02T03:00:00Z'));

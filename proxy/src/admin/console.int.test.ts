@@ -28,16 +28,19 @@ const file = path.join(dir, 'proxy.yaml');
 const open: pg.Client[] = [];
 
 function writeConfig(pool: string): void {
-  writeFileSync(file, [
-    'listen: 127.0.0.1:0',
-    'admin: { listen: 127.0.0.1:0, users: [ops] }',
-    `targets: ["127.0.0.1:${db.port}"]`,
-    'auth:',
-    '  method: scram',
-    `  users: [{ username: app, password: ${APP.password} }, { username: ops, password: ${OPS.password} }]`,
-    `pool: ${pool}`,
-    'logLevel: warn',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'listen: 127.0.0.1:0',
+      'admin: { listen: 127.0.0.1:0, users: [ops] }',
+      `targets: ["127.0.0.1:${db.port}"]`,
+      'auth:',
+      '  method: scram',
+      `  users: [{ username: app, password: ${APP.password} }, { username: ops, password: ${OPS.password} }]`,
+      `pool: ${pool}`,
+      'logLevel: warn',
+    ].join('\n'),
+  );
 }
 
 beforeAll(async () => {
@@ -78,7 +81,10 @@ const appPool = async (c: pg.Client) => (await show(c, 'POOLS')).find((r) => r['
 /** The state of a promise now, without waiting for it. */
 function track<T>(p: Promise<T>): { state: () => string; done: Promise<T> } {
   let state = 'pending';
-  p.then(() => (state = 'resolved'), () => (state = 'rejected'));
+  p.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
   return { state: () => state, done: p };
 }
 
@@ -100,19 +106,47 @@ describe('the admin console (virtual database dbproxy)', () => {
     const admin = await consoleClient();
 
     expect(await appPool(admin)).toMatchObject({
-      cl_active: '2', cl_waiting: '0', sv_active: '1', sv_idle: '0', sv_used: '0', maxwait: '0', pool_mode: 'transaction', endpoint: 'writer', paused: '0', sv_max: '2',
+      cl_active: '2',
+      cl_waiting: '0',
+      sv_active: '1',
+      sv_idle: '0',
+      sv_used: '0',
+      maxwait: '0',
+      pool_mode: 'transaction',
+      endpoint: 'writer',
+      paused: '0',
+      sv_max: '2',
     });
 
     const clients = await show(admin, 'CLIENTS');
     const byApp = (name: string) => clients.find((r) => r['application_name'] === name);
-    expect(byApp('client-a')).toMatchObject({ type: 'C', user: 'app', database: 'postgres', state: 'active', mode: 'linked', addr: '127.0.0.1', tls: '', pinned: null });
+    expect(byApp('client-a')).toMatchObject({
+      type: 'C',
+      user: 'app',
+      database: 'postgres',
+      state: 'active',
+      mode: 'linked',
+      addr: '127.0.0.1',
+      tls: '',
+      pinned: null,
+    });
     expect(byApp('client-b')).toMatchObject({ state: 'active', mode: 'idle', link: null });
     expect(byApp('console-test')).toMatchObject({ user: 'ops', database: 'dbproxy', mode: 'admin' });
     expect(byApp('client-a')!['connect_time']).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
 
     const servers = await show(admin, 'SERVERS');
     expect(servers).toEqual([
-      expect.objectContaining({ type: 'S', user: 'app', database: 'postgres', state: 'active', port: String(db.port), remote_pid: String(pid), link: byApp('client-a')!['id'], application_name: 'client-a', close_needed: '0' }),
+      expect.objectContaining({
+        type: 'S',
+        user: 'app',
+        database: 'postgres',
+        state: 'active',
+        port: String(db.port),
+        remote_pid: String(pid),
+        link: byApp('client-a')!['id'],
+        application_name: 'client-a',
+        close_needed: '0',
+      }),
     ]);
     expect(servers[0]!['id']).toBe(byApp('client-a')!['link']);
 
@@ -129,7 +163,10 @@ describe('the admin console (virtual database dbproxy)', () => {
     // The clients of the test before have gone (their closes reach the proxy on their own time).
     const admin = await consoleClient();
     await waitFor(async () => (await appPool(admin))?.['cl_active'] === '1', 'one client left in the pool');
-    const psql = (sql: string) => run('psql', ['-X', '-A', '-F', '|', '-h', '127.0.0.1', '-p', String(proxy.port), '-U', OPS.user, '-d', 'dbproxy', '-c', sql], { env: { ...process.env, PGPASSWORD: OPS.password } });
+    const psql = (sql: string) =>
+      run('psql', ['-X', '-A', '-F', '|', '-h', '127.0.0.1', '-p', String(proxy.port), '-U', OPS.user, '-d', 'dbproxy', '-c', sql], {
+        env: { ...process.env, PGPASSWORD: OPS.password },
+      });
     const pools = (await psql('SHOW POOLS')).stdout.split('\n');
     expect(pools[0]).toBe('database|user|cl_active|cl_waiting|sv_active|sv_idle|sv_used|sv_login|maxwait|maxwait_us|pool_mode|endpoint|paused|sv_max');
     expect(pools).toContain('postgres|app|1|0|0|1|0|0|0|0|transaction|writer|0|2');
@@ -154,7 +191,7 @@ describe('the admin console (virtual database dbproxy)', () => {
     expect((await sqlError(admin.query('KILL postgres'))).code).toBe('0A000');
     expect((await sqlError(admin.query({ text: 'SHOW POOLS', values: [1] }))).code).toBe('0A000');
     expect((await sqlError(admin.query('RESUME'))).message).toBe('nothing is paused');
-    expect((await show(admin, 'HELP'))).toEqual([]);
+    expect(await show(admin, 'HELP')).toEqual([]);
     expect((await admin.query('SHOW STATS;')).command).toBe('SHOW');
   });
 

@@ -26,7 +26,29 @@ const cert = path.join(dir, 'tls.crt');
 const key = path.join(dir, 'tls.key');
 
 beforeAll(async () => {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   db = await startPostgres({ authMethod: 'scram-sha-256', users: [{ name: APP.username, password: APP.password }] });
   proxy = await startProxy({
     targets: [{ host: db.host, port: db.port }],
@@ -73,7 +95,7 @@ describe('proxy metrics with real values', () => {
     expect(total(m, 'dbproxy_target_available', { role: 'reader' })).toBe(0);
   });
 
-  it("times each unit of work from its request to ReadyForQuery, per pool, and leaves pinned sessions out", async () => {
+  it('times each unit of work from its request to ReadyForQuery, per pool, and leaves pinned sessions out', async () => {
     const c = await client();
     const before = total(await scrape(), 'dbproxy_query_response_latency_seconds_count', POOL);
     await c.query('select 1');

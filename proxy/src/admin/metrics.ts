@@ -85,14 +85,26 @@ export class ProxyMetrics {
         this.set(source.clientConnectionsNoTls());
       },
     });
-    perPool('dbproxy_database_connections', 'Connections from the proxy to the database, by pool and state (idle in the pool, active for a client, opening).', ['state'], (g, p) => {
-      g.set({ ...labelsOf(p), state: 'idle' }, p.idle);
-      g.set({ ...labelsOf(p), state: 'active' }, p.active);
-      g.set({ ...labelsOf(p), state: 'opening' }, p.opening);
-    });
-    perPool('dbproxy_database_connections_currently_session_pinned', 'Database connections pinned to one client session, by pool.', [], (g, p) => g.set(labelsOf(p), p.pinned));
+    perPool(
+      'dbproxy_database_connections',
+      'Connections from the proxy to the database, by pool and state (idle in the pool, active for a client, opening).',
+      ['state'],
+      (g, p) => {
+        g.set({ ...labelsOf(p), state: 'idle' }, p.idle);
+        g.set({ ...labelsOf(p), state: 'active' }, p.active);
+        g.set({ ...labelsOf(p), state: 'opening' }, p.opening);
+      },
+    );
+    perPool('dbproxy_database_connections_currently_session_pinned', 'Database connections pinned to one client session, by pool.', [], (g, p) =>
+      g.set(labelsOf(p), p.pinned),
+    );
     perPool('dbproxy_client_connections_waiting', 'Client connections queued for a database connection, by pool.', [], (g, p) => g.set(labelsOf(p), p.waiting));
-    perPool('dbproxy_pool_max_connections', 'The most database connections a pool may open: pool.maxConnections (the budget all pools of the pod share), or pool.maxDbConnections / pool.maxUserConnections if smaller.', [], (g, p) => g.set(labelsOf(p), p.maxConnections));
+    perPool(
+      'dbproxy_pool_max_connections',
+      'The most database connections a pool may open: pool.maxConnections (the budget all pools of the pod share), or pool.maxDbConnections / pool.maxUserConnections if smaller.',
+      [],
+      (g, p) => g.set(labelsOf(p), p.maxConnections),
+    );
     new Gauge({
       name: 'dbproxy_target_available',
       help: 'Whether the target is available to this proxy, by role: 1 while a writer is (role="writer"); with a reader endpoint, 1 while at least one standby is (role="reader").',

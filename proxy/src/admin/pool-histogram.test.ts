@@ -11,7 +11,10 @@ describe('PoolHistogram', () => {
     const theirs = new Registry();
     const h = new PoolHistogram('x_seconds', 'help text', ['database', 'user'], BOUNDS, ours);
     const ref = new Histogram({ name: 'x_seconds', help: 'help text', labelNames: ['database', 'user'], buckets: BOUNDS, registers: [theirs] });
-    for (const [db, user] of [['a', 'u'], ['b', 'v']] as const) {
+    for (const [db, user] of [
+      ['a', 'u'],
+      ['b', 'v'],
+    ] as const) {
       const child = h.child({ database: db, user });
       for (const v of SAMPLES) {
         child.observe(v);

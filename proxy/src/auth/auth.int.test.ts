@@ -124,11 +124,7 @@ describe('auth against a real PostgreSQL 15', () => {
   beforeAll(async () => {
     pg = await startPostgres({
       settings: { password_encryption: 'scram-sha-256' },
-      hba: [
-        'host all md5_user 127.0.0.1/32 md5',
-        'host all clear_user 127.0.0.1/32 password',
-        'host all all 127.0.0.1/32 scram-sha-256',
-      ],
+      hba: ['host all md5_user 127.0.0.1/32 md5', 'host all clear_user 127.0.0.1/32 password', 'host all all 127.0.0.1/32 scram-sha-256'],
       users: [
         { name: 'scram_user', password: 's3cret' },
         { name: 'clear_user', password: 'clear-pw' },
@@ -188,7 +184,10 @@ describe('auth against a real PostgreSQL 15', () => {
 
     it('a verifier PostgreSQL stored checks our client exchange (proxy as server with a pg_authid verifier)', async () => {
       const stored = (await pg.query(`select rolpassword from pg_authid where rolname = 'scram_user'`)).rows[0].rolpassword as string;
-      for (const [password, ok] of [['s3cret', true], ['wrong', false]] as const) {
+      for (const [password, ok] of [
+        ['s3cret', true],
+        ['wrong', false],
+      ] as const) {
         const server = new ScramServer(scramSecretFromPassword(stored));
         const client = new ScramClient(password);
         const r = server.handleClientFinal(client.handleServerFirst(server.handleClientFirst(client.clientFirst())));

@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AuthProtocolError,
-  formatScramVerifier,
-  parseScramVerifier,
-  ScramClient,
-  ScramServer,
-  scramSecretFromPassword,
-} from './scram.js';
+import { AuthProtocolError, formatScramVerifier, parseScramVerifier, ScramClient, ScramServer, scramSecretFromPassword } from './scram.js';
 
 // RFC 7677 section 3: user "user", password "pencil".
 const RFC = {
@@ -112,7 +105,14 @@ describe('SCRAM-SHA-256 client against server', () => {
       c.clientFirst();
       return c;
     };
-    for (const msg of ['r=other,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096', `r=${RFC.clientNonce},s=W22Z,i=4096`, `r=${RFC.clientNonce}x,s=!!,i=4096`, `r=${RFC.clientNonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0`, `r=${RFC.clientNonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1`, 'garbage']) {
+    for (const msg of [
+      'r=other,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
+      `r=${RFC.clientNonce},s=W22Z,i=4096`,
+      `r=${RFC.clientNonce}x,s=!!,i=4096`,
+      `r=${RFC.clientNonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0`,
+      `r=${RFC.clientNonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1`,
+      'garbage',
+    ]) {
       expect(() => first().handleServerFirst(msg)).toThrow(AuthProtocolError);
     }
     expect(() => new ScramClient('x').handleServerFirst(RFC.serverFirst)).toThrow(/before client-first/);
@@ -153,7 +153,10 @@ describe('stored verifiers', () => {
 
 describe('malformed input never escapes as anything but the typed error (property)', () => {
   const fragments = fc.constantFrom('n', 'y', 'p', ',', '=', 'a=', 'n=', 'r=', 'c=', 'p=', 'biws', 's=', 'i=', 'm=', 'x', '==', '\u0000', 'é', RFC.clientNonce);
-  const scramish = fc.oneof(fc.string(), fc.array(fragments, { maxLength: 12 }).map((a) => a.join('')));
+  const scramish = fc.oneof(
+    fc.string(),
+    fc.array(fragments, { maxLength: 12 }).map((a) => a.join('')),
+  );
 
   it('server: client-first throws only AuthProtocolError, client-final only returns {ok:false}', () => {
     fc.assert(

@@ -10,7 +10,6 @@ import { saslprep } from './saslprep.js';
 
 export { formatScramVerifier, parseScramVerifier, type ScramSecret } from '../../../contract/config/password-formats.js';
 
-
 /** A malformed or out-of-order SCRAM message; the only error this module throws. */
 export class AuthProtocolError extends Error {
   override name = 'AuthProtocolError';

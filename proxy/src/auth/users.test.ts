@@ -152,17 +152,44 @@ describe('UserStore', () => {
 });
 
 describe('parseUsersFile never fails with anything but UsersFileError (property)', () => {
-  const pieces = fc.constantFrom('"', '""', ' ', '\n', ';', '#', '- ', 'username: ', 'password: ', '{', '}', '[', ']', ',', ':', '&a ', '*a', 'app', 'md5', 'SCRAM-SHA-256$');
+  const pieces = fc.constantFrom(
+    '"',
+    '""',
+    ' ',
+    '\n',
+    ';',
+    '#',
+    '- ',
+    'username: ',
+    'password: ',
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    ':',
+    '&a ',
+    '*a',
+    'app',
+    'md5',
+    'SCRAM-SHA-256$',
+  );
   it('holds for arbitrary and near-miss text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.array(pieces, { maxLength: 20 }).map((a) => a.join(''))), (text) => {
-        try {
-          const users = parseUsersFile(text, 'f');
-          for (const u of users) expect(typeof u.username === 'string' && typeof u.password === 'string').toBe(true);
-        } catch (err) {
-          expect(err).toBeInstanceOf(UsersFileError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(pieces, { maxLength: 20 }).map((a) => a.join('')),
+        ),
+        (text) => {
+          try {
+            const users = parseUsersFile(text, 'f');
+            for (const u of users) expect(typeof u.username === 'string' && typeof u.password === 'string').toBe(true);
+          } catch (err) {
+            expect(err).toBeInstanceOf(UsersFileError);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

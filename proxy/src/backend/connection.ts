@@ -284,4 +284,3 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
     );
   });
 }
-

@@ -213,7 +213,9 @@ export class ClientSession implements SessionLink, ConnHandlers {
   }
 
   idleTimeout(): void {
-    this.guard(() => this.machine!.end({ severity: 'FATAL', code: '57P05', message: 'terminating connection due to idle-session timeout (idleClientTimeout)' }));
+    this.guard(() =>
+      this.machine!.end({ severity: 'FATAL', code: '57P05', message: 'terminating connection due to idle-session timeout (idleClientTimeout)' }),
+    );
   }
 
   /** Ends the client's side now (the machine, if any, drains its backend). */

@@ -81,7 +81,11 @@ export class StartupPhase {
 }
 
 /** What a client is told once authenticated: the server's parameters (with its own), its key, Z. */
-export function welcomeMessages(server: ReadonlyMap<string, string>, startup: ReadonlyMap<string, string>, keys: { processId: number; secretKey: number }): Buffer {
+export function welcomeMessages(
+  server: ReadonlyMap<string, string>,
+  startup: ReadonlyMap<string, string>,
+  keys: { processId: number; secretKey: number },
+): Buffer {
   const parts: Buffer[] = [];
   for (const [name, value] of server) {
     const own = REPORTED.includes(name) ? (startup.get(name) ?? startup.get(name.toLowerCase())) : undefined;

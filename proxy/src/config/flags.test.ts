@@ -24,16 +24,42 @@ describe('quick mode', () => {
   it('builds the full config from the contract flags', () => {
     const cert = path.join(tmp, 'c.pem');
     const { config, configFile } = parse(
-      '--listen', '127.0.0.1:6432', '--target', '10.0.0.1:5432,[::1]:5433', '--pool-size', '7', '--admin-listen=127.0.0.1:9000', '--reader-listen', '127.0.0.1:6433',
-      '--auth', 'md5', '--users', USERS, '--pinning-filters', 'EXCLUDE_VARIABLE_SETS', '--tls-cert', cert, '--tls-key', cert,
-      '--require-tls', '--borrow-timeout', '5s', '--idle-client-timeout', '10m', '--log-level', 'debug',
+      '--listen',
+      '127.0.0.1:6432',
+      '--target',
+      '10.0.0.1:5432,[::1]:5433',
+      '--pool-size',
+      '7',
+      '--admin-listen=127.0.0.1:9000',
+      '--reader-listen',
+      '127.0.0.1:6433',
+      '--auth',
+      'md5',
+      '--users',
+      USERS,
+      '--pinning-filters',
+      'EXCLUDE_VARIABLE_SETS',
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      cert,
+      '--require-tls',
+      '--borrow-timeout',
+      '5s',
+      '--idle-client-timeout',
+      '10m',
+      '--log-level',
+      'debug',
     );
     expect(configFile).toBeUndefined();
     expect(config).toMatchObject({
       listen: '127.0.0.1:6432',
       admin: { listen: '127.0.0.1:9000' },
       reader: { listen: '127.0.0.1:6433', whenNoReader: 'wait' },
-      targets: [{ host: '10.0.0.1', port: 5432 }, { host: '::1', port: 5433 }],
+      targets: [
+        { host: '10.0.0.1', port: 5432 },
+        { host: '::1', port: 5433 },
+      ],
       auth: { method: 'md5', usersFile: USERS, users: [{ username: 'app', password: 'pw' }] },
       tls: { certFile: cert, keyFile: cert, require: true },
       pool: { maxConnections: 7, maxIdleConnections: 5, borrowTimeout: 5_000, sessionPinningFilters: ['EXCLUDE_VARIABLE_SETS'] },
@@ -44,7 +70,12 @@ describe('quick mode', () => {
 
   it('takes the defaults for everything but --target (with trust given explicitly)', () => {
     const { config } = parse('--target', 'db:5432', '--auth', 'trust');
-    expect(config).toMatchObject({ listen: '0.0.0.0:5432', admin: { listen: '0.0.0.0:9187' }, auth: { method: 'trust', users: [] }, pool: { maxConnections: 20 } });
+    expect(config).toMatchObject({
+      listen: '0.0.0.0:5432',
+      admin: { listen: '0.0.0.0:9187' },
+      auth: { method: 'trust', users: [] },
+      pool: { maxConnections: 20 },
+    });
     expect(parse('--target', 'db:5432', '--auth', 'trust', '--pool-size', '2').config!.pool.maxIdleConnections).toBe(2);
     expect(parse('--target', 'db:5432', '--users', USERS).config!.auth.method).toBe('scram');
     expect(parse('--target', 'db:5432', '--auth=trust', '--pinning-filters', 'none').config!.pool.sessionPinningFilters).toEqual([]);

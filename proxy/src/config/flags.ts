@@ -63,7 +63,11 @@ const BOOL_FLAGS: Record<string, string> = { '--require-tls': 'tls.require' };
 const FLAG_OF_PATH = Object.entries({ ...VALUE_FLAGS, ...BOOL_FLAGS })
   .filter(([, p]) => p !== '')
   .map(([flag, p]) => [p, flag] as const)
-  .concat([['tls', '--tls-cert/--tls-key'], ['auth.users', '--users'], ['auth', '--auth/--users']])
+  .concat([
+    ['tls', '--tls-cert/--tls-key'],
+    ['auth.users', '--users'],
+    ['auth', '--auth/--users'],
+  ])
   .sort((a, b) => b[0].length - a[0].length);
 
 function usageError(message: string): FlagError {
@@ -120,7 +124,10 @@ function configValue(flag: string, raw: string): unknown {
 function renameProblem(problem: string): string {
   const hit = FLAG_OF_PATH.find(([p]) => problem.startsWith(p + ':') || problem.startsWith(p + '.') || problem.startsWith(p + ' '));
   if (!hit) return problem;
-  const rest = problem.slice(hit[0].length).replace(/^\.\d+/, '').replace(/^\.[\w.]+(?=:)/, '');
+  const rest = problem
+    .slice(hit[0].length)
+    .replace(/^\.\d+/, '')
+    .replace(/^\.[\w.]+(?=:)/, '');
   return `${hit[1]}${rest.replace(' (or {host, port})', '')}`;
 }
 
@@ -142,7 +149,9 @@ export function parseProxyArgs(argv: string[], _env: NodeJS.ProcessEnv): { confi
   for (const [flag, raw] of flags) setPath(obj, VALUE_FLAGS[flag] ?? BOOL_FLAGS[flag]!, configValue(flag, raw));
   const problems: string[] = [];
   if (!flags.has('--users') && flags.get('--auth') !== 'trust' && ['scram', 'md5', undefined].includes(flags.get('--auth'))) {
-    problems.push(`--auth ${flags.get('--auth') ?? 'scram (the default)'} needs --users FILE; without a users file pass --auth trust explicitly (clients are then not checked, and the proxy logs in to the database with PGPASSWORD)`);
+    problems.push(
+      `--auth ${flags.get('--auth') ?? 'scram (the default)'} needs --users FILE; without a users file pass --auth trust explicitly (clients are then not checked, and the proxy logs in to the database with PGPASSWORD)`,
+    );
     setPath(obj, 'auth.method', 'trust'); // reported above; keep it out of the schema's own list
   }
   try {

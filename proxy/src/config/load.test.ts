@@ -63,8 +63,14 @@ describe('defaults', () => {
   });
 
   it('takes durations as strings or seconds, and target ports default to 5432', () => {
-    const c = parseConfig({ ...T, targets: [{ host: 'a' }, '[::1]:6000'], pool: { borrowTimeout: 5 }, idleClientTimeout: '0', healthCheck: { interval: '250ms' } }, 't');
-    expect(c.targets).toEqual([{ host: 'a', port: 5432 }, { host: '::1', port: 6000 }]);
+    const c = parseConfig(
+      { ...T, targets: [{ host: 'a' }, '[::1]:6000'], pool: { borrowTimeout: 5 }, idleClientTimeout: '0', healthCheck: { interval: '250ms' } },
+      't',
+    );
+    expect(c.targets).toEqual([
+      { host: 'a', port: 5432 },
+      { host: '::1', port: 6000 },
+    ]);
     expect([c.pool.borrowTimeout, c.idleClientTimeout, c.healthCheck.interval]).toEqual([5_000, 0, 250]);
   });
 });
@@ -76,7 +82,14 @@ describe('every problem, one per line, path first', () => {
     ['not a mapping', 'listen: x', ['(top level): expected an object (mapping), got "listen: x"']],
     [
       'many at once',
-      { targets: ['db:5432', 'nocolon', { host: 'h', port: 'x' }], listen: '1.2.3.4', bogus: 1, pool: { maxConnections: 0, borrowTimeout: 'soon', extra: true }, logLevel: 'loud', auth: { method: 'trust' } },
+      {
+        targets: ['db:5432', 'nocolon', { host: 'h', port: 'x' }],
+        listen: '1.2.3.4',
+        bogus: 1,
+        pool: { maxConnections: 0, borrowTimeout: 'soon', extra: true },
+        logLevel: 'loud',
+        auth: { method: 'trust' },
+      },
       [
         'listen: invalid address "1.2.3.4": expected HOST:PORT, e.g. 127.0.0.1:6432 or [::1]:6432',
         'targets.1: invalid address "nocolon": expected HOST:PORT, e.g. 127.0.0.1:6432 or [::1]:6432 (or {host, port})',
@@ -90,31 +103,72 @@ describe('every problem, one per line, path first', () => {
     ],
     ['maxIdle above max', { ...T, pool: { maxConnections: 3, maxIdleConnections: 4 } }, ['pool.maxIdleConnections: must be at most pool.maxConnections (3)']],
     ['fractional count', { ...T, pool: { maxConnections: 2.5 } }, ['pool.maxConnections: must be a whole number']],
-    ['negative per-database and per-user limits', { ...T, pool: { maxDbConnections: -1, maxUserConnections: 1.5 } }, ['pool.maxDbConnections: must be >= 0', 'pool.maxUserConnections: must be a whole number']],
+    [
+      'negative per-database and per-user limits',
+      { ...T, pool: { maxDbConnections: -1, maxUserConnections: 1.5 } },
+      ['pool.maxDbConnections: must be >= 0', 'pool.maxUserConnections: must be a whole number'],
+    ],
     ['port out of range', { ...T, targets: [{ host: 'h', port: 70000 }] }, ['targets.0.port: must be <= 65535']],
     ['empty host', { ...T, targets: [{ host: '' }] }, ['targets.0.host: must not be empty']],
     ['unknown method', { ...T, auth: { method: 'password' } }, ['auth.method: must be one of scram, md5, trust, got "password"']],
-    ['unknown filter', { ...T, pool: { sessionPinningFilters: ['EXCLUDE_ALL'] } }, ['pool.sessionPinningFilters.0: must be "EXCLUDE_VARIABLE_SETS", got "EXCLUDE_ALL"']],
+    [
+      'unknown filter',
+      { ...T, pool: { sessionPinningFilters: ['EXCLUDE_ALL'] } },
+      ['pool.sessionPinningFilters.0: must be "EXCLUDE_VARIABLE_SETS", got "EXCLUDE_ALL"'],
+    ],
     ['require without cert', { ...T, tls: { require: true } }, ['tls.require: needs a certificate and key (tls.certFile and tls.keyFile)']],
     ['cert without key', { ...T, tls: { certFile: 'c.pem' } }, ['tls.keyFile: tls.certFile and tls.keyFile go together']],
-    ['zero interval', { ...T, healthCheck: { interval: 0, failureThreshold: 0 } }, ['healthCheck.interval: must be more than 0', 'healthCheck.failureThreshold: must be >= 1']],
+    [
+      'zero interval',
+      { ...T, healthCheck: { interval: 0, failureThreshold: 0 } },
+      ['healthCheck.interval: must be more than 0', 'healthCheck.failureThreshold: must be >= 1'],
+    ],
     ['huge timer', { ...T, idleClientTimeout: '1000h' }, ['idleClientTimeout: invalid duration "1000h": must be at most 24 days']],
     ['tiny message cap', { ...T, maxMessageLength: 10 }, ['maxMessageLength: must be >= 1024']],
     ['unknown mover', { ...T, io: 'uring' }, ['io: must be one of auto, native, node, got "uring"']],
-    ['wrong types', { ...T, admin: 'x', tls: { require: 'yes' } }, ['admin: expected an object (mapping), got "x"', 'tls.require: expected true or false, got "yes"']],
-    ['user fields', { ...T, auth: { method: 'trust', users: [{ username: '', password: 1 }] } }, ['auth.users.0.username: must not be empty', 'auth.users.0.password: expected a string, got 1']],
+    [
+      'wrong types',
+      { ...T, admin: 'x', tls: { require: 'yes' } },
+      ['admin: expected an object (mapping), got "x"', 'tls.require: expected true or false, got "yes"'],
+    ],
+    [
+      'user fields',
+      { ...T, auth: { method: 'trust', users: [{ username: '', password: 1 }] } },
+      ['auth.users.0.username: must not be empty', 'auth.users.0.password: expected a string, got 1'],
+    ],
     [
       'user problems are listed with schema problems',
-      { targets: [], auth: { method: 'scram', users: [{ username: 'a', password: md5PasswordHash('a', 'x') }, { username: 'a', password: 'y' }] } },
+      {
+        targets: [],
+        auth: {
+          method: 'scram',
+          users: [
+            { username: 'a', password: md5PasswordHash('a', 'x') },
+            { username: 'a', password: 'y' },
+          ],
+        },
+      },
       [
         'targets: at least one target (HOST:PORT of PostgreSQL) is needed',
         'auth.users.0: user "a" has an MD5 hash, which cannot check SCRAM-SHA-256 logins: give the plaintext password or a SCRAM verifier, or use auth method md5',
         'auth.users.1: user "a" is listed twice',
       ],
     ],
-    ['verifier with md5', { ...T, auth: { method: 'md5', users: [{ username: 'v', password: VERIFIER }] } }, [expect.stringMatching(/^auth\.users\.0: user "v" has a SCRAM verifier, which cannot check MD5 logins/) as unknown as string]],
-    ['verifier with trust', { ...T, auth: { method: 'trust', users: [{ username: 'v', password: VERIFIER }] } }, [expect.stringMatching(/^auth\.users\.0: user "v" has only a SCRAM verifier/) as unknown as string]],
-    ['missing users file', { ...T, auth: { method: 'trust', usersFile: 'nope.txt' } }, [expect.stringMatching(/^auth\.usersFile: ENOENT: .*nope\.txt/) as unknown as string]],
+    [
+      'verifier with md5',
+      { ...T, auth: { method: 'md5', users: [{ username: 'v', password: VERIFIER }] } },
+      [expect.stringMatching(/^auth\.users\.0: user "v" has a SCRAM verifier, which cannot check MD5 logins/) as unknown as string],
+    ],
+    [
+      'verifier with trust',
+      { ...T, auth: { method: 'trust', users: [{ username: 'v', password: VERIFIER }] } },
+      [expect.stringMatching(/^auth\.users\.0: user "v" has only a SCRAM verifier/) as unknown as string],
+    ],
+    [
+      'missing users file',
+      { ...T, auth: { method: 'trust', usersFile: 'nope.txt' } },
+      [expect.stringMatching(/^auth\.usersFile: ENOENT: .*nope\.txt/) as unknown as string],
+    ],
     [
       'admin user who cannot log in',
       { ...T, admin: { users: ['app', 'ops'] }, auth: { method: 'scram', users: [{ username: 'app', password: 'x' }] } },
@@ -127,8 +181,30 @@ describe('every problem, one per line, path first', () => {
 
   it('accepts the kinds of password each method can use', () => {
     const md5 = md5PasswordHash('m', 'x');
-    expect(problems({ ...T, auth: { method: 'scram', users: [{ username: 'v', password: VERIFIER }, { username: 'p', password: 'x' }] } })).toEqual([]);
-    expect(problems({ ...T, auth: { method: 'md5', users: [{ username: 'm', password: md5 }, { username: 'p', password: 'x' }] } })).toEqual([]);
+    expect(
+      problems({
+        ...T,
+        auth: {
+          method: 'scram',
+          users: [
+            { username: 'v', password: VERIFIER },
+            { username: 'p', password: 'x' },
+          ],
+        },
+      }),
+    ).toEqual([]);
+    expect(
+      problems({
+        ...T,
+        auth: {
+          method: 'md5',
+          users: [
+            { username: 'm', password: md5 },
+            { username: 'p', password: 'x' },
+          ],
+        },
+      }),
+    ).toEqual([]);
     expect(problems({ ...T, auth: { method: 'trust', users: [{ username: 'm', password: md5 }] } })).toEqual([]);
     // With trust anyone named may open the admin console; otherwise they log in as a listed user.
     expect(problems({ ...T, admin: { users: ['anyone'] } })).toEqual([]);
@@ -141,7 +217,8 @@ describe('files', () => {
     const dir = path.join(tmp, 'conf');
     mkdirSync(path.join(dir, 'secrets'), { recursive: true });
     writeFileSync(path.join(dir, 'secrets', 'users.txt'), '"file_user" "pw"\n');
-    const yaml = 'targets: [db:5432]\nauth:\n  usersFile: secrets/users.txt\n  users: [{ username: inline, password: x }]\ntls: { certFile: c.pem, keyFile: /abs/k.pem }\n';
+    const yaml =
+      'targets: [db:5432]\nauth:\n  usersFile: secrets/users.txt\n  users: [{ username: inline, password: x }]\ntls: { certFile: c.pem, keyFile: /abs/k.pem }\n';
     writeFileSync(path.join(dir, 'proxy.yaml'), yaml);
     writeFileSync(path.join(dir, 'proxy.json'), JSON.stringify({ targets: ['db:5432'], auth: { usersFile: 'secrets/users.txt' } }));
     const fromYaml = await loadConfigFile(path.join(dir, 'proxy.yaml'));
@@ -188,9 +265,25 @@ describe('parseHostPort', () => {
 
 describe('parseConfig never fails with anything but ConfigError (property)', () => {
   const leaf = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('db:5432', '30s', 'trust', 'scram'));
-  const section = fc.dictionary(fc.constantFrom('maxConnections', 'maxIdleConnections', 'borrowTimeout', 'method', 'users', 'usersFile', 'listen', 'require', 'certFile', 'interval', 'x'), fc.oneof(leaf, fc.array(leaf)));
+  const section = fc.dictionary(
+    fc.constantFrom('maxConnections', 'maxIdleConnections', 'borrowTimeout', 'method', 'users', 'usersFile', 'listen', 'require', 'certFile', 'interval', 'x'),
+    fc.oneof(leaf, fc.array(leaf)),
+  );
   const config = fc.dictionary(
-    fc.constantFrom('listen', 'admin', 'targets', 'auth', 'tls', 'pool', 'healthCheck', 'idleClientTimeout', 'maxMessageLength', 'logLevel', 'targetGeneration', 'bogus'),
+    fc.constantFrom(
+      'listen',
+      'admin',
+      'targets',
+      'auth',
+      'tls',
+      'pool',
+      'healthCheck',
+      'idleClientTimeout',
+      'maxMessageLength',
+      'logLevel',
+      'targetGeneration',
+      'bogus',
+    ),
     fc.oneof(leaf, section, fc.array(fc.oneof(leaf, section), { maxLength: 3 })),
   );
   it('holds for arbitrary near-config objects and any JSON value', () => {

@@ -29,7 +29,11 @@ describe('ConfigState: what /config says', () => {
     const s = new ConfigState(undefined, undefined, clock());
     s.from('file /etc/dbproxy.yaml');
     s.refused(['not valid YAML']);
-    expect(s.snapshot()).toEqual({ source: 'file /etc/dbproxy.yaml', appliedAt: '2026-12-02T00:00:01.000Z', refused: { problems: ['not valid YAML'], at: '2026-12-02T00:00:02.000Z' } });
+    expect(s.snapshot()).toEqual({
+      source: 'file /etc/dbproxy.yaml',
+      appliedAt: '2026-12-02T00:00:01.000Z',
+      refused: { problems: ['not valid YAML'], at: '2026-12-02T00:00:02.000Z' },
+    });
   });
 
   it('a snapshot is a copy', () => {

@@ -25,7 +25,14 @@ function setup(file: string, text: string, opts: Omit<WatchOptions, 'initial'> =
   const changes: ProxyConfig[] = [];
   const errors: Error[] = [];
   const initial = parseConfigText(text, file);
-  stops.push(watchConfigFile(file, (c) => changes.push(c), (e) => errors.push(e), { initial, debounceMs: 20, ...opts }));
+  stops.push(
+    watchConfigFile(
+      file,
+      (c) => changes.push(c),
+      (e) => errors.push(e),
+      { initial, debounceMs: 20, ...opts },
+    ),
+  );
   return { changes, errors };
 }
 
@@ -55,7 +62,7 @@ describe('watchConfigFile', () => {
     expect(changes[0]!.pool.maxConnections).toBe(9);
   });
 
-  it("sees a Kubernetes volume update (the ..data symlink swapped)", async () => {
+  it('sees a Kubernetes volume update (the ..data symlink swapped)', async () => {
     const dir = tempDir();
     mkdirSync(path.join(dir, '..v1'));
     writeFileSync(path.join(dir, '..v1', 'proxy.yaml'), config(3));
@@ -63,7 +70,14 @@ describe('watchConfigFile', () => {
     symlinkSync('..data/proxy.yaml', path.join(dir, 'proxy.yaml'));
     const file = path.join(dir, 'proxy.yaml');
     const changes: ProxyConfig[] = [];
-    stops.push(watchConfigFile(file, (c) => changes.push(c), () => undefined, { initial: parseConfigText(config(3), file), debounceMs: 20 }));
+    stops.push(
+      watchConfigFile(
+        file,
+        (c) => changes.push(c),
+        () => undefined,
+        { initial: parseConfigText(config(3), file), debounceMs: 20 },
+      ),
+    );
     mkdirSync(path.join(dir, '..v2'));
     writeFileSync(path.join(dir, '..v2', 'proxy.yaml'), config(11));
     symlinkSync('..v2', path.join(dir, '..data_tmp'));
@@ -107,7 +121,12 @@ describe('watchConfigFile', () => {
     const changes: ProxyConfig[] = [];
     const initial = parseConfigText(config(3), file);
     // The watcher's debounce is an hour, so only the poll can deliver the edit.
-    const stop = watchConfigFile(file, (c) => changes.push(c), () => undefined, { initial, debounceMs: 3_600_000, pollMs: 50 });
+    const stop = watchConfigFile(
+      file,
+      (c) => changes.push(c),
+      () => undefined,
+      { initial, debounceMs: 3_600_000, pollMs: 50 },
+    );
     stops.push(stop);
     writeFileSync(file, config(5));
     await waitFor(() => changes.length === 1, 'the polled config', UNTIL);

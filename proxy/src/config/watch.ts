@@ -21,12 +21,7 @@ export interface WatchOptions {
 const DEBOUNCE_MS = 100;
 const POLL_MS = 5_000;
 
-export function watchConfigFile(
-  file: string,
-  onChange: (cfg: ProxyConfig) => void,
-  onError: (err: Error) => void,
-  opts: WatchOptions = {},
-): () => void {
+export function watchConfigFile(file: string, onChange: (cfg: ProxyConfig) => void, onError: (err: Error) => void, opts: WatchOptions = {}): () => void {
   const abs = path.resolve(file);
   let lastGood = opts.initial ? JSON.stringify(opts.initial) : undefined;
   let lastError: string | undefined;

@@ -16,7 +16,10 @@ export const copyScenarios: Scenario[] = [
   { name: 'copy/in-simple-sync-and-flush-ignored', steps: [...rt([Q(IN), d('1\ta\n'), S(), H(), d('2\tb\n'), cDone()]), ...check()] },
   { name: 'copy/in-simple-other-message-aborts', steps: [...rt([Q(IN), d('1\ta\n'), Q('select 1')]), ...rt([Q('select count(*) as n from copy_t')], 1, 'b')] },
   { name: 'copy/in-simple-then-pipelined-query', steps: rt([Q(IN), d('5\te\n'), cDone(), Q('select count(*) as n from copy_t')], 2) },
-  { name: 'copy/in-simple-in-a-transaction-rolled-back', steps: [...rt([Q('begin')]), ...rt([Q(IN), d('1\ta\n'), cDone()]), ...rt([Q('rollback')]), ...check()] },
+  {
+    name: 'copy/in-simple-in-a-transaction-rolled-back',
+    steps: [...rt([Q('begin')]), ...rt([Q(IN), d('1\ta\n'), cDone()]), ...rt([Q('rollback')]), ...check()],
+  },
   { name: 'copy/in-simple-then-more-statements', steps: [...rt([Q(`${IN}; select 42 as after`), d('9\ti\n'), cDone()]), ...check()] },
   { name: 'copy/in-extended-done', steps: [...rt([P('', IN), B('', ''), E(), d('1\ta\n'), cDone(), S()]), ...check()] },
   {
@@ -36,7 +39,7 @@ export const copyScenarios: Scenario[] = [
   },
   { name: 'copy/out-large', modes: ['coalesced', 'per-message'], steps: rt([Q("copy (select g, repeat('q', 50) from generate_series(1, 5000) g) to stdout")]) },
   { name: 'copy/out-simple', steps: rt([Q('copy (select n, n * 2 from big where n <= 5 order by n) to stdout')]) },
-  { name: 'copy/out-simple-csv-header', steps: rt([Q("copy (select id, note from items order by id) to stdout with (format csv, header)")]) },
+  { name: 'copy/out-simple-csv-header', steps: rt([Q('copy (select id, note from items order by id) to stdout with (format csv, header)')]) },
   { name: 'copy/out-simple-binary', steps: rt([Q('copy (select 1::int as a) to stdout (format binary)')]) },
   { name: 'copy/out-extended', steps: rt([P('', 'copy (select id, note from items order by id) to stdout'), B('', ''), E(), S()]) },
   { name: 'copy/out-then-in-pipelined', steps: [...rt([Q('copy (select 1) to stdout'), Q(IN), d('3\tc\n'), cDone()], 2), ...check()] },

@@ -8,7 +8,10 @@ export const describeCloseScenarios: Scenario[] = [
   { name: 'describe/unnamed-statement', steps: rt([P('', 'select id, note from items where id = $1'), D('S', ''), S()]) },
   { name: 'describe/portal', steps: rt([P('', 'select id from items order by id'), B('', ''), D('P', ''), E(), S()]) },
   { name: 'describe/portal-no-data', steps: rt([P('', "update items set note = 'u' where id = 1"), B('', ''), D('P', ''), E(), S()]) },
-  { name: 'describe/portal-binary-formats', steps: rt([P('', 'select 1::int as a, 2::int as b'), B('', '', [], { resultFormats: [1] }), D('P', ''), E(), S()]) },
+  {
+    name: 'describe/portal-binary-formats',
+    steps: rt([P('', 'select 1::int as a, 2::int as b'), B('', '', [], { resultFormats: [1] }), D('P', ''), E(), S()]),
+  },
   { name: 'describe/missing-statement', steps: rt([D('S', 'no_such'), S()]) },
   { name: 'describe/missing-portal', steps: rt([D('P', 'no_such'), S()]) },
   { name: 'describe/statement-in-a-later-round-trip', steps: [...rt([P('s1', 'select $1::int as a'), S()]), ...rt([D('S', 's1'), S()])] },

@@ -156,7 +156,17 @@ describe.each(CUT_MODES)('cut batches, %s', (mode) => {
 });
 
 it('the diff is empty for equal transcripts and shows a changed record as - and +', () => {
-  const t = (status: string) => ({ entries: [{ label: 'step 1 main until 1 Z', records: [{ type: 'C', tag: 'SELECT 1' }, { type: 'Z', status }] }] });
+  const t = (status: string) => ({
+    entries: [
+      {
+        label: 'step 1 main until 1 Z',
+        records: [
+          { type: 'C', tag: 'SELECT 1' },
+          { type: 'Z', status },
+        ],
+      },
+    ],
+  });
   expect(diffTranscripts(t('I'), t('I'))).toBe('');
   const d = diffTranscripts(t('I'), t('T')).split('\n');
   expect(d).toContain('-    Z {"status":"I"}');

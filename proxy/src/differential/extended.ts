@@ -33,7 +33,10 @@ export const extendedScenarios: Scenario[] = [
     steps: rt([P('', 'select 1 as a'), B('', ''), E(), Q('select 2 as b'), P('', 'select 3 as c'), B('', ''), E(), S()], 2),
   },
   { name: 'extended/unnamed-reparsed-in-one-batch', steps: rt([P('', 'select 1 as a'), B('', ''), E(), P('', "select 'two' as b"), B('', ''), E(), S()]) },
-  { name: 'extended/one-statement-several-portals', steps: rt([P('s', 'select $1::int * 10 as v'), B('p1', 's', ['1']), B('p2', 's', ['2']), E('p2'), E('p1'), S()]) },
+  {
+    name: 'extended/one-statement-several-portals',
+    steps: rt([P('s', 'select $1::int * 10 as v'), B('p1', 's', ['1']), B('p2', 's', ['2']), E('p2'), E('p1'), S()]),
+  },
   { name: 'extended/empty-query', steps: rt([P('', ''), B('', ''), E(), S()]) },
   { name: 'extended/sync-alone', steps: rt([S()]) },
   { name: 'extended/two-syncs', steps: rt([S(), S()], 2) },
@@ -58,6 +61,14 @@ export const extendedScenarios: Scenario[] = [
   },
   {
     name: 'extended/many-executes-one-sync',
-    steps: rt([P('', 'insert into items values ($1, $2)'), ...[60, 61, 62].flatMap((n) => [B('', '', [String(n), 'n']), E()]), S(), Q('select count(*) as n from items')], 2),
+    steps: rt(
+      [
+        P('', 'insert into items values ($1, $2)'),
+        ...[60, 61, 62].flatMap((n) => [B('', '', [String(n), 'n']), E()]),
+        S(),
+        Q('select count(*) as n from items'),
+      ],
+      2,
+    ),
   },
 ];

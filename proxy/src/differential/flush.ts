@@ -22,7 +22,10 @@ export const flushScenarios: Scenario[] = [
       ...rt([Q('select id, note from items where id = 80')]),
     ],
   },
-  { name: 'flush/several-flushes-then-sync', steps: [{ send: [H(), H(), P('', 'select 2 as b'), H(), H()] }, { expect: { type: '1' } }, ...rt([B('', ''), E(), S()])] },
+  {
+    name: 'flush/several-flushes-then-sync',
+    steps: [{ send: [H(), H(), P('', 'select 2 as b'), H(), H()] }, { expect: { type: '1' } }, ...rt([B('', ''), E(), S()])],
+  },
   {
     name: 'flush/after-error-then-sync',
     steps: [{ send: [P('', 'selec'), H()] }, { expect: { type: 'E' } }, ...rt([B('', ''), E(), S()])],

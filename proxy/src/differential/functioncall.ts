@@ -19,5 +19,8 @@ export const functionCallScenarios: Scenario[] = [
   { name: 'function/missing-oid', steps: rt([F(1, ['1'])]) },
   { name: 'function/pipelined-calls', steps: [...rt([LOOKUP]), ...rt((c) => [F(oid(c), ['1', '1']), F(oid(c), ['2', '2']), F(oid(c), ['3', '3'])], 3)] },
   { name: 'function/in-a-transaction', steps: [...rt([Q('begin'), LOOKUP], 2), ...rt((c) => [F(oid(c), ['5', '5'])]), ...rt([Q('commit')])] },
-  { name: 'function/in-a-failed-transaction', steps: [...rt([LOOKUP]), ...rt([Q('begin'), Q('select 1/0')], 2), ...rt((c) => [F(oid(c), ['1', '2'])]), ...rt([Q('rollback')])] },
+  {
+    name: 'function/in-a-failed-transaction',
+    steps: [...rt([LOOKUP]), ...rt([Q('begin'), Q('select 1/0')], 2), ...rt((c) => [F(oid(c), ['1', '2'])]), ...rt([Q('rollback')])],
+  },
 ];

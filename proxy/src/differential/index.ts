@@ -40,11 +40,21 @@ export const validScenarios: Scenario[] = [
 export const KNOWN_LIMITS: { name: string; reason: string }[] = [
   {
     name: 'simple/reset-startup-parameter-and-show-in-one-string',
-    reason: "RESET goes back to the backend's own session default: the backend was opened without this client's startup parameters (the proxy sets them), and it can set them back only after the string",
+    reason:
+      "RESET goes back to the backend's own session default: the backend was opened without this client's startup parameters (the proxy sets them), and it can set them back only after the string",
   },
-  { name: 'simple/backend-pid-matches-key-data', reason: "pg_backend_pid() is the pooled server process's, not the process id the proxy gave the client in BackendKeyData" },
-  { name: 'statement/pg-prepared-statements-view', reason: 'the server holds protocol statements under the proxy names that keep clients apart on a shared backend' },
-  { name: 'statement/protocol-statement-in-sql-execute', reason: 'SQL EXECUTE names the statement as the server knows it, and the server knows it under the proxy name' },
+  {
+    name: 'simple/backend-pid-matches-key-data',
+    reason: "pg_backend_pid() is the pooled server process's, not the process id the proxy gave the client in BackendKeyData",
+  },
+  {
+    name: 'statement/pg-prepared-statements-view',
+    reason: 'the server holds protocol statements under the proxy names that keep clients apart on a shared backend',
+  },
+  {
+    name: 'statement/protocol-statement-in-sql-execute',
+    reason: 'SQL EXECUTE names the statement as the server knows it, and the server knows it under the proxy name',
+  },
 ];
 
 const names = new Set<string>();

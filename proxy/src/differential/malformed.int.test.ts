@@ -44,8 +44,14 @@ async function exchange(c: WireConn, who: string, sql: string, want: Rec[]): Pro
 }
 
 const select = (c: WireConn, who: string, n: number, status: 'I' | 'T' = 'I') => exchange(c, who, `select ${n} as v`, selectReply(n, status));
-const BEGUN: Rec[] = [{ type: 'C', tag: 'BEGIN' }, { type: 'Z', status: 'T' }];
-const COMMITTED: Rec[] = [{ type: 'C', tag: 'COMMIT' }, { type: 'Z', status: 'I' }];
+const BEGUN: Rec[] = [
+  { type: 'C', tag: 'BEGIN' },
+  { type: 'Z', status: 'T' },
+];
+const COMMITTED: Rec[] = [
+  { type: 'C', tag: 'COMMIT' },
+  { type: 'Z', status: 'I' },
+];
 
 const runs = malformedCases.flatMap((m) =>
   (['idle', 'queued'] as const).flatMap((when) => (['direct', 'proxy'] as const).map((where) => ({ ...m, when, where, label: `${m.name} ${when} ${where}` }))),
@@ -68,14 +74,21 @@ describe('malformed messages', () => {
         }
         if (m.when === 'queued') {
           // Both backends of the pool held in transactions: the sender waits in the borrow queue.
-          for (const [h, n] of [[h1!, 3], [h2!, 4]] as const) {
+          for (const [h, n] of [
+            [h1!, 3],
+            [h2!, 4],
+          ] as const) {
             problems.push(...(await exchange(h, `holder ${n}`, 'begin', BEGUN)), ...(await select(h, `holder ${n}`, n, 'T')));
           }
         }
         await sender!.send([m.bytes]);
         if (m.when === 'queued') {
           await sleep(150);
-          for (const [h, n] of [[h1!, 3], [h2!, 4]] as const) problems.push(...(await exchange(h, `holder ${n}`, 'commit', COMMITTED)));
+          for (const [h, n] of [
+            [h1!, 3],
+            [h2!, 4],
+          ] as const)
+            problems.push(...(await exchange(h, `holder ${n}`, 'commit', COMMITTED)));
         }
         const recs = await sender!.read({ type: 'E' }, 3_000);
         recs.push(...sender!.take());

@@ -12,7 +12,6 @@ export interface MalformedCase {
   setup?: Buffer[];
 }
 
-
 /** A message whose length field is right for the body given (but the body is wrong). */
 const framed = (type: string | number, ...body: (Buffer | string)[]): Buffer => {
   const b = Buffer.concat(body.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));

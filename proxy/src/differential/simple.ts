@@ -29,7 +29,9 @@ export const simpleScenarios: Scenario[] = [
   {
     name: 'simple/command-tags',
     steps: [
-      ...rt([Q("update items set note = 'x' where id < 3; delete from items where id = 3; insert into items select 100 + g, 'g' from generate_series(1, 3) g")]),
+      ...rt([
+        Q("update items set note = 'x' where id < 3; delete from items where id = 3; insert into items select 100 + g, 'g' from generate_series(1, 3) g"),
+      ]),
       ...check(),
     ],
   },
@@ -49,7 +51,10 @@ export const simpleScenarios: Scenario[] = [
       ...rt([Q('show application_name')]),
     ],
   },
-  { name: 'simple/reset-startup-parameter-and-show-in-one-string', steps: rt([Q("set application_name = 'x'; reset application_name; show application_name")]) },
+  {
+    name: 'simple/reset-startup-parameter-and-show-in-one-string',
+    steps: rt([Q("set application_name = 'x'; reset application_name; show application_name")]),
+  },
   {
     name: 'simple/set-search-path-across-round-trips',
     steps: [...rt([Q('set search_path = pg_catalog')]), ...rt([Q('select count(*) as n from public.items')]), ...rt([Q('show search_path')])],
@@ -59,7 +64,11 @@ export const simpleScenarios: Scenario[] = [
     steps: [1, 2, 3, 4, 5, 6].flatMap((n) => rt([Q(`select ${n} as n`)])),
   },
   { name: 'simple/error-after-some-rows', steps: rt([Q('select 10 / (5 - g) as v from generate_series(1, 10) g')]) },
-  { name: 'simple/long-query-text', modes: ['coalesced', 'per-message'], steps: rt([Q(`select ${Array.from({ length: 4000 }, (_, i) => i).join(' + ')} as total`)]) },
+  {
+    name: 'simple/long-query-text',
+    modes: ['coalesced', 'per-message'],
+    steps: rt([Q(`select ${Array.from({ length: 4000 }, (_, i) => i).join(' + ')} as total`)]),
+  },
   {
     name: 'simple/listen-notify-own-session',
     bystanders: 'after', // LISTEN pins the session to its backend

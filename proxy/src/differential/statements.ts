@@ -22,7 +22,10 @@ export const statementScenarios: Scenario[] = [
     steps: [...rt([P('s1', 'select 1 as a'), S()]), ...rt([C('S', 's1'), S()]), ...rt([P('s1', "select 'new' as b"), ...run('s1')])],
   },
   { name: 'statement/close-and-reparse-in-one-batch', steps: rt([P('s1', 'select 1 as a'), C('S', 's1'), P('s1', 'select 2 as b'), ...run('s1')]) },
-  { name: 'statement/named-used-in-later-round-trips', steps: [...rt([P('s1', 'select $1::int * 2 as v'), S()]), ...rt(run('s1', ['4'])), ...rt(run('s1', ['5']))] },
+  {
+    name: 'statement/named-used-in-later-round-trips',
+    steps: [...rt([P('s1', 'select $1::int * 2 as v'), S()]), ...rt(run('s1', ['4'])), ...rt(run('s1', ['5']))],
+  },
   {
     name: 'statement/unnamed-across-round-trips',
     steps: [...rt([P('', 'select $1::int + 100 as v'), D('S', ''), S()]), ...rt(run('', ['1']))],
@@ -68,7 +71,10 @@ export const statementScenarios: Scenario[] = [
     bystanders: 'after',
     steps: [...rt([P('s1', 'select 1 as a'), S()]), ...rt([Q('deallocate all')], 1, 'b'), ...rt(run('s1'))],
   },
-  { name: 'statement/discard-all', steps: [...rt([P('s1', 'select 1 as a'), S()]), ...rt([Q('discard all')]), ...rt(run('s1')), ...rt([P('s1', 'select 2 as b'), ...run('s1')])] },
+  {
+    name: 'statement/discard-all',
+    steps: [...rt([P('s1', 'select 1 as a'), S()]), ...rt([Q('discard all')]), ...rt(run('s1')), ...rt([P('s1', 'select 2 as b'), ...run('s1')])],
+  },
   { name: 'statement/unnamed-destroyed-by-simple-query', steps: [...rt([P('', 'select 1 as a'), S()]), ...rt([Q('select 2 as b')]), ...rt(run(''))] },
   {
     name: 'statement/sql-deallocate',
@@ -97,10 +103,22 @@ export const statementScenarios: Scenario[] = [
     name: 'statement/sql-deallocate-in-failed-transaction',
     steps: [...rt([P('s1', 'select 1 as a'), S()]), ...rt([Q('begin; select 1/0')]), ...rt([Q('deallocate s1')]), ...rt([Q('rollback')]), ...rt(run('s1'))],
   },
-  { name: 'statement/many-named', steps: [...rt([1, 2, 3, 4, 5].map((n) => P(`m${n}`, `select ${n} as n`)).concat(S())), ...rt([1, 2, 3, 4, 5].flatMap((n) => [B('', `m${n}`), E()]).concat(S()))] },
+  {
+    name: 'statement/many-named',
+    steps: [
+      ...rt([1, 2, 3, 4, 5].map((n) => P(`m${n}`, `select ${n} as n`)).concat(S())),
+      ...rt([1, 2, 3, 4, 5].flatMap((n) => [B('', `m${n}`), E()]).concat(S())),
+    ],
+  },
   {
     name: 'statement/plan-invalidated-by-ddl',
-    steps: [...rt([P('s1', 'select * from ddl_t'), S()]), ...rt(run('s1')), ...rt([Q('alter table ddl_t add column extra int')]), ...rt(run('s1')), ...rt(run('s1'))],
+    steps: [
+      ...rt([P('s1', 'select * from ddl_t'), S()]),
+      ...rt(run('s1')),
+      ...rt([Q('alter table ddl_t add column extra int')]),
+      ...rt(run('s1')),
+      ...rt(run('s1')),
+    ],
   },
   {
     name: 'statement/sql-prepare-and-execute',
@@ -108,5 +126,8 @@ export const statementScenarios: Scenario[] = [
     steps: [...rt([Q('prepare q1 as select $1::int + 1 as v')]), ...rt([Q('execute q1(1)')]), ...rt([Q('deallocate q1')]), ...rt([Q('execute q1(1)')])],
   },
   { name: 'statement/protocol-statement-in-sql-execute', steps: [...rt([P('s1', 'select 1 as a'), S()]), ...rt([Q('execute s1')])] },
-  { name: 'statement/pg-prepared-statements-view', steps: [...rt([P('s1', 'select 1 as a'), P('s2', 'select 2'), S()]), ...rt([Q('select name, statement from pg_prepared_statements order by name')])] },
+  {
+    name: 'statement/pg-prepared-statements-view',
+    steps: [...rt([P('s1', 'select 1 as a'), P('s2', 'select 2'), S()]), ...rt([Q('select name, statement from pg_prepared_statements order by name')])],
+  },
 ];

@@ -12,8 +12,14 @@ export const transactionScenarios: Scenario[] = [
     name: 'tx/error-gives-failed-status-then-rollback',
     steps: [...rt([Q('begin')]), ...rt([Q('select 1/0')]), ...rt([Q('select 1 as a')]), ...rt([Q('rollback')]), ...rt([Q('select 2 as b')])],
   },
-  { name: 'tx/commit-of-failed-transaction-rolls-back', steps: [...rt([Q("begin; insert into items values (102, 'x')")]), ...rt([Q('select 1/0')]), ...rt([Q('commit')]), ...check()] },
-  { name: 'tx/extended-begin-insert-commit', steps: [...rt(ext('begin')), ...rt(ext('insert into items values ($1, $2)', ['103', 'e'])), ...rt(ext('commit')), ...check()] },
+  {
+    name: 'tx/commit-of-failed-transaction-rolls-back',
+    steps: [...rt([Q("begin; insert into items values (102, 'x')")]), ...rt([Q('select 1/0')]), ...rt([Q('commit')]), ...check()],
+  },
+  {
+    name: 'tx/extended-begin-insert-commit',
+    steps: [...rt(ext('begin')), ...rt(ext('insert into items values ($1, $2)', ['103', 'e'])), ...rt(ext('commit')), ...check()],
+  },
   { name: 'tx/extended-failed-transaction', steps: [...rt(ext('begin')), ...rt([P('', 'selec'), S()]), ...rt(ext('select 1 as a')), ...rt(ext('rollback'))] },
   {
     name: 'tx/savepoint-recovers',
@@ -34,7 +40,10 @@ export const transactionScenarios: Scenario[] = [
   { name: 'tx/commit-without-begin', steps: rt([Q('commit')]) },
   { name: 'tx/rollback-without-begin', steps: rt([Q('rollback')]) },
   { name: 'tx/nested-begin', steps: [...rt([Q('begin')]), ...rt([Q('begin')]), ...rt([Q('commit')])] },
-  { name: 'tx/read-only-transaction-write-fails', steps: [...rt([Q('begin read only')]), ...rt([Q("insert into items values (108, 'ro')")]), ...rt([Q('rollback')])] },
+  {
+    name: 'tx/read-only-transaction-write-fails',
+    steps: [...rt([Q('begin read only')]), ...rt([Q("insert into items values (108, 'ro')")]), ...rt([Q('rollback')])],
+  },
   {
     name: 'tx/isolation-between-clients',
     bystanders: 'after',
@@ -53,6 +62,13 @@ export const transactionScenarios: Scenario[] = [
     name: 'tx/set-committed-with-transaction',
     steps: [...rt([Q('begin')]), ...rt([Q("set datestyle = 'German'")]), ...rt([Q('commit')]), ...rt([Q("select '2020-01-02'::date::text as d")])],
   },
-  { name: 'tx/set-local-ends-with-transaction', steps: [...rt([Q("begin; set local datestyle = 'German'; select '2020-01-02'::date::text as d")]), ...rt([Q('commit')]), ...rt([Q("select '2020-01-02'::date::text as d")])] },
+  {
+    name: 'tx/set-local-ends-with-transaction',
+    steps: [
+      ...rt([Q("begin; set local datestyle = 'German'; select '2020-01-02'::date::text as d")]),
+      ...rt([Q('commit')]),
+      ...rt([Q("select '2020-01-02'::date::text as d")]),
+    ],
+  },
   { name: 'tx/transaction-status-in-pipeline', steps: rt([Q('begin'), Q('select 1/0'), Q('select 1'), Q('rollback'), Q('select 2 as b')], 5) },
 ];

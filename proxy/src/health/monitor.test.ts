@@ -108,7 +108,16 @@ describe('TargetMonitor (scripted probes, fake timers)', () => {
     await vi.advanceTimersByTimeAsync(0);
     first.m.stop();
     const seed = { writer: first.m.current().writer, healths: first.m.snapshot() };
-    const m = new TargetMonitor({ endpoints: ['a', 'b', 'c'], intervalMs: 1_000, failureThreshold: 2, timeoutMs: 500, user: 'u', password: 'p', probe: scripted({ a: [X, W], b: [R], c: [R] }).probe, seed });
+    const m = new TargetMonitor({
+      endpoints: ['a', 'b', 'c'],
+      intervalMs: 1_000,
+      failureThreshold: 2,
+      timeoutMs: 500,
+      user: 'u',
+      password: 'p',
+      probe: scripted({ a: [X, W], b: [R], c: [R] }).probe,
+      seed,
+    });
     const changes: WriterChange[] = [];
     m.on('change', (c) => changes.push(c));
     m.start();

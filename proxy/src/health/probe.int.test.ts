@@ -58,16 +58,28 @@ describe('probeEndpoint against real PostgreSQL', () => {
   });
 
   it('a wrong password or an unknown user: AUTH_FAILURE', async () => {
-    expect(await probeEndpoint(opts(primary.port, { password: 'wrong' }))).toMatchObject({ ok: false, reason: 'AUTH_FAILURE', message: expect.stringContaining('password authentication failed') });
+    expect(await probeEndpoint(opts(primary.port, { password: 'wrong' }))).toMatchObject({
+      ok: false,
+      reason: 'AUTH_FAILURE',
+      message: expect.stringContaining('password authentication failed'),
+    });
     expect(await probeEndpoint(opts(primary.port, { user: 'nobody' }))).toMatchObject({ ok: false, reason: 'AUTH_FAILURE' });
   });
 
   it('rejected by pg_hba: AUTH_FAILURE', async () => {
-    expect(await probeEndpoint(opts(primary.port, { user: 'blocked', password: 'pw' }))).toMatchObject({ ok: false, reason: 'AUTH_FAILURE', message: expect.stringContaining('pg_hba.conf') });
+    expect(await probeEndpoint(opts(primary.port, { user: 'blocked', password: 'pw' }))).toMatchObject({
+      ok: false,
+      reason: 'AUTH_FAILURE',
+      message: expect.stringContaining('pg_hba.conf'),
+    });
   });
 
   it('a missing database: CONNECTION_FAILED', async () => {
-    expect(await probeEndpoint(opts(primary.port, { database: 'nope' }))).toMatchObject({ ok: false, reason: 'CONNECTION_FAILED', message: expect.stringContaining('"nope"') });
+    expect(await probeEndpoint(opts(primary.port, { database: 'nope' }))).toMatchObject({
+      ok: false,
+      reason: 'CONNECTION_FAILED',
+      message: expect.stringContaining('"nope"'),
+    });
   });
 
   it('nothing listening: UNREACHABLE', async () => {
@@ -89,7 +101,8 @@ describe('probeEndpoint against real PostgreSQL', () => {
   it('leaves no connection behind', async () => {
     for (let i = 0; i < 5; i++) expect((await probeEndpoint(opts(primary.port))).ok).toBe(true);
     // A backend leaves pg_stat_activity a moment after its socket closes: poll, bounded.
-    const count = async () => (await primary.query(`select count(*)::int as n from pg_stat_activity where application_name = 'dbproxy-health'`)).rows[0].n as number;
+    const count = async () =>
+      (await primary.query(`select count(*)::int as n from pg_stat_activity where application_name = 'dbproxy-health'`)).rows[0].n as number;
     let n = await count();
     for (let i = 0; i < 50 && n > 0; i++) {
       await new Promise((r) => setTimeout(r, 100));

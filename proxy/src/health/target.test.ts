@@ -31,10 +31,27 @@ describe('TargetOwner', () => {
 
   it.each<{ name: string; steps: Partial<TargetSettings & { at: string }>[]; want: [string, number, boolean, boolean][] }>([
     { name: 'the first target is not a failover', steps: [{ at: 'a:1' }], want: [['a:1', 0, true, false]] },
-    { name: 'the operator\'s generation is taken as is', steps: [{ at: 'a:1', targetGeneration: 3 }], want: [['a:1', 3, true, false]] },
+    { name: "the operator's generation is taken as is", steps: [{ at: 'a:1', targetGeneration: 3 }], want: [['a:1', 3, true, false]] },
     { name: 'the same config again changes nothing', steps: [{ at: 'a:1' }, { at: 'a:1' }], want: [['a:1', 0, true, false]] },
-    { name: 'another host flips with the next generation', steps: [{ at: 'a:1' }, { at: 'b:1' }], want: [['a:1', 0, true, false], ['b:1', 1, false, true]] },
-    { name: 'a higher generation for the same host flips', steps: [{ at: 'a:1', targetGeneration: 1 }, { at: 'a:1', targetGeneration: 2 }], want: [['a:1', 1, true, false], ['a:1', 2, false, false]] },
+    {
+      name: 'another host flips with the next generation',
+      steps: [{ at: 'a:1' }, { at: 'b:1' }],
+      want: [
+        ['a:1', 0, true, false],
+        ['b:1', 1, false, true],
+      ],
+    },
+    {
+      name: 'a higher generation for the same host flips',
+      steps: [
+        { at: 'a:1', targetGeneration: 1 },
+        { at: 'a:1', targetGeneration: 2 },
+      ],
+      want: [
+        ['a:1', 1, true, false],
+        ['a:1', 2, false, false],
+      ],
+    },
   ])('one configured target: $name', ({ steps, want }) => {
     const { owner, events } = ownerOf({});
     for (const s of steps) owner.apply(settings([s.at!], s.targetGeneration === undefined ? {} : { targetGeneration: s.targetGeneration }));
@@ -121,7 +138,13 @@ describe('TargetOwner', () => {
 
   it('follows IPv6 targets (endpoints in brackets, as the config writes them)', async () => {
     const { owner, events } = ownerOf({ '[::1]:5432': R, '[::2]:5432': W });
-    owner.apply({ ...settings([]), targets: [{ host: '::1', port: 5432 }, { host: '::2', port: 5432 }] });
+    owner.apply({
+      ...settings([]),
+      targets: [
+        { host: '::1', port: 5432 },
+        { host: '::2', port: 5432 },
+      ],
+    });
     await vi.advanceTimersByTimeAsync(0);
     owner.stop();
     expect(events).toEqual([{ target: { host: '::2', port: 5432 }, generation: 1, first: true, moved: false }]);

@@ -99,7 +99,12 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
       if (this.target === undefined) return;
       this.target = undefined;
       const two = splitBrain(healths);
-      this.emit('lost', two ? `several targets are out of recovery (split brain: ${two.join(', ')}); writes go to none of them until only one is` : 'no writer is available among the targets');
+      this.emit(
+        'lost',
+        two
+          ? `several targets are out of recovery (split brain: ${two.join(', ')}); writes go to none of them until only one is`
+          : 'no writer is available among the targets',
+      );
       return;
     }
     const ep = parseHostPort(writer);

@@ -68,7 +68,10 @@ describe.each(movers)('Conn over the %s mover', (mover) => {
     const payload = Buffer.alloc(300_000, 7);
     payload.writeUInt32BE(0xdeadbeef, 0);
     c.write(payload);
-    await waitFor(() => total(got) === payload.length, () => `peer got ${total(got)} of ${payload.length}`);
+    await waitFor(
+      () => total(got) === payload.length,
+      () => `peer got ${total(got)} of ${payload.length}`,
+    );
     expect(Buffer.concat(got).equals(payload)).toBe(true);
     peer!.write(Buffer.from('hello'));
     await waitFor(() => total(seen.bytes) === 5, 'reply');
@@ -98,7 +101,10 @@ describe.each(movers)('Conn over the %s mover', (mover) => {
     peer!.on('data', (d) => (read += d.length));
     peer!.resume();
     await waitFor(() => drained, 'drain');
-    await waitFor(() => read === (writes + 1) * chunk.length, () => `peer read ${read}`);
+    await waitFor(
+      () => read === (writes + 1) * chunk.length,
+      () => `peer read ${read}`,
+    );
     c.destroy();
     await waitFor(() => seen.closed, 'close');
   });

@@ -160,10 +160,10 @@ const TABLE: Row[] = [
   ["SELECT pg_catalog.set_config('search_path', 'x', false)", 'set', 'variable_set'],
   ["select set_config('a.b', 'c', 'off') as prev", 'set', 'variable_set'],
   ["SELECT set_config('a.b', '1', true)", 'set_local'],
-  ["select set_config(name, val, true) from settings", 'set_local'],
+  ['select set_config(name, val, true) from settings', 'set_local'],
   ["select set_config('x', $1, false)", 'set_config', 'set_config'],
   ["select set_config('x.y', 'z', $1)", 'set_config', 'set_config'],
-  ["select set_config(name, val, false) from settings", 'set_config', 'set_config'],
+  ['select set_config(name, val, false) from settings', 'set_config', 'set_config'],
   ["select set_config('a.b', 'c', false) from t", 'set_config', 'set_config'],
   ["select set_config('a.b', 'c', false) where false", 'set_config', 'set_config'],
   ["select false and set_config('a.b', 'c', false)", 'set_config', 'set_config'],
@@ -176,7 +176,7 @@ const TABLE: Row[] = [
   ["select set_config('role', 'admin', false)", 'set_role', 'set_role'],
   ["select set_config('role', 'admin', true)", 'set_local'],
   ["select set_config('session_authorization', 'bob', false)", 'session_authorization', 'session_authorization'],
-  ['select U&"set\\005fconfig"(\'a.b\', \'c\', false)', 'set', 'variable_set'],
+  ["select U&\"set\\005fconfig\"('a.b', 'c', false)", 'set', 'variable_set'],
   // Things that pin.
   ['select pg_advisory_lock(1)', 'advisory_lock', 'advisory_lock'],
   ['SeLeCt Pg_Advisory_Lock(1)', 'advisory_lock', 'advisory_lock'],
@@ -228,7 +228,7 @@ const TABLE: Row[] = [
   ['prepare q as select 1', 'prepare', 'sql_prepare'],
   ['PREPARE q (int) AS SELECT $1', 'prepare', 'sql_prepare'],
   ['execute q', 'execute'],
-  ['execute q(1, \'a\')', 'execute'],
+  ["execute q(1, 'a')", 'execute'],
   ['deallocate q', 'deallocate'],
   ['deallocate prepare q', 'deallocate'],
   ['deallocate all', 'deallocate'],
@@ -263,7 +263,7 @@ const TABLE: Row[] = [
   ['select $$;$$; set role x', 'plain,set_role', 'set_role'],
   ['select 1; -- set role x', 'plain'],
   ['select 1; /* set role x */', 'plain'],
-  ["set search_path = x; select pg_advisory_lock(1)", 'set,advisory_lock', 'variable_set'],
+  ['set search_path = x; select pg_advisory_lock(1)', 'set,advisory_lock', 'variable_set'],
   // Input the classifier cannot settle: unknown, pins.
   ["select 'unterminated", 'unknown', 'unknown'],
   ['select /* never closed', 'unknown', 'unknown'],
@@ -276,7 +276,10 @@ const TABLE: Row[] = [
   ["select U&'d!0061t' UESCAPE '!'", 'unknown', 'unknown'],
 ];
 
-const kinds = (sql: string) => classify(sql).statements.map((s) => s.kind).join(',');
+const kinds = (sql: string) =>
+  classify(sql)
+    .statements.map((s) => s.kind)
+    .join(',');
 
 describe('classify (rule table)', () => {
   it.each(TABLE)('%j → %s', (sql, expected, pin) => {
@@ -382,7 +385,7 @@ describe('decide (filters)', () => {
     expect(decide(classify('set role admin'), waive).pin).toEqual({ reason: 'set_role', rule: 'set-role' });
     expect(decide(classify("select set_config('x', $1, false)"), waive).pin?.reason).toBe('set_config');
     expect(decide(classify('set x'), waive).pin).toEqual({ reason: 'unknown', rule: 'set-unparsed' });
-    expect(decide(classify("set a.b = 1; listen x"), waive)).toMatchObject({ pin: { reason: 'listen' }, track: [{ op: 'set', name: 'a.b', value: '1' }] });
+    expect(decide(classify('set a.b = 1; listen x'), waive)).toMatchObject({ pin: { reason: 'listen' }, track: [{ op: 'set', name: 'a.b', value: '1' }] });
   });
   it('reports the first pinning statement', () => {
     expect(decide(classify('listen x; select pg_advisory_lock(1)'), new Set()).pin).toEqual({ reason: 'listen', rule: 'listen' });
@@ -413,7 +416,53 @@ describe('decide (filters)', () => {
 });
 
 /** Pieces that stress the lexer: quotes, comments, dollar quotes, separators, session keywords. */
-const PIECES = ['set', 'select', 'Select', ' ', '\n', "'", "''", '"', '""', 'E', "E'", '\\', '$$', '$a$', '$1', '$', '/*', '*/', '--', ';', '(', ')', ',', '=', 'to', 'local', 'role', 'x', 'a.b', 'pg_advisory_lock', 'set_config', 'false', 'true', 'into', 'temp', 'table', 'create', 'listen', 'with', 'hold', 'declare', 'do', 'U&', 'uescape', 'explain'];
+const PIECES = [
+  'set',
+  'select',
+  'Select',
+  ' ',
+  '\n',
+  "'",
+  "''",
+  '"',
+  '""',
+  'E',
+  "E'",
+  '\\',
+  '$$',
+  '$a$',
+  '$1',
+  '$',
+  '/*',
+  '*/',
+  '--',
+  ';',
+  '(',
+  ')',
+  ',',
+  '=',
+  'to',
+  'local',
+  'role',
+  'x',
+  'a.b',
+  'pg_advisory_lock',
+  'set_config',
+  'false',
+  'true',
+  'into',
+  'temp',
+  'table',
+  'create',
+  'listen',
+  'with',
+  'hold',
+  'declare',
+  'do',
+  'U&',
+  'uescape',
+  'explain',
+];
 const soup = fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }).map((p) => p.join(''));
 
 describe('classify (properties)', () => {
@@ -429,7 +478,9 @@ describe('classify (properties)', () => {
   }, 60_000); // generous: the machine running the tests may be busy
 
   it('the fast path only ever settles what the tokenizer path also finds plain', () => {
-    const dml = fc.tuple(fc.constantFrom('select ', 'SELECT ', ' (select ', 'with x as (', 'insert into t ', 'update t set ', 'delete from t ', 'values ('), soup).map(([a, b]) => a + b);
+    const dml = fc
+      .tuple(fc.constantFrom('select ', 'SELECT ', ' (select ', 'with x as (', 'insert into t ', 'update t set ', 'delete from t ', 'values ('), soup)
+      .map(([a, b]) => a + b);
     fc.assert(
       fc.property(fc.oneof(dml, soup), (s) => {
         if (!isFastPlain(s)) return;

@@ -6,7 +6,6 @@ import type { Classification } from './classify.js';
 import type { PinReason } from './rules.js';
 import type { PinningFilter } from '../../../contract/pinning-filters.js';
 
-
 export interface SetOp {
   op: 'set' | 'reset' | 'reset_all';
   name?: string;

@@ -12,8 +12,24 @@
  * are unterminated). EXPLAIN is left out: EXPLAIN ANALYZE CREATE TEMP TABLE … AS runs its statement.
  */
 const FIRST_WORDS: readonly string[] = [
-  'select', 'insert', 'update', 'delete', 'with', 'values', 'table', 'merge', 'fetch', 'move', 'close',
-  'analyze', 'vacuum', 'truncate', 'lock', 'notify', 'call', 'show',
+  'select',
+  'insert',
+  'update',
+  'delete',
+  'with',
+  'values',
+  'table',
+  'merge',
+  'fetch',
+  'move',
+  'close',
+  'analyze',
+  'vacuum',
+  'truncate',
+  'lock',
+  'notify',
+  'call',
+  'show',
 ];
 
 /** One scan for everything that needs a closer look; `$` is fine only as a `$1` parameter. */

@@ -8,7 +8,27 @@ import { configValueAsSql } from './set.js';
 import { Tok, type Token } from './tokenizer.js';
 
 /** Words after which a set_config call might run zero or many times, or not at all. */
-const NOT_ONCE = new Set(['from', 'where', 'group', 'having', 'window', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'into', 'case', 'when', 'returning', 'filter', 'over', 'and', 'or']);
+const NOT_ONCE = new Set([
+  'from',
+  'where',
+  'group',
+  'having',
+  'window',
+  'limit',
+  'offset',
+  'fetch',
+  'union',
+  'intersect',
+  'except',
+  'into',
+  'case',
+  'when',
+  'returning',
+  'filter',
+  'over',
+  'and',
+  'or',
+]);
 
 const MAX_SET_CONFIG_CALLS = 32;
 

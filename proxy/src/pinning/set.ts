@@ -56,7 +56,10 @@ export function resetEffect(body: Token[], r: Rule): StatementEffect {
 
 /** SET SESSION CHARACTERISTICS AS TRANSACTION <mode>: the documented equivalent default_transaction_* SET. */
 function characteristics(body: Token[], r: Rule): StatementEffect {
-  const words = body.slice(3).map((t) => (t.t === Tok.Word ? t.v : '\u0000')).join(' ');
+  const words = body
+    .slice(3)
+    .map((t) => (t.t === Tok.Word ? t.v : '\u0000'))
+    .join(' ');
   const level = /^as transaction isolation level (serializable|repeatable read|read committed|read uncommitted)$/.exec(words);
   if (level) return effectOf(r, { name: 'default_transaction_isolation', value: `'${level[1]}'` });
   const modes: Record<string, [string, string]> = {

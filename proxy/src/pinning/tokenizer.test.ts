@@ -9,12 +9,22 @@ const show = (sql: string, toks: Token[]) => toks.map((t) => [NAMES[t.t], sql.sl
 describe('tokenize', () => {
   it('skips whitespace and comments, nested ones included', () => {
     const sql = 'select /* a /* b */ c */ 1 -- x\n, 2';
-    expect(show(sql, tokenize(sql))).toEqual([['Word', 'select'], ['Number', '1'], ['Comma', ','], ['Number', '2']]);
+    expect(show(sql, tokenize(sql))).toEqual([
+      ['Word', 'select'],
+      ['Number', '1'],
+      ['Comma', ','],
+      ['Number', '2'],
+    ]);
   });
 
   it('folds unquoted words to lower case and keeps quoted identifiers as written', () => {
     const toks = tokenize('SeLeCt "My ""Col""" FROM U&"d\\0061t"');
-    expect(toks.map((t) => [t.t, t.v])).toEqual([[Tok.Word, 'select'], [Tok.Ident, 'My "Col"'], [Tok.Word, 'from'], [Tok.Ident, 'dat']]);
+    expect(toks.map((t) => [t.t, t.v])).toEqual([
+      [Tok.Word, 'select'],
+      [Tok.Ident, 'My "Col"'],
+      [Tok.Word, 'from'],
+      [Tok.Ident, 'dat'],
+    ]);
   });
 
   it('reads string literals with standard_conforming_strings on', () => {
@@ -33,7 +43,7 @@ describe('tokenize', () => {
   });
 
   it('tells dollar quotes from parameters', () => {
-    const sql = "select $1, $$a;b$$, $tag$x $$ y$tag$, a$b, $2::int";
+    const sql = 'select $1, $$a;b$$, $tag$x $$ y$tag$, a$b, $2::int';
     expect(show(sql, tokenize(sql)).filter(([k]) => k !== 'Comma' && k !== 'Op')).toEqual([
       ['Word', 'select'],
       ['Param', '$1'],
@@ -69,7 +79,42 @@ describe('tokenize agrees with the PostgreSQL scanner', () => {
     await loadModule();
   });
 
-  const PIECES = [' ', '\n', '\n', '-- c\n', 'select', 'SET', 'x', 'a.b', "'", "''", '"', '""', "E'", 'e', '\\', '$$', '$a$', '$1', '/*', '*/', '--', ';', '(', ')', ',', '.', '=', '::', 'U&', 'b', 'X', 'n', '_', 'é'];
+  const PIECES = [
+    ' ',
+    '\n',
+    '\n',
+    '-- c\n',
+    'select',
+    'SET',
+    'x',
+    'a.b',
+    "'",
+    "''",
+    '"',
+    '""',
+    "E'",
+    'e',
+    '\\',
+    '$$',
+    '$a$',
+    '$1',
+    '/*',
+    '*/',
+    '--',
+    ';',
+    '(',
+    ')',
+    ',',
+    '.',
+    '=',
+    '::',
+    'U&',
+    'b',
+    'X',
+    'n',
+    '_',
+    'é',
+  ];
   /** Operators (which we split into characters and the classifier ignores); the scanner calls them UNKNOWN or ASCII_nn. */
   const CONTINUED_ACROSS_COMMENT = /'(?:\s|--[^\r\n]*)*--[^\r\n]*[\r\n](?:\s|--[^\r\n]*)*'/;
   const OPERATOR = /^(?:[-+*/<>=~!@#%^&|`?:\\]+|\$|\.\.)$/;

@@ -299,7 +299,8 @@ export class Pool<B extends PoolMember> {
 
   /** When (in arrival order) the borrower the next open would serve came, if the pool would open one now. */
   private wantsSince(): number | undefined {
-    if (this.closed || this.holdReason !== undefined || this.pausedNow || this.retryTimer !== undefined || this.size >= this.limits.maxConnections) return undefined;
+    if (this.closed || this.holdReason !== undefined || this.pausedNow || this.retryTimer !== undefined || this.size >= this.limits.maxConnections)
+      return undefined;
     return this.queue.at(this.opening)?.order; // the first borrowers are the opens' in flight
   }
 
@@ -320,7 +321,14 @@ export class Pool<B extends PoolMember> {
   }
 
   private grow(): void {
-    while (!this.closed && this.holdReason === undefined && !this.pausedNow && this.retryTimer === undefined && this.waiting > this.opening && this.size < this.limits.maxConnections) {
+    while (
+      !this.closed &&
+      this.holdReason === undefined &&
+      !this.pausedNow &&
+      this.retryTimer === undefined &&
+      this.waiting > this.opening &&
+      this.size < this.limits.maxConnections
+    ) {
       const slot = this.share?.take(this.generation);
       if (this.share && !slot) return; // queued in the budget: it calls retry when there is room
       this.openOne(slot);
@@ -411,9 +419,10 @@ export class Pool<B extends PoolMember> {
   private timeOut(entry: QueuedWaiter<B>): void {
     this.events.borrowTimedOut?.();
     const cannotConnect = this.holdReason ?? this.lastOpenError?.message;
-    const why = cannotConnect !== undefined
-      ? `could not connect to the database: ${cannotConnect}`
-      : (this.share?.why() ?? `all ${this.limits.maxConnections} connections of the pool are in use`);
+    const why =
+      cannotConnect !== undefined
+        ? `could not connect to the database: ${cannotConnect}`
+        : (this.share?.why() ?? `all ${this.limits.maxConnections} connections of the pool are in use`);
     entry.waiter.onBorrowError(
       new BorrowError(
         `timed out after ${this.limits.borrowTimeoutMs} ms waiting for a database connection: ${why}`,

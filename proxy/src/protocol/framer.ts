@@ -102,10 +102,7 @@ export class ClientFramer {
     const len = buf.readInt32BE(offset + 1);
     if (len < 4) throw new ProtocolError(`invalid message length ${len} for message type "${typeName(buf[offset]!)}"`);
     if (len > this.maxLength) {
-      throw new ProtocolError(
-        `message of type "${typeName(buf[offset]!)}" is ${len} bytes, more than the limit of ${this.maxLength}`,
-        '54000',
-      );
+      throw new ProtocolError(`message of type "${typeName(buf[offset]!)}" is ${len} bytes, more than the limit of ${this.maxLength}`, '54000');
     }
     return len + 1;
   }

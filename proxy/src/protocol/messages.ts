@@ -78,10 +78,7 @@ export function decodeStartupPacket(buf: Buffer, start: number, end: number): St
     return { kind: 'cancel', processId: buf.readInt32BE(start + 8), secretKey: buf.readInt32BE(start + 12) };
   }
   if (code >>> 16 !== 3) {
-    throw new ProtocolError(
-      `unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0 to 3.0`,
-      '0A000',
-    );
+    throw new ProtocolError(`unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0 to 3.0`, '0A000');
   }
   const params = new Map<string, string>();
   let pos = start + 8;
@@ -190,10 +187,8 @@ export const authenticationCleartextPassword = (): Buffer => message(BackendCode
 export const authenticationMD5Password = (salt: Buffer): Buffer => message(BackendCode.Authentication, Buffer.concat([int32(5), salt]));
 export const authenticationSASL = (mechanisms: string[]): Buffer =>
   message(BackendCode.Authentication, Buffer.concat([int32(10), cstrings(...mechanisms), Buffer.from([0])]));
-export const authenticationSASLContinue = (data: string): Buffer =>
-  message(BackendCode.Authentication, Buffer.concat([int32(11), Buffer.from(data, 'utf8')]));
-export const authenticationSASLFinal = (data: string): Buffer =>
-  message(BackendCode.Authentication, Buffer.concat([int32(12), Buffer.from(data, 'utf8')]));
+export const authenticationSASLContinue = (data: string): Buffer => message(BackendCode.Authentication, Buffer.concat([int32(11), Buffer.from(data, 'utf8')]));
+export const authenticationSASLFinal = (data: string): Buffer => message(BackendCode.Authentication, Buffer.concat([int32(12), Buffer.from(data, 'utf8')]));
 export const parameterStatus = (name: string, value: string): Buffer => message(BackendCode.ParameterStatus, cstrings(name, value));
 export const backendKeyData = (processId: number, secretKey: number): Buffer => message(BackendCode.BackendKeyData, int32(processId, secretKey));
 export const readyForQuery = (status: 'I' | 'T' | 'E'): Buffer => message(BackendCode.ReadyForQuery, Buffer.from(status));
@@ -219,7 +214,4 @@ export const noticeResponse = (e: ErrorInfo): Buffer => message(BackendCode.Noti
 
 /** A server message from raw fields, for forwarding an error the proxy received from a backend. */
 export const errorResponseFromFields = (fields: ErrorFields): Buffer =>
-  message(
-    BackendCode.ErrorResponse,
-    Buffer.concat([cstrings(...Object.entries(fields).map(([k, v]) => k + v)), Buffer.from([0])]),
-  );
+  message(BackendCode.ErrorResponse, Buffer.concat([cstrings(...Object.entries(fields).map(([k, v]) => k + v)), Buffer.from([0])]));

@@ -41,7 +41,13 @@ export function drainStep(b: BackendState, pinReason: string | undefined, reset:
   if (l.awaitsSync()) {
     // A Query inside an open batch rolls back its implicit transaction; the Sync ends the batch
     // (and, if an error made the server skip the Query, ends the aborted transaction).
-    return { kind: 'send', requests: [[ROLLBACK, Req.Query, INJECTED], [SYNC, Req.Sync, INJECTED]] };
+    return {
+      kind: 'send',
+      requests: [
+        [ROLLBACK, Req.Query, INJECTED],
+        [SYNC, Req.Sync, INJECTED],
+      ],
+    };
   }
   if (l.status !== I) return { kind: 'send', requests: [[ROLLBACK, Req.Query, INJECTED]] };
   if (b.cancels > 0) return WAIT;

@@ -41,4 +41,3 @@ export interface SessionIO<B extends BackendState> {
 export interface MachineContext {
   decide(sql: string): Decision;
 }
-

@@ -12,7 +12,6 @@ import { isExtended, Match, Outcome, Req, ServerMode, silent, type Hook } from '
 
 export { describeReq, isExtended, Match, Outcome, reqOf, Req, ServerMode, type Hook } from './requests.js';
 
-
 export class ReplyLedger {
   private reqs: Req[] = [];
   private hooks: (Hook | undefined)[] = [];

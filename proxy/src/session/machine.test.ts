@@ -70,7 +70,7 @@ describe('SessionMachine: message sequences', () => {
 
   it('runs what a client queued before Terminate, then hands the backend back', () => {
     const { io, m, send, reply } = setup();
-    send(Q("insert into t values (1)"), TERMINATE());
+    send(Q('insert into t values (1)'), TERMINATE());
     const b = new FakeBackend();
     m.onBackend(b);
     expect(b.sent).toEqual(['Q']);

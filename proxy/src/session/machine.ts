@@ -165,7 +165,8 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     if (route.fatal) b.ledger.unreliable = true;
     if (route.fatal === 'client') this.serverFatal = true;
     // (While the server skips to Sync the batch's error was already told: nothing is owed.)
-    if (route.fatal === 'shutdown' && b.ledger.mode !== ServerMode.Skip) this.untoldShutdown = b.ledger.mode === ServerMode.Ready ? 'before-reply' : 'mid-reply';
+    if (route.fatal === 'shutdown' && b.ledger.mode !== ServerMode.Skip)
+      this.untoldShutdown = b.ledger.mode === ServerMode.Ready ? 'before-reply' : 'mid-reply';
     if (route.clientError) this.settings.onError();
     if (route.readOnly) this.io.serverReadOnly();
     const toClient = this.clientOpen && (this.mode !== Mode.Draining || match !== Match.Injected);
@@ -324,4 +325,3 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
 function releasable(b: BackendState): boolean {
   return b.ledger.idle() && b.cancels === 0 && !b.statements.unknown;
 }
-

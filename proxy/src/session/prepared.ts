@@ -5,7 +5,7 @@
  * leaves nothing behind, as on PostgreSQL.
  */
 import { serialize } from 'pg-protocol';
-import { FrontendCode, } from '../protocol/messages.js';
+import { FrontendCode } from '../protocol/messages.js';
 import { bytesOf, type FrontendMessage } from './frontend.js';
 import { Outcome, Req, type Hook, type ReplyLedger } from './ledger.js';
 import {

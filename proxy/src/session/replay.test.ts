@@ -3,23 +3,26 @@ import { FakeBackend, Q, setup } from '../testing/session-harness.js';
 import { Mode } from './state.js';
 
 describe('SessionMachine: a lone BEGIN whose backend died unanswered runs on the next one', () => {
-  it.each(['begin', 'BEGIN;', 'start transaction isolation level repeatable read, read only', '  Begin Work  '])('replays %j: no error, the next backend gets it, its replies reach the client', (sql) => {
-    const { io, m, send, reply } = setup();
-    send(Q(sql));
-    const dead = new FakeBackend();
-    m.onBackend(dead);
-    expect(dead.sent).toEqual(['Q']);
-    m.onBackendLost('the server closed the connection');
-    expect(io.client).toEqual([]);
-    expect(m.mode).toBe(Mode.Waiting);
-    expect(io.borrows).toBe(2);
-    const next = new FakeBackend();
-    m.onBackend(next);
-    expect(next.sentBytes.map((b) => b.toString('latin1'))).toEqual([Q(sql).toString('latin1')]);
-    reply(next, 'CZ', 'T');
-    expect(io.client).toEqual(['C', 'ZT']);
-    expect(m.mode).toBe(Mode.Linked);
-  });
+  it.each(['begin', 'BEGIN;', 'start transaction isolation level repeatable read, read only', '  Begin Work  '])(
+    'replays %j: no error, the next backend gets it, its replies reach the client',
+    (sql) => {
+      const { io, m, send, reply } = setup();
+      send(Q(sql));
+      const dead = new FakeBackend();
+      m.onBackend(dead);
+      expect(dead.sent).toEqual(['Q']);
+      m.onBackendLost('the server closed the connection');
+      expect(io.client).toEqual([]);
+      expect(m.mode).toBe(Mode.Waiting);
+      expect(io.borrows).toBe(2);
+      const next = new FakeBackend();
+      m.onBackend(next);
+      expect(next.sentBytes.map((b) => b.toString('latin1'))).toEqual([Q(sql).toString('latin1')]);
+      reply(next, 'CZ', 'T');
+      expect(io.client).toEqual(['C', 'ZT']);
+      expect(m.mode).toBe(Mode.Linked);
+    },
+  );
 
   it.each<{ name: string; sql: string; run: (s: ReturnType<typeof setup>, b: FakeBackend) => void; answered: string[]; mode: Mode }>([
     { name: 'a BEGIN with another statement', sql: 'begin; insert into t values (1)', run: () => {}, answered: ['E', 'ZI'], mode: Mode.Idle },
@@ -27,7 +30,13 @@ describe('SessionMachine: a lone BEGIN whose backend died unanswered runs on the
     { name: 'a BEGIN whose reply had begun', sql: 'begin', run: (s, b) => s.reply(b, 'C'), answered: ['E', 'ZI'], mode: Mode.Idle },
     { name: 'a BEGIN followed by another request', sql: 'begin', run: (s) => s.send(Q('select 1')), answered: ['E', 'ZI', 'E', 'ZI'], mode: Mode.Idle },
     // Nothing is owed: the transaction fails at the client's next statement (25P02 until ROLLBACK).
-    { name: 'a BEGIN already answered (the transaction is open)', sql: 'begin', run: (s, b) => s.reply(b, 'CZ', 'T'), answered: [], mode: Mode.FailedTransaction },
+    {
+      name: 'a BEGIN already answered (the transaction is open)',
+      sql: 'begin',
+      run: (s, b) => s.reply(b, 'CZ', 'T'),
+      answered: [],
+      mode: Mode.FailedTransaction,
+    },
   ])('does not replay $name: the client is answered as for any lost backend', ({ sql, run, answered, mode }) => {
     const s = setup();
     s.send(Q(sql));

@@ -66,7 +66,10 @@ export class Bystanders {
 
   /** A holder opens a transaction and keeps its backend. */
   private async hold(who: 'holder 1' | 'holder 2'): Promise<void> {
-    await this.exchange(who, 'begin', [{ type: 'C', tag: 'BEGIN' }, { type: 'Z', status: 'T' }]);
+    await this.exchange(who, 'begin', [
+      { type: 'C', tag: 'BEGIN' },
+      { type: 'Z', status: 'T' },
+    ]);
     await this.select(who, 'T');
     this.holding = who;
   }
@@ -76,7 +79,10 @@ export class Bystanders {
     if (!who) return;
     if (this.holding === who) this.holding = undefined;
     await this.select(who, 'T');
-    await this.exchange(who, 'commit', [{ type: 'C', tag: 'COMMIT' }, { type: 'Z', status: 'I' }]);
+    await this.exchange(who, 'commit', [
+      { type: 'C', tag: 'COMMIT' },
+      { type: 'Z', status: 'I' },
+    ]);
   }
 
   /** The free holder takes the backend the scenario just released; the other lets go of its own. */
@@ -109,7 +115,10 @@ export class Bystanders {
   /** Hooks that place the bystanders around the scenario as it asks. */
   hooks(s: Scenario): Hooks {
     const mode = s.bystanders ?? (s.startupInFirstSend ? 'late' : 'around');
-    const first = Math.max(0, s.steps.findIndex((st) => 'expect' in st));
+    const first = Math.max(
+      0,
+      s.steps.findIndex((st) => 'expect' in st),
+    );
     return {
       beforeStep: async (i) => {
         if (i !== 0 || mode === 'late') return;

@@ -50,7 +50,12 @@ export interface Scenario {
 
 /** A send and a read of `z` ReadyForQuery (or another condition) on one connection. */
 export function rt(msgs: Payload, z: Until | number | 'close' = 1, conn?: string): Step[] {
-  return conn === undefined ? [{ send: msgs }, { expect: z }] : [{ send: msgs, conn }, { expect: z, conn }];
+  return conn === undefined
+    ? [{ send: msgs }, { expect: z }]
+    : [
+        { send: msgs, conn },
+        { expect: z, conn },
+      ];
 }
 
 export interface Entry {

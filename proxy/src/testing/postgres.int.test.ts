@@ -34,7 +34,9 @@ describe('startPostgres', () => {
 
   it('listens on loopback with the requested settings and fsync off', async () => {
     expect(db.host).toBe('127.0.0.1');
-    const r = await db.query(`select current_setting('max_connections') as m, current_setting('fsync') as f, current_setting('listen_addresses') as l, version() as v`);
+    const r = await db.query(
+      `select current_setting('max_connections') as m, current_setting('fsync') as f, current_setting('listen_addresses') as l, version() as v`,
+    );
     expect(r.rows[0]).toMatchObject({ m: '37', f: 'off', l: '127.0.0.1' });
     expect(r.rows[0].v).toMatch(/^PostgreSQL 15\./);
   });
@@ -115,7 +117,11 @@ describe('startStandby', () => {
     expect(standby.port).not.toBe(primary.port);
     expect((await standby.query('select pg_is_in_recovery() as r')).rows[0].r).toBe(true);
     await primary.query(`insert into t values (1, 'replicated')`);
-    await waitFor(async () => (await standby.query('select note from t where id = 1')).rows[0]?.note === 'replicated', 'the row on the standby', { timeoutMs: 30_000, intervalMs: 100, retryErrors: true });
+    await waitFor(async () => (await standby.query('select note from t where id = 1')).rows[0]?.note === 'replicated', 'the row on the standby', {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      retryErrors: true,
+    });
     await expect(standby.query(`insert into t values (2, 'nope')`)).rejects.toMatchObject({ code: '25006' });
     const senders = await primary.query(`select count(*)::int as n from pg_stat_replication where state = 'streaming'`);
     expect(senders.rows[0].n).toBe(1);

@@ -65,7 +65,9 @@ function makeDir(prefix: string): string {
 let ids: { uid: number; gid: number } | undefined;
 function postgresIds(): { uid: number; gid: number } {
   if (ids) return ids;
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('no "postgres" system user: run bin/install-deps');
   const f = line.split(':');
   ids = { uid: Number(f[2]), gid: Number(f[3]) };
@@ -168,9 +170,7 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgInstance> {
   writeFileSync(pwfile, SUPERUSER_PASSWORD + '\n');
   if (process.getuid?.() === 0) chownSync(pwfile, postgresIds().uid, postgresIds().gid);
   const method = opts.authMethod ?? 'scram-sha-256';
-  await asPostgres(path.join(PG_BIN, 'initdb'), [
-    '-D', dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, '-A', method, '--no-sync', '-E', 'UTF8', '--locale=C',
-  ]);
+  await asPostgres(path.join(PG_BIN, 'initdb'), ['-D', dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, '-A', method, '--no-sync', '-E', 'UTF8', '--locale=C']);
   const settings: Record<string, string> = {
     fsync: 'off',
     synchronous_commit: 'off',
@@ -183,7 +183,12 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgInstance> {
     log_min_messages: 'warning',
     ...opts.settings,
   };
-  appendFileSync(path.join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = '${v}'\n`).join(''));
+  appendFileSync(
+    path.join(dataDir, 'postgresql.conf'),
+    Object.entries(settings)
+      .map(([k, v]) => `${k} = '${v}'\n`)
+      .join(''),
+  );
   const hba = opts.hba ?? [`host all all 127.0.0.1/32 ${method}`, `host replication all 127.0.0.1/32 ${method}`];
   writeFileSync(path.join(dataDir, 'pg_hba.conf'), [`local all all trust`, `local replication all trust`, ...hba].join('\n') + '\n');
   const port = await freePort();

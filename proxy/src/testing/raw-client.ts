@@ -147,7 +147,9 @@ export function summary(msgs: Msg[]): string[] {
       case 'E':
         return `E:${errorOf(m).code}`;
       case 'D':
-        return `D:${dataRow(m).map((v) => v ?? 'NULL').join(',')}`;
+        return `D:${dataRow(m)
+          .map((v) => v ?? 'NULL')
+          .join(',')}`;
       case 'C':
         return `C:${m.body.toString('utf8', 0, m.body.length - 1)}`;
       case 'Z':

@@ -24,6 +24,8 @@ describe('waitFor', () => {
     const failing = () => {
       throw new Error('still down');
     };
-    await expect(waitFor(failing, () => 'the lazy name', { timeoutMs: 30, intervalMs: 5, retryErrors: true })).rejects.toThrow('waiting for the lazy name; last: still down');
+    await expect(waitFor(failing, () => 'the lazy name', { timeoutMs: 30, intervalMs: 5, retryErrors: true })).rejects.toThrow(
+      'waiting for the lazy name; last: still down',
+    );
   });
 });

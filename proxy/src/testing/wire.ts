@@ -197,11 +197,7 @@ export class WireConn {
   async send(msgs: Buffer[], mode: SendMode = 'coalesced'): Promise<void> {
     if (this.closed || msgs.length === 0) return;
     const chunks =
-      mode === 'coalesced'
-        ? [Buffer.concat(msgs)]
-        : mode === 'per-message'
-          ? msgs
-          : msgs.flatMap((m) => Array.from(m, (byte) => Buffer.from([byte])));
+      mode === 'coalesced' ? [Buffer.concat(msgs)] : mode === 'per-message' ? msgs : msgs.flatMap((m) => Array.from(m, (byte) => Buffer.from([byte])));
     for (const chunk of chunks) {
       if (this.closed || this.socket.destroyed) return;
       await new Promise<void>((resolve) => this.socket.write(chunk, () => resolve()));

@@ -24,7 +24,13 @@ describe('the CRD', () => {
   });
 
   it('has the contract names, printer columns and status subresource', () => {
-    const crd = buildCrd() as { spec: { group: string; names: Record<string, unknown>; versions: { name: string; subresources: unknown; additionalPrinterColumns: { name: string }[] }[] } };
+    const crd = buildCrd() as {
+      spec: {
+        group: string;
+        names: Record<string, unknown>;
+        versions: { name: string; subresources: unknown; additionalPrinterColumns: { name: string }[] }[];
+      };
+    };
     expect(crd.spec.group).toBe('dbproxy.io');
     expect(crd.spec.names).toMatchObject({ kind: 'DBProxy', plural: 'dbproxies', shortNames: ['dbp'] });
     expect(crd.spec.versions[0]!.name).toBe('v1alpha1');
@@ -37,7 +43,9 @@ describe('CRD integers', () => {
   it('carry a format and no ±2^53 bounds', () => {
     const text = crdYaml();
     expect(text).not.toContain('9007199254740991');
-    const crd = buildCrd() as { spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, { properties: Record<string, Record<string, unknown>> }> } } }[] } };
+    const crd = buildCrd() as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, { properties: Record<string, Record<string, unknown>> }> } } }[] };
+    };
     const props = crd.spec.versions[0]!.schema.openAPIV3Schema.properties;
     expect(props['spec']!.properties['replicas']).toMatchObject({ type: 'integer', format: 'int32', minimum: 1, default: 2 });
     expect(props['status']!.properties['observedGeneration']).toEqual({ type: 'integer', format: 'int64' });

@@ -58,7 +58,12 @@ export function buildCrd(): Json {
             { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
             { name: 'Target', type: 'string', jsonPath: '.status.currentTarget' },
             { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas' },
-            { name: 'Config', type: 'integer', jsonPath: '.status.podsOnCurrentConfig', description: 'Proxy pods that run the config the operator wrote last.' },
+            {
+              name: 'Config',
+              type: 'integer',
+              jsonPath: '.status.podsOnCurrentConfig',
+              description: 'Proxy pods that run the config the operator wrote last.',
+            },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

@@ -19,10 +19,13 @@ const duration = (def: string, description: string) =>
     .default(def)
     .meta({ description });
 
-const name = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name');
+const name = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name');
 
-const passThrough = (description: string) =>
-  z.record(z.string(), z.unknown()).meta({ description, 'x-kubernetes-preserve-unknown-fields': true });
+const passThrough = (description: string) => z.record(z.string(), z.unknown()).meta({ description, 'x-kubernetes-preserve-unknown-fields': true });
 
 export const TargetSchema = z
   .object({
@@ -45,7 +48,6 @@ export const TargetSchema = z
 /** The port a host target uses when none is given. */
 export const DEFAULT_PG_PORT = 5432;
 
-
 /** The proxy's list of pinning filter names (one list for the CRD and the proxy config). */
 export { PINNING_FILTERS };
 
@@ -58,26 +60,31 @@ export const DBProxySpecSchema = z
       .min(1)
       .max(64)
       .meta({ description: 'Secrets with keys username and password (RDS: Secrets Manager secrets). The first is also used for health probes.' }),
-    adminUsers: z
-      .array(z.string().min(1).max(128))
-      .max(64)
-      .optional()
-      .meta({ description: 'Users who may open the admin console, the virtual database dbproxy (SHOW POOLS, PAUSE, …; PgBouncer admin_users). Each is the username of a spec.auth Secret and logs in with its password.' }),
+    adminUsers: z.array(z.string().min(1).max(128)).max(64).optional().meta({
+      description:
+        'Users who may open the admin console, the virtual database dbproxy (SHOW POOLS, PAUSE, …; PgBouncer admin_users). Each is the username of a spec.auth Secret and logs in with its password.',
+    }),
     clientPasswordAuthType: z.enum(['SCRAM_SHA_256', 'MD5']).default('SCRAM_SHA_256'),
     requireTLS: z.boolean().default(false),
-    tls: z.object({ secretRef: z.object({ name }) }).optional().meta({ description: 'A kubernetes.io/tls Secret (tls.crt, tls.key) for client connections.' }),
+    tls: z
+      .object({ secretRef: z.object({ name }) })
+      .optional()
+      .meta({ description: 'A kubernetes.io/tls Secret (tls.crt, tls.key) for client connections.' }),
     idleClientTimeout: duration('1800s', 'Close client connections idle this long.'),
     connectionPool: z
       .object({
-        maxConnectionsPercent: z.number().int().min(1).max(100).default(100).meta({ description: "Share of the writer's max_connections the whole fleet may use." }),
-        maxIdleConnectionsPercent: z.number().int().min(0).max(100).default(50),
-        maxDbConnectionsPercent: z
+        maxConnectionsPercent: z
           .number()
           .int()
           .min(1)
           .max(100)
-          .optional()
-          .meta({ description: "Share of each pod's connections (its part of maxConnectionsPercent) one database may use (PgBouncer max_db_connections); unset: no limit of its own." }),
+          .default(100)
+          .meta({ description: "Share of the writer's max_connections the whole fleet may use." }),
+        maxIdleConnectionsPercent: z.number().int().min(0).max(100).default(50),
+        maxDbConnectionsPercent: z.number().int().min(1).max(100).optional().meta({
+          description:
+            "Share of each pod's connections (its part of maxConnectionsPercent) one database may use (PgBouncer max_db_connections); unset: no limit of its own.",
+        }),
         maxUserConnectionsPercent: z
           .number()
           .int()
@@ -99,12 +106,15 @@ export const DBProxySpecSchema = z
     readerEndpoint: z
       .object({
         enabled: z.boolean().default(false),
-        whenNoReader: z.enum(['Wait', 'UseWriter']).default('Wait').meta({ description: 'With no available standby: clients wait (up to the borrow timeout) or read from the writer.' }),
+        whenNoReader: z
+          .enum(['Wait', 'UseWriter'])
+          .default('Wait')
+          .meta({ description: 'With no available standby: clients wait (up to the borrow timeout) or read from the writer.' }),
       })
       .prefault({})
       .meta({ description: 'A read-only endpoint (Service X-ro): pools on the available standbys among the targets.' }),
     replicas: z.number().int().min(1).max(100).default(2),
-    image: z.string().min(1).optional().meta({ description: 'Proxy image; defaults to the operator\'s --proxy-image.' }),
+    image: z.string().min(1).optional().meta({ description: "Proxy image; defaults to the operator's --proxy-image." }),
     template: z
       .object({
         labels: z.record(z.string(), z.string()).optional(),
@@ -126,7 +136,9 @@ export const DBProxySpecSchema = z
           .optional()
           .meta({ description: 'Secrets (in the DBProxy namespace) for pulling the proxy image.' }),
         podSecurityContext: passThrough('Merged key by key over the default (non-root uid 65532, RuntimeDefault seccomp).').optional(),
-        securityContext: passThrough("The proxy container's: merged key by key over the default (read-only root, no privilege escalation, all capabilities dropped).").optional(),
+        securityContext: passThrough(
+          "The proxy container's: merged key by key over the default (read-only root, no privilege escalation, all capabilities dropped).",
+        ).optional(),
       })
       .optional()
       .meta({ description: 'Overrides for the proxy pods.' }),
@@ -134,7 +146,10 @@ export const DBProxySpecSchema = z
       .object({
         podMonitor: z
           .object({
-            enabled: z.boolean().default(false).meta({ description: 'Create a PodMonitor (monitoring.coreos.com/v1) X-proxy that scrapes the proxy pods\' /metrics.' }),
+            enabled: z
+              .boolean()
+              .default(false)
+              .meta({ description: "Create a PodMonitor (monitoring.coreos.com/v1) X-proxy that scrapes the proxy pods' /metrics." }),
             interval: z
               .string()
               .regex(/^\d+(ms|s|m|h)$/, 'a Prometheus duration like 15s, 1m')

@@ -4,7 +4,7 @@ import { durationMs, validateSpec } from './validate.js';
 const ok = { targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'app' } }] };
 
 describe('validateSpec', () => {
-  it('applies RDS Proxy\'s defaults', () => {
+  it("applies RDS Proxy's defaults", () => {
     const r = validateSpec(ok, 'orders');
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -13,7 +13,12 @@ describe('validateSpec', () => {
       clientPasswordAuthType: 'SCRAM_SHA_256',
       requireTLS: false,
       idleClientTimeout: '1800s',
-      connectionPool: { maxConnectionsPercent: 100, maxIdleConnectionsPercent: 50, connectionBorrowTimeout: '120s', sessionPinningFilters: ['EXCLUDE_VARIABLE_SETS'] },
+      connectionPool: {
+        maxConnectionsPercent: 100,
+        maxIdleConnectionsPercent: 50,
+        connectionBorrowTimeout: '120s',
+        sessionPinningFilters: ['EXCLUDE_VARIABLE_SETS'],
+      },
       healthCheck: { interval: '1s', failureThreshold: 2 },
       replicas: 2,
     });
@@ -43,6 +48,11 @@ describe('validateSpec', () => {
 });
 
 describe('durationMs', () => {
-  it.each([['500ms', 500], ['1.5s', 1500], ['2m', 120_000], ['1h', 3_600_000]])('%s', (d, ms) => expect(durationMs(d)).toBe(ms));
+  it.each([
+    ['500ms', 500],
+    ['1.5s', 1500],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+  ])('%s', (d, ms) => expect(durationMs(d)).toBe(ms));
   it('throws on garbage', () => expect(() => durationMs('soon')).toThrow(/invalid duration/));
 });

@@ -22,8 +22,22 @@ const HINT = 'SHOW HELP lists the commands of the DBProxy admin console';
 /** PgBouncer commands a PgBouncer user may try: named as not supported rather than unknown. */
 const PGBOUNCER_ONLY = new Set(['SET', 'KILL', 'SUSPEND', 'SHUTDOWN', 'DISABLE', 'ENABLE', 'RECONNECT', 'WAIT_CLOSE', 'KILL_CLIENT']);
 const PGBOUNCER_ONLY_SHOW = new Set([
-  'DATABASES', 'USERS', 'VERSION', 'FDS', 'SOCKETS', 'ACTIVE_SOCKETS', 'LISTS', 'MEM', 'STATE', 'DNS_HOSTS', 'DNS_ZONES',
-  'STATS_TOTALS', 'STATS_AVERAGES', 'TOTALS', 'PEERS', 'PEER_POOLS',
+  'DATABASES',
+  'USERS',
+  'VERSION',
+  'FDS',
+  'SOCKETS',
+  'ACTIVE_SOCKETS',
+  'LISTS',
+  'MEM',
+  'STATE',
+  'DNS_HOSTS',
+  'DNS_ZONES',
+  'STATS_TOTALS',
+  'STATS_AVERAGES',
+  'TOTALS',
+  'PEERS',
+  'PEER_POOLS',
 ]);
 
 export function parseCommand(sql: string): Command {
@@ -86,12 +100,7 @@ function notSupported(what: string): Command {
 }
 
 /** SHOW HELP's text (a NOTICE's detail, as PgBouncer shows it). */
-export const HELP_LINES = [
-  'SHOW HELP|POOLS|CLIENTS|SERVERS|STATS|CONFIG',
-  'RELOAD',
-  'PAUSE [<db>]',
-  'RESUME [<db>]',
-];
+export const HELP_LINES = ['SHOW HELP|POOLS|CLIENTS|SERVERS|STATS|CONFIG', 'RELOAD', 'PAUSE [<db>]', 'RESUME [<db>]'];
 
 /** A command that failed with what to tell the console's client (the session goes on). */
 export class ConsoleError extends Error {

@@ -7,7 +7,13 @@ const config = parseConfig(
     listen: '127.0.0.1:6432',
     targets: ['db-a:5432', { host: 'db-b', port: 5433 }],
     admin: { users: ['ops'] },
-    auth: { method: 'scram', users: [{ username: 'ops', password: 'secret-ops' }, { username: 'app', password: 'secret-app' }] },
+    auth: {
+      method: 'scram',
+      users: [
+        { username: 'ops', password: 'secret-ops' },
+        { username: 'app', password: 'secret-app' },
+      ],
+    },
     pool: { maxConnections: 7, borrowTimeout: '90s' },
     healthCheck: { interval: '500ms' },
     idleClientTimeout: 0,

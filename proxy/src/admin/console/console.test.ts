@@ -78,7 +78,14 @@ describe('AdminConsole', () => {
 
   it('answers an extended-protocol batch with one error, skips to Sync, then goes on', () => {
     const h = new Harness();
-    h.send(serialize.parse({ text: 'SHOW POOLS' }), serialize.bind({}), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.flush(), serialize.sync());
+    h.send(
+      serialize.parse({ text: 'SHOW POOLS' }),
+      serialize.bind({}),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+      serialize.flush(),
+      serialize.sync(),
+    );
     expect(h.names()).toEqual(['error 0A000', 'readyForQuery']);
     h.send(serialize.query('SHOW STATS'));
     expect(h.names()).toEqual(['rowDescription', 'dataRow', 'C SHOW', 'readyForQuery']);

@@ -6,7 +6,17 @@
  * later: messages that arrive meanwhile wait their turn.
  */
 import type { Conn } from '../../io/conn.js';
-import { FrontendCode, commandComplete, errorResponse, message, noticeResponse, parameterStatus, backendKeyData, readyForQuery, type ErrorInfo } from '../../protocol/messages.js';
+import {
+  FrontendCode,
+  commandComplete,
+  errorResponse,
+  message,
+  noticeResponse,
+  parameterStatus,
+  backendKeyData,
+  readyForQuery,
+  type ErrorInfo,
+} from '../../protocol/messages.js';
 import { decodeFrontend } from '../../session/frontend.js';
 import { ConsoleError, HELP_LINES, parseCommand, type Command } from './commands.js';
 import type { ConsoleHost } from './host.js';
@@ -89,10 +99,17 @@ export class AdminConsole {
     const r = this.running;
     if (!r?.cancellable || r.settled) return;
     r.settled = true;
-    this.finish(Buffer.concat([
-      errorResponse({ severity: 'ERROR', code: '57014', message: 'canceling statement due to user request', detail: 'PAUSE stopped waiting; the pools stay paused (RESUME resumes them).' }),
-      readyForQuery('I'),
-    ]));
+    this.finish(
+      Buffer.concat([
+        errorResponse({
+          severity: 'ERROR',
+          code: '57014',
+          message: 'canceling statement due to user request',
+          detail: 'PAUSE stopped waiting; the pools stay paused (RESUME resumes them).',
+        }),
+        readyForQuery('I'),
+      ]),
+    );
   }
 
   private handle(m: Pending): void {
@@ -115,7 +132,12 @@ export class AdminConsole {
       case 'empty':
         return this.write(Buffer.concat([EMPTY_QUERY, readyForQuery('I')]));
       case 'error':
-        return this.write(Buffer.concat([errorResponse({ severity: 'ERROR', code: cmd.code, message: cmd.message, ...(cmd.hint ? { hint: cmd.hint } : {}) }), readyForQuery('I')]));
+        return this.write(
+          Buffer.concat([
+            errorResponse({ severity: 'ERROR', code: cmd.code, message: cmd.message, ...(cmd.hint ? { hint: cmd.hint } : {}) }),
+            readyForQuery('I'),
+          ]),
+        );
       case 'show':
         if (cmd.what === 'help') {
           const help = noticeResponse({ severity: 'NOTICE', code: '00000', message: 'Console usage', detail: HELP_LINES.join('\n') });

@@ -9,7 +9,13 @@ interface Member {
 
 /** A real Pool whose opens complete at once with a fake member. */
 function handle(database: string): { database: string; pool: Pool<Member> } {
-  return { database, pool: new Pool<Member>({ maxConnections: 2, maxIdleConnections: 2, borrowTimeoutMs: 60_000 }, { open: async (generation) => ({ generation }), close: () => {} }) };
+  return {
+    database,
+    pool: new Pool<Member>(
+      { maxConnections: 2, maxIdleConnections: 2, borrowTimeoutMs: 60_000 },
+      { open: async (generation) => ({ generation }), close: () => {} },
+    ),
+  };
 }
 
 async function borrow(h: { pool: Pool<Member> }): Promise<Member> {
@@ -21,7 +27,10 @@ async function borrow(h: { pool: Pool<Member> }): Promise<Member> {
 
 const settled = async (p: Promise<unknown>): Promise<string> => {
   let state = 'pending';
-  p.then(() => (state = 'resolved'), (e: Error) => (state = `rejected: ${e.message}`));
+  p.then(
+    () => (state = 'resolved'),
+    (e: Error) => (state = `rejected: ${e.message}`),
+  );
   for (let i = 0; i < 5; i++) await Promise.resolve();
   return state;
 };

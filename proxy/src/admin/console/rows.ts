@@ -70,7 +70,10 @@ export function encodeResultSet(r: ResultSet): Buffer {
 
 /** A timestamp as PgBouncer prints one: `2024-05-01 12:00:00 UTC`. */
 export function timestamp(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }
 
 /** A duration as PgBouncer's pair of columns: whole seconds and the microseconds beyond them. */

@@ -87,54 +87,165 @@ function table<V>(columns: Column[], row: Row<V>, views: readonly V[]): ResultSe
 }
 
 const POOL_COLUMNS = [
-  text('database'), text('user'), int('cl_active'), int('cl_waiting'), int('sv_active'), int('sv_idle'), int('sv_used'),
-  int('sv_login'), int('maxwait'), int('maxwait_us'), text('pool_mode'), text('endpoint'), int('paused'), int('sv_max'),
+  text('database'),
+  text('user'),
+  int('cl_active'),
+  int('cl_waiting'),
+  int('sv_active'),
+  int('sv_idle'),
+  int('sv_used'),
+  int('sv_login'),
+  int('maxwait'),
+  int('maxwait_us'),
+  text('pool_mode'),
+  text('endpoint'),
+  int('paused'),
+  int('sv_max'),
 ];
 
 export function poolsTable(pools: readonly PoolView[]): ResultSet {
-  return table(POOL_COLUMNS, (p) => {
-    const [wait, waitUs] = secondsAndMicros(p.maxWaitMs);
-    // sv_used: PgBouncer's "idle past server_check_delay"; DBProxy does not test idle connections.
-    return [p.database, p.user, p.clActive, p.clWaiting, p.svActive, p.svIdle, 0, p.svLogin, wait, waitUs, 'transaction', p.endpoint, p.paused ? 1 : 0, p.maxConnections];
-  }, pools);
+  return table(
+    POOL_COLUMNS,
+    (p) => {
+      const [wait, waitUs] = secondsAndMicros(p.maxWaitMs);
+      // sv_used: PgBouncer's "idle past server_check_delay"; DBProxy does not test idle connections.
+      return [
+        p.database,
+        p.user,
+        p.clActive,
+        p.clWaiting,
+        p.svActive,
+        p.svIdle,
+        0,
+        p.svLogin,
+        wait,
+        waitUs,
+        'transaction',
+        p.endpoint,
+        p.paused ? 1 : 0,
+        p.maxConnections,
+      ];
+    },
+    pools,
+  );
 }
 
 const CLIENT_COLUMNS = [
-  text('type'), text('user'), text('database'), text('state'), text('addr'), int('port'), text('connect_time'), text('request_time'),
-  int('wait'), int('wait_us'), int('link'), text('tls'), text('application_name'), int('id'), text('endpoint'), text('mode'), text('pinned'),
+  text('type'),
+  text('user'),
+  text('database'),
+  text('state'),
+  text('addr'),
+  int('port'),
+  text('connect_time'),
+  text('request_time'),
+  int('wait'),
+  int('wait_us'),
+  int('link'),
+  text('tls'),
+  text('application_name'),
+  int('id'),
+  text('endpoint'),
+  text('mode'),
+  text('pinned'),
 ];
 
 export function clientsTable(clients: readonly ClientView[]): ResultSet {
-  return table(CLIENT_COLUMNS, (c) => {
-    const [wait, waitUs] = secondsAndMicros(c.waitMs);
-    return [
-      'C', c.user, c.database, c.state, c.addr, c.port, timestamp(c.connectedAt), timestamp(c.lastRequestAt), wait, waitUs, c.link,
-      c.tls ? 'TLS' : '', c.applicationName, c.id, c.endpoint, c.mode, c.pinned,
-    ];
-  }, clients);
+  return table(
+    CLIENT_COLUMNS,
+    (c) => {
+      const [wait, waitUs] = secondsAndMicros(c.waitMs);
+      return [
+        'C',
+        c.user,
+        c.database,
+        c.state,
+        c.addr,
+        c.port,
+        timestamp(c.connectedAt),
+        timestamp(c.lastRequestAt),
+        wait,
+        waitUs,
+        c.link,
+        c.tls ? 'TLS' : '',
+        c.applicationName,
+        c.id,
+        c.endpoint,
+        c.mode,
+        c.pinned,
+      ];
+    },
+    clients,
+  );
 }
 
 const SERVER_COLUMNS = [
-  text('type'), text('user'), text('database'), text('state'), text('addr'), int('port'), text('connect_time'), text('request_time'),
-  int('close_needed'), int('link'), int('remote_pid'), text('application_name'), int('id'), int('generation'), text('endpoint'),
+  text('type'),
+  text('user'),
+  text('database'),
+  text('state'),
+  text('addr'),
+  int('port'),
+  text('connect_time'),
+  text('request_time'),
+  int('close_needed'),
+  int('link'),
+  int('remote_pid'),
+  text('application_name'),
+  int('id'),
+  int('generation'),
+  text('endpoint'),
 ];
 
 export function serversTable(servers: readonly ServerView[]): ResultSet {
-  return table(SERVER_COLUMNS, (s) => [
-    'S', s.user, s.database, s.state, s.addr, s.port, timestamp(s.connectedAt), timestamp(s.lastRequestAt), s.closeNeeded ? 1 : 0,
-    s.link, s.remotePid, s.applicationName, s.id, s.generation, s.endpoint,
-  ], servers);
+  return table(
+    SERVER_COLUMNS,
+    (s) => [
+      'S',
+      s.user,
+      s.database,
+      s.state,
+      s.addr,
+      s.port,
+      timestamp(s.connectedAt),
+      timestamp(s.lastRequestAt),
+      s.closeNeeded ? 1 : 0,
+      s.link,
+      s.remotePid,
+      s.applicationName,
+      s.id,
+      s.generation,
+      s.endpoint,
+    ],
+    servers,
+  );
 }
 
 const STATS_COLUMNS = [
-  text('database'), text('user'), int('total_xact_count'), int('total_wait_time'), int('avg_wait_time'), int('total_borrow_timeouts'), text('endpoint'),
+  text('database'),
+  text('user'),
+  int('total_xact_count'),
+  int('total_wait_time'),
+  int('avg_wait_time'),
+  int('total_borrow_timeouts'),
+  text('endpoint'),
 ];
 
 export function statsTable(stats: readonly StatsView[]): ResultSet {
   // Times in microseconds, as PgBouncer's; averages over the pool's life, not a stats period.
-  return table(STATS_COLUMNS, (s) => [
-    s.database, s.user, s.borrows, Math.round(s.waitMs * 1000), s.borrows > 0 ? Math.round((s.waitMs * 1000) / s.borrows) : 0, s.borrowTimeouts, s.endpoint,
-  ], stats);
+  return table(
+    STATS_COLUMNS,
+    (s) => [
+      s.database,
+      s.user,
+      s.borrows,
+      Math.round(s.waitMs * 1000),
+      s.borrows > 0 ? Math.round((s.waitMs * 1000) / s.borrows) : 0,
+      s.borrowTimeouts,
+      s.endpoint,
+    ],
+    stats,
+  );
 }
 
 /** Rows in a stable order: by database, user, then endpoint (writer first). */

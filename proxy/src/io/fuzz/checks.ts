@@ -17,7 +17,9 @@ export function checkCore(): { asan: boolean; ok: boolean } {
   const asan = /libasan/.test(maps);
   const addon = process.env['DBPROXY_NATIVE_ADDON'];
   const addonMapped = addon !== undefined && maps.includes(realpathSync(addon));
-  console.log(`native-fuzz: native core ${addon ?? '(default path)'} loaded${addonMapped ? '' : ' (NOT mapped from that path)'}; ASAN runtime ${asan ? 'present' : 'absent'}`);
+  console.log(
+    `native-fuzz: native core ${addon ?? '(default path)'} loaded${addonMapped ? '' : ' (NOT mapped from that path)'}; ASAN runtime ${asan ? 'present' : 'absent'}`,
+  );
   if (REQUIRE_ASAN && (!asan || !addonMapped)) {
     failure('driver', `FUZZ_REQUIRE_ASAN=1 but ${!asan ? 'libasan is not in the process' : `the addon at ${addon} is not the one mapped`}`);
     return { asan, ok: false };
@@ -27,7 +29,11 @@ export function checkCore(): { asan: boolean; ok: boolean } {
 
 async function checkEchoClosed(): Promise<void> {
   try {
-    await waitFor(() => nativeEchoOpen() === 0, () => `the native echo server's ${nativeEchoOpen()} connections to close`, { timeoutMs: 10_000 });
+    await waitFor(
+      () => nativeEchoOpen() === 0,
+      () => `the native echo server's ${nativeEchoOpen()} connections to close`,
+      { timeoutMs: 10_000 },
+    );
   } catch (err) {
     failure('echo', (err as Error).message);
   }

@@ -36,10 +36,13 @@ export async function hostileWorker(name: string, rng: Rng, port: number, deadli
     const h = new Hostile(port);
     h.scenario = scenario;
     // Every hostile connection lives a bounded, random time: it may be cut at any stage.
-    const cap = setTimeout(() => {
-      h.note('lifetime cap: destroy');
-      h.socket.destroy();
-    }, rng.between(100, 5_000));
+    const cap = setTimeout(
+      () => {
+        h.note('lifetime cap: destroy');
+        h.socket.destroy();
+      },
+      rng.between(100, 5_000),
+    );
     try {
       if (await h.until(() => h.connected, 3_000)) await run(h, rng, port);
     } catch (err) {

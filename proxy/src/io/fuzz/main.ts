@@ -44,10 +44,13 @@ process.on('unhandledRejection', (err) => failure('uncaught', `unhandled rejecti
 
 /** Ends a hung run with exit 3, FUZZ_SECONDS + 30 s after it started; prints progress every 5 s. */
 function startWatchdog(start: number): void {
-  setTimeout(() => {
-    process.stderr.write(`native-fuzz: watchdog: the run did not finish ${SECONDS + 30} s after it started (seed ${SEED}); ${progress()}\n`);
-    process.exit(3);
-  }, (SECONDS + 30) * 1000);
+  setTimeout(
+    () => {
+      process.stderr.write(`native-fuzz: watchdog: the run did not finish ${SECONDS + 30} s after it started (seed ${SEED}); ${progress()}\n`);
+      process.exit(3);
+    },
+    (SECONDS + 30) * 1000,
+  );
   const ticker = setInterval(() => console.log(`native-fuzz: ${Math.round((Date.now() - start) / 1000)} s ${progress()}`), 5_000);
   ticker.unref();
 }

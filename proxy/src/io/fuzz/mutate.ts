@@ -7,8 +7,36 @@ const TYPES = 'QPBEDSHCFdcfXp';
 
 function interestingLength(rng: Rng, actual: number): number {
   return rng.pick([
-    0, 1, 2, 3, 4, 5, 7, 8, 9, actual - 1, actual + 1, actual + rng.int(64), 255, 256, 9999, 10000, 10001, 65535, 65536,
-    LIMIT - 1, LIMIT, LIMIT + 1, LIMIT + 4, 0x3fffffff, 0x40000000, 0x7fffffff, -1, -4, -0x80000000, rng.u32() | 0,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    8,
+    9,
+    actual - 1,
+    actual + 1,
+    actual + rng.int(64),
+    255,
+    256,
+    9999,
+    10000,
+    10001,
+    65535,
+    65536,
+    LIMIT - 1,
+    LIMIT,
+    LIMIT + 1,
+    LIMIT + 4,
+    0x3fffffff,
+    0x40000000,
+    0x7fffffff,
+    -1,
+    -4,
+    -0x80000000,
+    rng.u32() | 0,
   ]);
 }
 

@@ -64,7 +64,10 @@ export class Rng {
     const mode = this.int(5);
     if (mode === 0) return [buf];
     if (mode === 1 && buf.length <= 512) return Array.from({ length: buf.length }, (_, i) => buf.subarray(i, i + 1));
-    return splitAt(buf, Array.from({ length: this.between(1, Math.min(16, buf.length - 1)) }, () => this.between(1, buf.length - 1)));
+    return splitAt(
+      buf,
+      Array.from({ length: this.between(1, Math.min(16, buf.length - 1)) }, () => this.between(1, buf.length - 1)),
+    );
   }
 }
 

@@ -9,7 +9,8 @@ function check(ok: boolean, what: string): void {
 }
 
 /** A result as the check messages show it. */
-const shown = (r: pg.QueryResult): string => JSON.stringify({ command: r.command, rowCount: r.rowCount, rows: r.rows.length > 3 ? `${r.rows.length} rows` : r.rows });
+const shown = (r: pg.QueryResult): string =>
+  JSON.stringify({ command: r.command, rowCount: r.rowCount, rows: r.rows.length > 3 ? `${r.rows.length} rows` : r.rows });
 
 export async function pgConnect(port: number, host = '127.0.0.1'): Promise<pg.Client> {
   const c = new pg.Client({ host, port, user: 'postgres', database: 'postgres', query_timeout: 10_000, connectionTimeoutMillis: 10_000 });
@@ -83,7 +84,14 @@ async function recount(direct: pg.Client, w: Client): Promise<void> {
 }
 
 /** One workload client: checked statements in a loop; returns its id and the rows it knows it committed. */
-export async function workloadWorker(name: string, me: number, rng: Rng, port: number, deadline: number, direct: pg.Client): Promise<{ me: number; rows: number }> {
+export async function workloadWorker(
+  name: string,
+  me: number,
+  rng: Rng,
+  port: number,
+  deadline: number,
+  direct: pg.Client,
+): Promise<{ me: number; rows: number }> {
   let c: pg.Client | undefined;
   const w: Client = { me, rows: 0, seq: 0 };
   while (Date.now() < deadline) {
