@@ -14,9 +14,12 @@
  * two fewer (yield): one busy pool cannot keep the budget to itself, and busy pools settle at even
  * shares rather than paying a close and an open per transaction.
  *
- * Pure: no sockets and no timers; pools are reached through BudgetClient.
+ * Pure: no sockets and no timers; pools are reached through BudgetClient. Its parts: the books
+ * (budget-accounts.ts, over budget-counts.ts) and the policy (budget-policy.ts).
  */
-import { crowds, fits, helps, NO_COUNTS, over, Projection, Tally, type BudgetLimits, type Counts } from './budget-counts.js';
+import { Accounts, HeldSlot, Member } from './budget-accounts.js';
+import type { BudgetLimits } from './budget-counts.js';
+import { grant, mayTake, neededElsewhere, reclaim, shrink } from './budget-policy.js';
 
 export type { BudgetLimits } from './budget-counts.js';
 
@@ -73,89 +76,29 @@ export interface BudgetSnapshot {
   poolsWaiting: number;
 }
 
-class Member implements BudgetShare {
-  blocked = false;
-  /** Its connections the budget has asked to close whose slots are not back yet. */
-  closing = 0;
-  /** Slots it holds (its connections open, opening or closing). */
-  held = 0;
-  constructor(
-    private readonly budget: Budget,
-    readonly client: BudgetClient,
-  ) {}
-
-  take(generation: number): Slot | undefined {
-    return this.budget.take(this, generation);
-  }
-
-  yields(headSince: number | undefined): boolean {
-    return this.budget.yields(this, headSince);
-  }
-
-  why(): string {
-    return this.budget.why(this);
-  }
-
-  changed(): void {
-    this.budget.changed();
-  }
-}
-
-class HeldSlot implements Slot {
-  state: 'opening' | 'open' | 'released' = 'opening';
-  constructor(
-    private readonly budget: Budget,
-    readonly member: Member,
-    readonly generation: number,
-  ) {}
-
-  opened(): void {
-    if (this.state !== 'opening') return;
-    this.state = 'open';
-    this.budget.opened(this);
-  }
-
-  release(): void {
-    if (this.state === 'released') return;
-    const wasOpening = this.state === 'opening';
-    this.state = 'released';
-    this.budget.free(this, wasOpening);
-  }
-}
-
-interface Queued {
-  m: Member;
-  since: number;
-}
-
-/** The slots a pool keeps once its connections being closed are gone. */
-const keeps = (m: Member): number => m.held - m.closing;
-
 export class Budget {
-  private readonly held = new Tally();
-  private readonly closing = new Tally();
-  private readonly opens = new Set<HeldSlot>();
-  private readonly members = new Set<Member>();
-  private readonly blocked = new Set<Member>();
+  private readonly accounts: Accounts;
   private balancing = false;
   private again = false;
 
   constructor(
-    private limits: BudgetLimits,
+    limits: BudgetLimits,
     /** Names the budget in messages: "writer" or "reader". */
     private readonly label = 'writer',
-  ) {}
+  ) {
+    this.accounts = new Accounts(limits);
+  }
 
   /** A pool joins; it reaches the budget through the share it gets. */
   join(client: BudgetClient): BudgetShare {
     const m = new Member(this, client);
-    this.members.add(m);
+    this.accounts.members.add(m);
     return m;
   }
 
   setLimits(limits: BudgetLimits): void {
-    this.limits = limits;
-    this.shrink();
+    this.accounts.limits = limits;
+    shrink(this.accounts);
     this.rebalance(true);
   }
 
@@ -165,16 +108,17 @@ export class Budget {
    * hanging until its timeout. Whatever they become is closed by their pool.
    */
   releaseOpensBefore(generation: number): void {
-    for (const s of [...this.opens]) if (s.generation < generation) s.release();
+    for (const s of [...this.accounts.opens]) if (s.generation < generation) s.release();
   }
 
   snapshot(): BudgetSnapshot {
+    const a = this.accounts;
     return {
-      ...this.limits,
-      inUse: this.held.total(),
-      opening: this.opens.size,
-      closing: this.closing.total(),
-      poolsWaiting: this.queue().length,
+      ...a.limits,
+      inUse: a.held.total(),
+      opening: a.opens.size,
+      closing: a.closing.total(),
+      poolsWaiting: a.queue().length,
     };
   }
 
@@ -182,17 +126,14 @@ export class Budget {
 
   take(m: Member, generation: number): Slot | undefined {
     const since = m.client.wantsSince() ?? Infinity;
-    if (this.mayTake(m, since)) {
-      if (m.blocked) this.unblock(m);
-      this.held.add(m.client, 1);
-      m.held++;
+    if (mayTake(this.accounts, m, since)) {
+      if (m.blocked) this.accounts.unblock(m);
       const slot = new HeldSlot(this, m, generation);
-      this.opens.add(slot);
+      this.accounts.hold(slot);
       return slot;
     }
     if (!m.blocked) {
-      m.blocked = true;
-      this.blocked.add(m);
+      this.accounts.block(m);
       // A new pool in the queue: another pool's idle connection may make room for it.
       this.rebalance(false);
     }
@@ -200,134 +141,43 @@ export class Budget {
   }
 
   yields(m: Member, headSince: number | undefined): boolean {
-    if (this.blocked.size === 0 && !this.over(m)) return false;
-    if (this.over(m) || this.neededElsewhere(m, headSince)) {
-      this.markClosing(m);
+    const a = this.accounts;
+    if (a.blocked.size === 0 && !a.over(m)) return false;
+    if (a.over(m) || neededElsewhere(a, m, headSince)) {
+      a.markClosing(m);
       return true;
     }
     return false;
   }
 
   why(m: Member): string {
-    const L = this.limits;
+    const { limits: L, held } = this.accounts;
     const { database, user } = m.client;
-    if (L.maxDbConnections > 0 && this.held.db(database) >= L.maxDbConnections) {
+    if (L.maxDbConnections > 0 && held.db(database) >= L.maxDbConnections) {
       return `database "${database}" has all its ${L.maxDbConnections} connections in use (pool.maxDbConnections)`;
     }
-    if (L.maxUserConnections > 0 && this.held.user(user) >= L.maxUserConnections) {
+    if (L.maxUserConnections > 0 && held.user(user) >= L.maxUserConnections) {
       return `user "${user}" has all its ${L.maxUserConnections} connections in use (pool.maxUserConnections)`;
     }
     return `all ${L.maxConnections} ${this.label} connections of this proxy are in use, shared by every database and user`;
   }
 
   changed(): void {
-    if (this.blocked.size > 0) this.rebalance(true);
+    if (this.accounts.blocked.size > 0) this.rebalance(true);
   }
 
   opened(s: HeldSlot): void {
-    this.opens.delete(s);
+    this.accounts.opened(s);
   }
 
   free(s: HeldSlot, wasOpening: boolean): void {
-    if (wasOpening) this.opens.delete(s);
-    this.held.add(s.member.client, -1);
-    s.member.held--;
-    if (s.member.closing > 0) {
-      s.member.closing--;
-      this.closing.add(s.member.client, -1);
-    }
-    if (this.blocked.size > 0) this.rebalance(true);
-  }
-
-  // ------------------------------------------------------------ policy
-
-  /** One more slot for `m` stays within every limit (with one of `freed`'s given back first). */
-  private fits(c: Counts, m: Member, freed?: Member): boolean {
-    return fits(this.limits, c, m.client, freed?.client);
-  }
-
-  /** `m`'s connections (once those closing are gone) are above a limit: the next one back closes. */
-  private over(m: Member): boolean {
-    return over(this.limits, this.held, this.closing, m.client);
+    this.accounts.free(s, wasOpening);
+    if (this.accounts.blocked.size > 0) this.rebalance(true);
   }
 
   /**
-   * A slot for `m` now stays within the limits and leaves the room planned for pools waiting longer:
-   * for those it fits (now, or once connections being closed are gone), and for the oldest starving
-   * one the room it needs where it is short in two limits (see `neededElsewhere`).
-   */
-  private mayTake(m: Member, since: number): boolean {
-    if (!this.fits(this.held, m)) return false;
-    if (this.blocked.size === 0) return true;
-    const plan = new Projection(this.held, this.closing);
-    let head = true;
-    for (const q of this.queue()) {
-      if (q.since >= since) break;
-      if (q.m === m) continue;
-      if (this.fits(plan, q.m)) plan.add(q.m.client, 1);
-      else if (head && keeps(q.m) === 0) {
-        if (crowds(this.limits, plan, q.m.client, m.client)) return false;
-        head = false;
-      }
-    }
-    return this.fits(plan, m);
-  }
-
-  /**
-   * Whether one of `m`'s connections, given back, goes to an older borrower of another pool. Older
-   * pools are matched, oldest first, with the room already coming (free slots and connections being
-   * closed), so two connections are not closed for one borrower. With its own borrowers waiting, a
-   * pool gives a connection up only to one that holds none, or at least two fewer than it: so no
-   * pool starves, and busy pools settle at even shares instead of trading a connection (a close and
-   * an open) on every transaction.
-   */
-  private neededElsewhere(m: Member, headSince: number | undefined): boolean {
-    const since = headSince ?? Infinity;
-    const plan = new Projection(this.held, this.closing);
-    let head = true;
-    for (const q of this.queue()) {
-      if (q.since >= since) return false;
-      if (q.m === m) continue;
-      if (this.fits(plan, q.m)) {
-        plan.add(q.m.client, 1);
-        continue;
-      }
-      const starving = keeps(q.m) === 0;
-      if (this.fits(plan, q.m, m) && (headSince === undefined || starving || keeps(m) > keeps(q.m) + 1)) return true;
-      if (starving && head) {
-        // The oldest starving pool needs room in two limits (its database's and its user's): each
-        // connection back that makes some of it is closed, and `keptFor` keeps that room for it.
-        if (helps(this.limits, plan, q.m.client, m.client)) return true;
-        head = false;
-      }
-    }
-    return false;
-  }
-
-  /** Pools waiting for a slot, oldest borrower first; pools that no longer wait leave the queue. */
-  private queue(): Queued[] {
-    const out: Queued[] = [];
-    for (const m of this.blocked) {
-      const since = m.client.wantsSince();
-      if (since === undefined) this.unblock(m);
-      else out.push({ m, since });
-    }
-    return out.sort((a, b) => a.since - b.since);
-  }
-
-  private unblock(m: Member): void {
-    m.blocked = false;
-    this.blocked.delete(m);
-  }
-
-  private markClosing(m: Member): void {
-    m.closing++;
-    this.closing.add(m.client, 1);
-  }
-
-  /**
-   * Grants and reclaims until nothing changes. Not re-entered: a pool that takes or gives back a
-   * slot from inside it only asks for one more round (`freed`: a slot came back).
+   * Grants and reclaims (budget-policy.ts) until nothing changes. Not re-entered: a pool that takes
+   * or gives back a slot from inside it only asks for one more round (`freed`: a slot came back).
    */
   private rebalance(freed: boolean): void {
     if (this.balancing) {
@@ -338,81 +188,13 @@ export class Budget {
     try {
       do {
         this.again = false;
-        while (this.grant()) {
+        while (grant(this.accounts)) {
           /* until a round grants nothing */
         }
-        this.reclaim();
+        reclaim(this.accounts);
       } while (this.again);
     } finally {
       this.balancing = false;
     }
-  }
-
-  /** Wakes, oldest first, each waiting pool that fits now; true if one of them took a slot. */
-  private grant(): boolean {
-    let took = false;
-    for (const q of this.queue()) {
-      if (!q.m.blocked || !this.fits(this.held, q.m)) continue;
-      const before = this.held.total();
-      this.unblock(q.m);
-      q.m.client.retry();
-      if (this.held.total() > before) took = true;
-    }
-    return took;
-  }
-
-  /** For each waiting pool the room already coming does not cover, closes another pool's idle connection. */
-  private reclaim(): void {
-    const idle = [...this.members].filter((m) => m.client.idleSince() !== undefined);
-    if (idle.length === 0 || this.blocked.size === 0) return;
-    const plan = new Projection(this.held, this.closing);
-    for (const q of this.queue()) {
-      if (this.fits(plan, q.m)) {
-        plan.add(q.m.client, 1);
-        continue;
-      }
-      // The idle connections that together make room for it (a database and a user at their limits
-      // need one of each), longest idle first; none if they cannot: then it waits for busy ones.
-      const trial = new Projection(plan, NO_COUNTS);
-      const victims: Member[] = [];
-      while (!this.fits(trial, q.m)) {
-        const v = this.longestIdle(idle, (c) => c !== q.m && !victims.includes(c) && helps(this.limits, trial, q.m.client, c.client));
-        if (v === undefined) break;
-        victims.push(v);
-        trial.add(v.client, -1);
-      }
-      if (!this.fits(trial, q.m)) continue;
-      for (const v of victims) {
-        v.client.closeIdle();
-        this.markClosing(v);
-        plan.add(v.client, -1);
-      }
-      plan.add(q.m.client, 1);
-    }
-  }
-
-  /** After a lower limit: idle connections above it close now (busy ones when they come back). */
-  private shrink(): void {
-    const idle = [...this.members].filter((m) => m.client.idleSince() !== undefined);
-    // Bounded by the slots held, in case a pool's closeIdle closes nothing.
-    for (let n = this.held.total(); n > 0; n--) {
-      const v = this.longestIdle(idle, (m) => this.over(m));
-      if (v === undefined) return;
-      v.client.closeIdle();
-      this.markClosing(v);
-    }
-  }
-
-  private longestIdle(candidates: Member[], ok: (m: Member) => boolean): Member | undefined {
-    let best: Member | undefined;
-    let bestSince = Infinity;
-    for (const m of candidates) {
-      const since = m.client.idleSince();
-      if (since !== undefined && since < bestSince && ok(m)) {
-        best = m;
-        bestSince = since;
-      }
-    }
-    return best;
   }
 }

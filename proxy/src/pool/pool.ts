@@ -5,91 +5,21 @@
  * once is served synchronously (no promise per transaction on the hot path).
  *
  * Generations implement failover: `setGeneration` closes idle connections of older generations at
- * once, and busy ones when they are released.
+ * once, busy ones on release. Its parts: borrowers.ts (the queue, its timeouts), opens.ts (opens, retries).
  */
-import type { Budget, BudgetShare, Slot } from './budget.js';
-import { WaiterQueue } from './waiters.js';
+import type { Budget, BudgetShare } from './budget.js';
+import { Borrowers, type QueuedWaiter } from './borrowers.js';
+import { Opens } from './opens.js';
+import { BorrowError, type PoolEvents, type PoolFactory, type PoolLimits, type PoolMember, type Waiter } from './pool-api.js';
 
-export interface PoolMember {
-  generation: number;
-  /** Set by the pool when the member goes idle (for trimming). */
-  idleSince?: number;
-}
-
-export interface Waiter<B> {
-  onBackend(backend: B): void;
-  onBorrowError(err: BorrowError): void;
-}
-
-export class BorrowError extends Error {
-  constructor(
-    message: string,
-    readonly sqlstate: string,
-    readonly timedOut: boolean,
-  ) {
-    super(message);
-    this.name = 'BorrowError';
-  }
-}
-
-/** An open failure that waiting will not fix (wrong password, unknown database). */
-export class PermanentOpenError extends Error {
-  constructor(
-    message: string,
-    readonly sqlstate: string,
-  ) {
-    super(message);
-    this.name = 'PermanentOpenError';
-  }
-}
-
-export interface PoolLimits {
-  maxConnections: number;
-  maxIdleConnections: number;
-  borrowTimeoutMs: number;
-}
-
-export interface PoolFactory<B> {
-  /**
-   * `slot`: the connection budget's place this open holds, when the pool is in one (budget.ts); the
-   * factory gives it back when the open fails or, after it succeeded, when the connection is gone.
-   */
-  open(generation: number, slot?: Slot): Promise<B>;
-  close(backend: B, reason: string): void;
-  /** Ends a borrowed connection now, whatever it is doing (its user sees it lost); default: close. */
-  abort?(backend: B, reason: string): void;
-}
-
-export interface PoolEvents {
-  borrowed?(waitMs: number): void;
-  borrowTimedOut?(): void;
-  openFailed?(err: Error): void;
-}
-
-interface QueuedWaiter<B> {
-  waiter: Waiter<B>;
-  since: number;
-  deadline: number;
-  /** Arrival order across all pools (the budget's FIFO; many borrowers come in the same millisecond). */
-  order: number;
-}
-
-let arrivals = 0;
-
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 2_000;
+// pool-api.ts: defined apart so borrowers.ts and opens.ts share them without an import cycle; imported from here.
+export { BorrowError, PermanentOpenError, type PoolEvents, type PoolFactory, type PoolLimits, type PoolMember, type Waiter } from './pool-api.js';
 
 export class Pool<B extends PoolMember> {
   readonly idle: B[] = [];
   readonly busy = new Set<B>();
-  /** Opens for the current generation (they count against maxConnections and serve waiters). */
-  private opening = 0;
-  /** Opens still in flight for an older target: nobody waits for them, and they close if they succeed. */
-  private staleOpening = 0;
-  private readonly queue = new WaiterQueue<QueuedWaiter<B>>();
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay = RETRY_MIN_MS;
-  private lastOpenError: Error | undefined;
+  private readonly queue: Borrowers<B>;
+  private readonly opens: Opens<B>;
   /** Set while there is nowhere to open a connection (no writer): borrowers queue, nothing is opened. */
   private holdReason: string | undefined;
   private closed = false;
@@ -105,10 +35,25 @@ export class Pool<B extends PoolMember> {
     private readonly factory: PoolFactory<B>,
     private readonly events: PoolEvents = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.queue = new Borrowers<B>(
+      now,
+      (entry) => this.timeOut(entry),
+      () => this.share?.changed(),
+    );
+    this.opens = new Opens<B>(factory, events, {
+      generation: () => this.generation,
+      opened: (backend) => {
+        this.busy.add(backend);
+        this.release(backend);
+      },
+      failedForGood: (err) => this.failAll(err),
+      retry: () => this.grow(),
+    });
+  }
 
   get size(): number {
-    return this.idle.length + this.busy.size + this.opening;
+    return this.idle.length + this.busy.size + this.opens.current;
   }
 
   get waiting(): number {
@@ -116,17 +61,17 @@ export class Pool<B extends PoolMember> {
   }
 
   get openingCount(): number {
-    return this.opening;
+    return this.opens.current;
   }
 
   /** When the oldest queued borrower started waiting (undefined when none is queued). */
   get oldestWaitSince(): number | undefined {
-    return this.peek()?.since;
+    return this.queue.peek()?.since;
   }
 
   /** Opens to an older target still in flight (after a failover), counted apart. */
   get staleOpeningCount(): number {
-    return this.staleOpening;
+    return this.opens.stale;
   }
 
   /** Serves the waiter now if a connection is idle, else queues it (and opens one if allowed). */
@@ -144,9 +89,7 @@ export class Pool<B extends PoolMember> {
         return;
       }
     }
-    const since = this.now();
-    this.queue.push({ waiter, since, deadline: since + this.limits.borrowTimeoutMs, order: ++arrivals });
-    this.armExpiry();
+    this.queue.add(waiter, this.limits.borrowTimeoutMs);
     this.grow();
   }
 
@@ -164,12 +107,12 @@ export class Pool<B extends PoolMember> {
       this.grow();
       return;
     }
-    if (this.share?.yields(this.pausedNow ? undefined : this.peek()?.order)) {
+    if (this.share?.yields(this.pausedNow ? undefined : this.queue.peek()?.order)) {
       this.factory.close(backend, 'a borrower of another pool has waited longer (the connection budget is full)');
       this.grow();
       return;
     }
-    const next = this.pausedNow ? undefined : this.shift();
+    const next = this.pausedNow ? undefined : this.queue.shift();
     if (next !== undefined) {
       this.busy.add(backend);
       this.handOver(next, backend);
@@ -217,8 +160,7 @@ export class Pool<B extends PoolMember> {
   setGeneration(generation: number, opts: { abortBusy?: boolean } = {}): void {
     if (generation <= this.generation) return;
     this.generation = generation;
-    this.staleOpening += this.opening;
-    this.opening = 0;
+    this.opens.orphan();
     for (const b of this.idle.splice(0)) this.factory.close(b, 'target changed');
     if (opts.abortBusy) {
       for (const b of [...this.busy]) {
@@ -228,10 +170,7 @@ export class Pool<B extends PoolMember> {
       }
     }
     this.holdReason = undefined;
-    this.lastOpenError = undefined;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.retryDelay = RETRY_MIN_MS;
+    this.opens.resetRetry();
     this.grow();
   }
 
@@ -266,8 +205,8 @@ export class Pool<B extends PoolMember> {
     if (!this.pausedNow) return;
     this.pausedNow = false;
     this.onDrained = [];
-    for (let next = this.peek(); next !== undefined && this.idle.length > 0; next = this.peek()) {
-      this.shift();
+    for (let next = this.queue.peek(); next !== undefined && this.idle.length > 0; next = this.queue.peek()) {
+      this.queue.shift();
       const backend = this.idle.pop()!;
       this.busy.add(backend);
       this.handOver(next, backend);
@@ -299,9 +238,8 @@ export class Pool<B extends PoolMember> {
 
   /** When (in arrival order) the borrower the next open would serve came, if the pool would open one now. */
   private wantsSince(): number | undefined {
-    if (this.closed || this.holdReason !== undefined || this.pausedNow || this.retryTimer !== undefined || this.size >= this.limits.maxConnections)
-      return undefined;
-    return this.queue.at(this.opening)?.order; // the first borrowers are the opens' in flight
+    if (this.closed || this.holdReason !== undefined || this.pausedNow || this.opens.retrying || this.size >= this.limits.maxConnections) return undefined;
+    return this.queue.at(this.opens.current)?.order; // the first borrowers are the opens' in flight
   }
 
   setLimits(limits: PoolLimits): void {
@@ -312,10 +250,10 @@ export class Pool<B extends PoolMember> {
   /** Closes idle connections and fails every waiter; busy ones close when released. */
   close(): void {
     this.closed = true;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.expiryTimer);
+    this.opens.stop();
+    this.queue.stop();
     for (const b of this.idle.splice(0)) this.factory.close(b, 'pool closed');
-    for (let e = this.shift(); e !== undefined; e = this.shift()) {
+    for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
       e.waiter.onBorrowError(new BorrowError('the proxy is shutting down', '57P01', false));
     }
   }
@@ -325,100 +263,23 @@ export class Pool<B extends PoolMember> {
       !this.closed &&
       this.holdReason === undefined &&
       !this.pausedNow &&
-      this.retryTimer === undefined &&
-      this.waiting > this.opening &&
+      !this.opens.retrying &&
+      this.waiting > this.opens.current &&
       this.size < this.limits.maxConnections
     ) {
       const slot = this.share?.take(this.generation);
       if (this.share && !slot) return; // queued in the budget: it calls retry when there is room
-      this.openOne(slot);
+      this.opens.start(slot);
     }
-  }
-
-  private openOne(slot: Slot | undefined): void {
-    this.opening++;
-    const generation = this.generation;
-    const stale = () => generation < this.generation;
-    this.factory.open(generation, slot).then(
-      (backend) => {
-        if (stale()) {
-          this.staleOpening--;
-          this.factory.close(backend, 'target changed');
-          return;
-        }
-        this.opening--;
-        this.retryDelay = RETRY_MIN_MS;
-        this.lastOpenError = undefined;
-        this.busy.add(backend);
-        this.release(backend);
-      },
-      (err: Error) => {
-        if (stale()) {
-          this.staleOpening--;
-          return;
-        }
-        this.opening--;
-        this.lastOpenError = err;
-        this.events.openFailed?.(err);
-        if (err instanceof PermanentOpenError) {
-          this.failAll(new BorrowError(err.message, err.sqlstate, false));
-          return;
-        }
-        this.scheduleRetry();
-      },
-    );
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer !== undefined || this.closed) return;
-    const delay = this.retryDelay;
-    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.grow();
-    }, delay);
-    this.retryTimer.unref?.();
   }
 
   private failAll(err: BorrowError): void {
-    for (let e = this.shift(); e !== undefined; e = this.shift()) e.waiter.onBorrowError(err);
-  }
-
-  /**
-   * One timer for the whole queue, set for the oldest waiter: waiters are queued in deadline order,
-   * so a per-waiter timer (created and cleared on every contended borrow) is not needed.
-   */
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private expiryAt = Infinity;
-
-  private armExpiry(): void {
-    const head = this.peek();
-    if (head === undefined) return;
-    if (this.expiryTimer !== undefined && this.expiryAt <= head.deadline) return;
-    clearTimeout(this.expiryTimer);
-    this.expiryAt = head.deadline;
-    this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, head.deadline - this.now()));
-  }
-
-  private expire(): void {
-    this.expiryTimer = undefined;
-    this.expiryAt = Infinity;
-    const now = this.now();
-    for (let head = this.peek(); head !== undefined && head.deadline <= now; head = this.peek()) {
-      this.shift();
-      this.timeOut(head);
-    }
-    this.armExpiry();
-    this.share?.changed();
-  }
-
-  private peek(): QueuedWaiter<B> | undefined {
-    return this.queue.peek();
+    for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) e.waiter.onBorrowError(err);
   }
 
   private timeOut(entry: QueuedWaiter<B>): void {
     this.events.borrowTimedOut?.();
-    const cannotConnect = this.holdReason ?? this.lastOpenError?.message;
+    const cannotConnect = this.holdReason ?? this.opens.lastError?.message;
     const why =
       cannotConnect !== undefined
         ? `could not connect to the database: ${cannotConnect}`
@@ -435,9 +296,5 @@ export class Pool<B extends PoolMember> {
   private handOver(entry: QueuedWaiter<B>, backend: B): void {
     this.events.borrowed?.(this.now() - entry.since);
     entry.waiter.onBackend(backend);
-  }
-
-  private shift(): QueuedWaiter<B> | undefined {
-    return this.queue.shift();
   }
 }
