@@ -37,7 +37,7 @@ export interface ConsoleSource {
   reload(): Promise<void>;
 }
 
-/** Counted per pool from its borrow events (server.ts poolFor), for SHOW STATS. */
+/** Counted per pool from its borrow events (pool/registry.ts, where pools are made), for SHOW STATS. */
 export class PoolStats {
   borrows = 0;
   waitMs = 0;
