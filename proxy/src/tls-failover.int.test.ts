@@ -3,7 +3,7 @@
  * targets; the primary dies, the standby is promoted, the proxy follows; a client whose transaction
  * was cut keeps its connection, sees the transaction failed, and its ROLLBACK is answered.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, startStandby, type PgInstance } from './testing/postgres.js';
 import { startProxy, type TestProxy } from './testing/start-proxy.js';
+import { selfSignedCert } from './testing/tls-cert.js';
 import { waitFor } from './testing/wait.js';
 
 const APP = { username: 'app', password: 'app-secret' };
@@ -23,33 +24,9 @@ describe('TLS to clients', () => {
   let db: PgInstance;
   let proxy: TestProxy;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbproxy-tls-'));
-  const cert = path.join(dir, 'tls.crt');
-  const key = path.join(dir, 'tls.key');
+  const { cert, key } = selfSignedCert(dir);
 
   beforeAll(async () => {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
     db = await startPostgres({ users: [{ name: APP.username, password: APP.password }] });
     proxy = await startProxy({
       targets: [{ host: db.host, port: db.port }],

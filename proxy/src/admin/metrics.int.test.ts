@@ -3,7 +3,6 @@
  * target availability, plaintext clients, setup failures by reason, the pool's connection limit and
  * its queue — each read back from /metrics after the traffic that should move it.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, series, total, type Exposition } from '../testing/exposition.js';
 import { startPostgres, type PgInstance } from '../testing/postgres.js';
+import { selfSignedCert } from '../testing/tls-cert.js';
 import { startProxy, type TestProxy } from '../testing/start-proxy.js';
 import { waitFor } from '../testing/wait.js';
 
@@ -22,33 +22,9 @@ const MAX = 3;
 let db: PgInstance;
 let proxy: TestProxy;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dbproxy-metrics-'));
-const cert = path.join(dir, 'tls.crt');
-const key = path.join(dir, 'tls.key');
+const { cert, key } = selfSignedCert(dir);
 
 beforeAll(async () => {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
   db = await startPostgres({ authMethod: 'scram-sha-256', users: [{ name: APP.username, password: APP.password }] });
   proxy = await startProxy({
     targets: [{ host: db.host, port: db.port }],
