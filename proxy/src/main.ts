@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../../contract/log.js';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig } from '../../contract/config/load.js';
 import { KUBE_USAGE, parseProxyArgs, PROXY_USAGE } from './config/flags.js';
@@ -42,36 +43,42 @@ export async function runProxy(args: string[]): Promise<void> {
   }
   const bindHost = takeFlag(argv, '--bind-host');
   const secret = takeFlag(argv, '--config-secret');
-  const bootLog = pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
+  const bootLog = createLogger({ level: process.env['LOG_LEVEL'] ?? 'info' });
 
-  let server: ProxyServer;
+  let server: ProxyServer | undefined;
   let stopWatching: () => void = () => {};
+  // Before anything is loaded: Node's default for SIGHUP is to exit, which a reload must never do.
+  onReloadSignal(() => server, bootLog);
   if (secret !== undefined) {
     ({ server, stop: stopWatching } = await fromSecret(secret, bindHost, bootLog));
   } else {
     const parsed = parseProxyArgs(argv, process.env);
     const config = parsed.configFile ? await loadConfigFile(parsed.configFile) : parsed.config!;
-    const log = pino({ level: config.logLevel });
-    server = new ProxyServer(config, log, bindHost);
+    const log = createLogger({ level: config.logLevel });
+    const s = new ProxyServer(config, log, bindHost);
+    server = s;
     const file = parsed.configFile;
-    if (file) server.reloadSource = () => loadConfigFile(file); // the admin console's RELOAD
-    if (file) server.configState.from(`file ${path.resolve(file)}`);
-    await server.start();
+    if (file) s.reloadSource = () => loadConfigFile(file); // the admin console's RELOAD, and SIGHUP
+    if (file) s.configState.from(`file ${path.resolve(file)}`);
+    await s.start();
     if (file) {
       stopWatching = watchConfigFile(
         file,
-        (next) => server.applyConfig(next),
+        (next) => s.applyConfig(next),
         (err) => {
-          server.configState.refused(problemsOf(err));
+          s.configState.refused(problemsOf(err));
           log.error({ err: err.message }, 'config file rejected; keeping the previous config');
         },
         { initial: config },
       );
     }
   }
+  const running = server;
   onSignals(async () => {
     stopWatching();
-    await server.shutdown(Number(process.env['DBPROXY_SHUTDOWN_GRACE_MS'] ?? 30_000));
+    // DBPROXY_SHUTDOWN_GRACE_MS (older releases' knob) overrides shutdown.drainTimeout when set.
+    const grace = process.env['DBPROXY_SHUTDOWN_GRACE_MS'];
+    await running.shutdown(grace === undefined ? undefined : Number(grace));
   });
 }
 
@@ -91,7 +98,7 @@ async function fromSecret(name: string, bindHost: string | undefined, log: Logge
     log,
     onConfig: (text, version) => {
       try {
-        const cfg = parseConfig(parseYaml(text), source);
+        const cfg = parseSecretConfig(text, source);
         if (server) server.applyConfig(cfg, version);
         else first({ cfg, version });
       } catch (err) {
@@ -105,12 +112,26 @@ async function fromSecret(name: string, bindHost: string | undefined, log: Logge
     onError: (err) => log.warn({ err: err.message }, 'watching the config Secret failed; retrying'),
   });
   const { cfg, version } = await firstConfig;
-  server = new ProxyServer(cfg, pino({ level: cfg.logLevel }), bindHost);
+  server = new ProxyServer(cfg, createLogger({ level: cfg.logLevel }), bindHost, { kc, namespace });
   server.configState.from(source, version);
   // The admin console's RELOAD reads the Secret now (the watch delivers changes on its own anyway).
-  server.reloadSource = async () => parseConfig(parseYaml(await readConfigSecret(kc, namespace, name)), source);
+  server.reloadSource = async () => parseSecretConfig(await readConfigSecret(kc, namespace, name), source);
   await server.start();
   return { server, stop: () => watch.stop() };
+}
+
+/**
+ * The config Secret's text as a config. A YAML error keeps only its first line: the rest is a frame
+ * of the text around the error, and the text holds passwords (the problems go to the log and /config).
+ */
+function parseSecretConfig(text: string, source: string): ProxyConfig {
+  let obj: unknown;
+  try {
+    obj = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(source, [`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  return parseConfig(obj, source);
 }
 
 /** A refused config's problems, one per line as the loader lists them. */
@@ -124,6 +145,23 @@ function readServiceAccountNamespace(): string {
   } catch {
     throw new UsageError('--config-secret needs the namespace: set POD_NAMESPACE or run in a pod');
   }
+}
+
+/**
+ * SIGHUP re-reads the config (the file, or the Secret) and applies it as a change the watcher saw;
+ * a refused config is logged and the running one kept (reload() records it for /config).
+ */
+function onReloadSignal(server: () => ProxyServer | undefined, bootLog: Logger): void {
+  process.on('SIGHUP', () => {
+    const s = server();
+    if (!s) return bootLog.warn('SIGHUP before the proxy started: nothing to reload yet');
+    if (!s.reloadSource) return s.log.warn('SIGHUP: this proxy runs from command-line flags, there is no config file or Secret to re-read');
+    s.log.info('SIGHUP: re-reading the config');
+    s.reload().then(
+      () => {},
+      (err: Error) => s.log.error({ err: err.message }, 'SIGHUP: config rejected; keeping the previous config'),
+    );
+  });
 }
 
 function onSignals(stop: () => Promise<void>): void {

@@ -6,10 +6,15 @@ import type { ClientSession } from './client/session.js';
 import type { TargetOwner } from './health/target.js';
 import type { Mover } from './io/conn.js';
 import type { PoolRegistry } from './pool/registry.js';
+import type { DrainPhase } from './drain.js';
 
 /** What the views read, lent by the server: its own objects, so a view always sees them as they are now. */
 export interface ServerView {
   readonly sessions: ReadonlySet<ClientSession>;
+  /** The shutdown's phase (drain.ts); `serving` until the stop signal. */
+  drainPhase(): DrainPhase;
+  /** The client leg's serving certificate (tls/reloader.ts), null without TLS. */
+  tls?(): unknown;
   readonly pools: PoolRegistry;
   readonly targets: TargetOwner;
   /** The mover of plaintext connections. */
@@ -31,6 +36,8 @@ export function serverStatus(v: ServerView): unknown {
   const target = v.targets.target;
   return {
     target: target ? formatHostPort(target.host, target.port) : null,
+    shutdown: { phase: v.drainPhase() },
+    tls: v.tls?.() ?? null,
     targetGeneration: v.targets.generation,
     io: { mover: v.mover, connections: connectionsByMover(v) },
     clients: { total: v.sessions.size, byState },
@@ -64,6 +71,7 @@ export function metricsSource(v: ServerView): MetricsSource {
     targetGeneration: () => v.targets.generation,
     connectionsByMover: () => connectionsByMover(v),
     connectionBudgets: () => v.pools.budgets.snapshot(v.hasReader()),
+    draining: () => v.drainPhase() !== 'serving',
   };
 }
 

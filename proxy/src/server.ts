@@ -3,18 +3,22 @@
  * reloads. It implements the context client sessions run in; sessions do the per-connection work.
  */
 import type net from 'node:net';
-import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
+import type tls from 'node:tls';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { startAdminServer } from '../../contract/admin-http.js';
+import { configuredStatusToken } from '../../contract/admin-auth.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { ServerConsole } from './admin/console/host.js';
 import { UserStore } from './auth/users.js';
+import { identityAuthFor, type IdentityAuth } from './auth/kube-identity.js';
 import { ConfigState } from './config/state.js';
 import { CancelKeys } from './client/cancel-keys.js';
+import { Peering, type KubeAccess } from './peering/peering.js';
 import type { PoolHandle, SessionContext, SqlDecision, UserCredentials } from './client/context.js';
 import { SqlDecider } from './client/decide.js';
+import { ClientLimits, type ClientLimitsConfig, type LimitReason } from './client/limits.js';
+import type { ErrorInfo } from './protocol/messages.js';
 import { ClientSession } from './client/session.js';
 import type { SetupFailure } from './client/setup-failure.js';
 import { ConfigError } from '../../contract/config/load.js';
@@ -24,10 +28,14 @@ import type { Conn, Mover } from './io/conn.js';
 import { addressOf, listenPostgres } from './io/listen.js';
 import { clientConn, resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
-import { CONNECT_TIMEOUT_MS, PoolRegistry } from './pool/registry.js';
+import { PoolRegistry } from './pool/registry.js';
 import { Mode } from './session/state.js';
 import { TargetOwner, type Flip } from './health/target.js';
 import { metricsSource, serverStatus, type ServerView } from './server-status.js';
+import { ClientTlsReloader } from './tls/reloader.js';
+import { TlsMetrics } from './tls/metrics.js';
+import type { ClientCertificates } from './tls/client-tls.js';
+import { drainReadiness, drainStep, refusesClients, type DrainAction, type DrainPhase, type DrainPlan } from './drain.js';
 
 const SWEEP_INTERVAL_MS = 1_000;
 /** Idle database connections above maxIdleConnections close after this long unused. */
@@ -40,6 +48,10 @@ export class ProxyServer implements SessionContext {
   private readonly pools: PoolRegistry;
   private readonly sessions = new Set<ClientSession>();
   private readonly cancels: CancelKeys;
+  /** This proxy's peer id and the other proxies, for cancels of their clients (peering/). */
+  private readonly peering: Peering;
+  /** limits.maxClientConnections at accept, and the per-user counts (client/limits.ts). */
+  private readonly clientLimits: ClientLimits;
   private listener: net.Server | undefined;
   private readerListener: net.Server | undefined;
   private admin: http.Server | undefined;
@@ -63,10 +75,15 @@ export class ProxyServer implements SessionContext {
   reloadSource: (() => Promise<ProxyConfig>) | undefined;
   /** Which config runs, by its source's version, and the last refusal: the admin server's /config. */
   readonly configState = new ConfigState();
-  private draining = false;
-  private tlsContext: tls.SecureContext | undefined;
+  /** Where the shutdown is (drain.ts): `serving` until the stop signal. */
+  private drainPhase: DrainPhase = 'serving';
+  private stopping: Promise<void> | undefined;
+  /** The client leg's certificate, reloaded when its files change (tls/reloader.ts). */
+  private readonly clientTls: ClientTlsReloader;
+  private readonly tlsMetrics: TlsMetrics;
   private decider: SqlDecider;
   private userStore: UserStore;
+  private identityAuth: IdentityAuth | undefined;
   /** The mover for plaintext connections (TLS client connections always use Node's sockets). */
   readonly mover: Mover;
 
@@ -75,11 +92,15 @@ export class ProxyServer implements SessionContext {
     readonly log: Logger,
     /** Overrides the listen hosts (a pod binds its own IP: `--bind-host $(POD_IP)`). */
     private readonly bindHost?: string,
+    /** Kubernetes mode: where peering.kubernetes lists the peers' EndpointSlices. */
+    kube?: KubeAccess,
   ) {
     this.config = config;
     this.decider = new SqlDecider(new Set(config.pool.sessionPinningFilters));
     this.userStore = new UserStore(config.auth.users);
-    this.tlsContext = loadTls(config);
+    this.identityAuth = identityAuthFor(config.auth.kubernetes, undefined, log);
+    this.clientTls = new ClientTlsReloader({ log, onReload: (r) => this.tlsMetrics.reloaded(r) });
+    this.clientTls.apply(config.tls);
     const io = resolveMover(config.io);
     this.mover = io.mover;
     if (io.note) log.warn(io.note);
@@ -87,7 +108,24 @@ export class ProxyServer implements SessionContext {
       this.log.error({ err }, 'a connection handler failed; that connection was closed');
       this.metrics.sessionErrors.inc({ kind: 'internal' });
     });
-    this.cancels = new CancelKeys(log);
+    this.peering = new Peering(config.peering, {
+      log,
+      selfAddress: bindHost ?? process.env['POD_IP'],
+      listenPort: parseHostPort(config.listen).port,
+      kube,
+    });
+    this.cancels = new CancelKeys({
+      log,
+      peerId: this.peering.id,
+      peers: () => this.peering.peers(),
+      onResult: (result) => this.metrics.cancelRequests.inc({ result }),
+    });
+    this.clientLimits = new ClientLimits({
+      config: () => this.config.limits,
+      log,
+      onLimit: (reason) => this.onLimit(reason),
+      onSetupFailure: (reason) => this.onSetupFailure(reason),
+    });
     this.pools = new PoolRegistry({
       log,
       mover: this.mover,
@@ -104,8 +142,11 @@ export class ProxyServer implements SessionContext {
       mover: this.mover,
       hasReader: () => this.config.reader !== undefined,
       readerAddress: () => this.address('reader'),
+      drainPhase: () => this.drainPhase,
+      tls: () => this.clientTls.status(),
     };
     this.metrics = new ProxyMetrics(metricsSource(this.view));
+    this.tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.clientTls);
     this.targets.on('flip', (f) => this.onFlip(f));
     this.targets.on('lost', (why) => this.onTargetLost(why));
     this.targets.on('readers', (r) => this.pools.setProbedReaders(r));
@@ -123,6 +164,8 @@ export class ProxyServer implements SessionContext {
       ready: () => this.readiness(),
       status: () => this.status(),
       config: () => this.configState.snapshot(),
+      statusToken: () => configuredStatusToken(this.config.admin),
+      onTokenError: (err) => this.log.error({ err: err.message }, 'the admin status token cannot be read; /status refuses non-loopback requests'),
     });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -145,23 +188,55 @@ export class ProxyServer implements SessionContext {
     return addressOf(this.admin);
   }
 
-  /** Stops accepting, lets units of work finish (up to `graceMs`), then closes everything. */
-  async shutdown(graceMs = 30_000): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    this.log.info({ clients: this.sessions.size }, 'shutting down: draining clients');
-    this.listener?.close();
-    this.readerListener?.close();
-    this.targets.stop();
-    for (const s of [...this.sessions]) s.closeWhenIdle();
-    const deadline = Date.now() + graceMs;
-    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const s of [...this.sessions]) s.terminate();
-    this.pools.close();
-    clearInterval(this.sweeper);
+  /**
+   * The stop signal's drain (drain.ts): unready at once; after the delay the listeners close and idle
+   * clients are told to reconnect (57P01) while the others finish their transactions; after the drain
+   * timeout the rest are closed; then the pooled connections (Terminate). Overrides: `drainTimeoutMs`
+   * and `delayMs` replace the config's shutdown.drainTimeout and shutdown.delay. Called again, it
+   * returns the same drain.
+   */
+  shutdown(drainTimeoutMs?: number, delayMs?: number): Promise<void> {
+    const s = this.config.shutdown;
+    this.stopping ??= this.drain({ delayMs: delayMs ?? s.delay, drainTimeoutMs: drainTimeoutMs ?? s.drainTimeout });
+    return this.stopping;
+  }
+
+  private async drain(plan: DrainPlan): Promise<void> {
+    const started = Date.now();
+    this.log.info({ clients: this.sessions.size, ...plan }, 'shutting down: unready now, then draining clients');
+    while (this.drainPhase !== 'stopped') {
+      const step = drainStep({ phase: this.drainPhase, elapsedMs: Date.now() - started, clients: this.sessions.size }, plan);
+      if (step.phase !== this.drainPhase) this.log.info({ phase: step.phase, clients: this.sessions.size }, 'shutdown phase');
+      this.drainPhase = step.phase;
+      for (const a of step.actions) this.drainAction(a);
+      if (this.drainPhase !== 'stopped') await new Promise((r) => setTimeout(r, 50));
+    }
     await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
     this.admin?.closeAllConnections?.();
-    this.log.info('proxy stopped');
+    this.log.info({ ms: Date.now() - started }, 'proxy stopped');
+  }
+
+  private drainAction(a: DrainAction): void {
+    switch (a) {
+      case 'closeListeners':
+        this.listener?.close();
+        this.readerListener?.close();
+        return;
+      case 'tellIdle':
+        for (const s of [...this.sessions]) s.closeWhenIdle();
+        return;
+      case 'terminateRest':
+        this.log.warn({ clients: this.sessions.size }, 'drain timeout: closing the clients still connected');
+        for (const s of [...this.sessions]) s.terminate();
+        return;
+      case 'closePools':
+        this.targets.stop();
+        this.peering.stop();
+        this.clientTls.close();
+        this.pools.close();
+        clearInterval(this.sweeper);
+        return;
+    }
   }
 
   /** RELOAD: the config as its source says now, applied as a change of the file or Secret is. */
@@ -182,18 +257,19 @@ export class ProxyServer implements SessionContext {
    */
   applyConfig(next: ProxyConfig, version?: string): void {
     // First what can fail (unreadable certificate files): a refused config changes nothing.
-    const tlsContext = loadTls(next);
+    this.clientTls.apply(next.tls);
     const prev = this.config;
     this.config = next;
     this.decider = new SqlDecider(new Set(next.pool.sessionPinningFilters));
     this.userStore = new UserStore(next.auth.users);
-    this.tlsContext = tlsContext;
+    this.identityAuth = identityAuthFor(next.auth.kubernetes, this.identityAuth, this.log);
     this.pools.applyConfig(next);
     if (next.listen !== prev.listen || next.admin.listen !== prev.admin.listen || next.reader?.listen !== prev.reader?.listen) {
       this.log.warn('listen addresses changed in the config: restart the proxy for that to take effect');
     }
     if (next.io !== prev.io) this.log.warn({ io: next.io, running: this.mover }, 'io changed in the config: restart the proxy for that to take effect');
     this.setTargets(next);
+    this.peering.apply(next.peering);
     this.configState.applied(version);
     this.log.info({ target: this.targets.target, generation: this.targets.generation, ...(version !== undefined && { version }) }, 'config reloaded');
   }
@@ -206,6 +282,7 @@ export class ProxyServer implements SessionContext {
       targetGeneration: config.targetGeneration ?? 0,
       healthCheck: config.healthCheck,
       probeUser: this.probeCredentials(),
+      backendTls: config.backendTls,
     });
   }
 
@@ -238,7 +315,11 @@ export class ProxyServer implements SessionContext {
   }
 
   get tls(): tls.SecureContext | undefined {
-    return this.tlsContext;
+    return this.clientTls.context;
+  }
+
+  get clientCertificates(): ClientCertificates {
+    return this.config.tls?.clientCertificates ?? 'none';
   }
 
   get requireTls(): boolean {
@@ -246,11 +327,15 @@ export class ProxyServer implements SessionContext {
   }
 
   get shuttingDown(): boolean {
-    return this.draining;
+    return refusesClients(this.drainPhase);
   }
 
   get users(): UserStore {
     return this.userStore;
+  }
+
+  get identity(): IdentityAuth | undefined {
+    return this.identityAuth;
   }
 
   decide(sql: string): SqlDecision {
@@ -269,7 +354,7 @@ export class ProxyServer implements SessionContext {
     this.cancels.unregister(processId);
   }
 
-  /** A CancelRequest (client/cancel-keys.ts): forwarded only while that client's own request runs. */
+  /** A CancelRequest (client/cancel-keys.ts): ours only while that client's own request runs; a peer's key goes to that peer. */
   cancel(processId: number, secretKey: number): void {
     this.cancels.cancel(processId, secretKey);
   }
@@ -281,6 +366,22 @@ export class ProxyServer implements SessionContext {
 
   onPin(reason: string, _rule: string, pool?: PoolHandle): void {
     pool?.metrics?.pinned(reason);
+  }
+
+  get limits(): ClientLimitsConfig {
+    return this.config.limits;
+  }
+
+  userLogin(user: string): ErrorInfo | undefined {
+    return this.clientLimits.userLogin(user);
+  }
+
+  userLogout(user: string): void {
+    this.clientLimits.userLogout(user);
+  }
+
+  onLimit(reason: LimitReason): void {
+    this.metrics.limitReached(reason);
   }
 
   onSetupFailure(reason: SetupFailure): void {
@@ -298,7 +399,7 @@ export class ProxyServer implements SessionContext {
   // ------------------------------------------------------------ connections
 
   private accept(socket: net.Socket, endpoint: 'writer' | 'reader'): void {
-    if (this.draining) {
+    if (refusesClients(this.drainPhase)) {
       socket.destroy();
       return;
     }
@@ -311,11 +412,12 @@ export class ProxyServer implements SessionContext {
       socket.destroy();
       return;
     }
+    if (!this.clientLimits.admit(this.sessions.size, conn)) return;
     const session = new ClientSession(conn, this, endpoint);
     this.sessions.add(session);
   }
 
-  /** Idle clients past idleClientTimeout; half-open clients that never finish startup. */
+  /** Idle clients past idleClientTimeout (startup and authentication time out in the session: limits.*). */
   private sweep(): void {
     this.pools.trimIdle(IDLE_TRIM_MS);
     const now = Date.now();
@@ -323,15 +425,11 @@ export class ProxyServer implements SessionContext {
     for (const s of this.sessions) {
       const idle = now - s.lastActive;
       if (s.state === Mode.Idle && idleLimit > 0 && idle > idleLimit) s.idleTimeout();
-      else if ((s.state === 'startup' || s.state === 'authenticating') && idle > CONNECT_TIMEOUT_MS * 6) {
-        s.setupFailed('timeout');
-        s.terminate();
-      }
     }
   }
 
   private readiness(): { ok: boolean; reason?: string } {
-    if (this.draining) return { ok: false, reason: 'shutting down' };
+    if (this.drainPhase !== 'serving') return drainReadiness(this.drainPhase);
     if (!this.listener?.listening) return { ok: false, reason: 'not listening' };
     if (!this.targets.target) return { ok: false, reason: 'no writer available' };
     return { ok: true };
@@ -342,8 +440,3 @@ export class ProxyServer implements SessionContext {
   }
 }
 
-function loadTls(config: ProxyConfig): tls.SecureContext | undefined {
-  const t = config.tls;
-  if (!t?.certFile || !t.keyFile) return undefined;
-  return tls.createSecureContext({ cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
-}

@@ -7,6 +7,8 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SETUP_FAILURES, type SetupFailure } from '../client/setup-failure.js';
+import { LIMIT_REASONS, type LimitReason } from '../client/limits.js';
+import { CANCEL_RESULTS } from '../client/cancel-keys.js';
 import { PoolHistogram, type HistogramChild } from './pool-histogram.js';
 
 const POOL_LABELS = ['database', 'user', 'endpoint'] as const;
@@ -43,6 +45,8 @@ export interface MetricsSource {
   connectionsByMover(): Record<'client' | 'backend', Record<'native' | 'node', number>>;
   /** The pod's connection budget per endpoint (pool/budget.ts): its limit and the slots held. */
   connectionBudgets?(): Partial<Record<'writer' | 'reader', { maxConnections: number; inUse: number }>>;
+  /** The proxy got its stop signal and is draining (proxy/src/drain.ts). */
+  draining?(): boolean;
 }
 
 /** What one pool updates on its own path; made once per pool, so no label lookups per transaction. */
@@ -65,6 +69,9 @@ export class ProxyMetrics {
   readonly sessionErrors: Counter<'kind'>;
   readonly backendOpenFailures: Counter<'reason' | PoolLabel>;
   readonly setupFailures: Counter<'reason'>;
+  readonly limitRefusals: Counter<'reason'>;
+  /** CancelRequests by what became of them (client/cancel-keys.ts, CANCEL_RESULTS). */
+  readonly cancelRequests: Counter<'result'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -125,6 +132,14 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
+      name: 'dbproxy_draining',
+      help: '1 from the stop signal on (SIGTERM: unready, then draining clients), else 0.',
+      registers,
+      collect() {
+        this.set(source.draining?.() ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'dbproxy_io_connections',
       help: 'Open connections by leg (client, backend) and by the mover that carries their bytes (native I/O core, or Node sockets for TLS and where the core is not built).',
       labelNames: ['leg', 'mover'],
@@ -178,6 +193,20 @@ export class ProxyMetrics {
       registers,
     });
     for (const reason of SETUP_FAILURES) this.setupFailures.inc({ reason }, 0);
+    this.limitRefusals = new Counter({
+      name: 'dbproxy_client_connections_refused_total',
+      help: 'Client connections refused or closed by one of the limits, by reason (max_client_connections, max_client_connections_per_user, startup_timeout, authentication_timeout).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of LIMIT_REASONS) this.limitRefusals.inc({ reason }, 0);
+    this.cancelRequests = new Counter({
+      name: 'dbproxy_cancel_requests_total',
+      help: 'CancelRequests, by result: local (sent to the database server running that client\'s request), not_running (its client runs nothing now), forwarded (to the peer proxy that owns the key), forward_failed, busy (too many forwards in flight), unknown (no such key here or on a peer).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of CANCEL_RESULTS) this.cancelRequests.inc({ result }, 0);
     this.sessionErrors = new Counter({
       name: 'dbproxy_client_session_errors_total',
       help: 'Client sessions ended on an error in their own handling, by kind (protocol_violation, server_message, internal).',
@@ -245,6 +274,10 @@ export class ProxyMetrics {
 
   setupFailed(reason: SetupFailure): void {
     this.setupFailures.inc({ reason });
+  }
+
+  limitReached(reason: LimitReason): void {
+    this.limitRefusals.inc({ reason });
   }
 }
 
