@@ -124,10 +124,18 @@ const backendTls = z
   })
   .superRefine((t, ctx) => {
     if ((t.sslmode === 'verify-ca' || t.sslmode === 'verify-full') && !t.caFile) {
-      ctx.addIssue({ code: 'custom', path: ['caFile'], message: `sslmode ${t.sslmode} needs the CA that signed the servers' certificates (backendTls.caFile)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['caFile'],
+        message: `sslmode ${t.sslmode} needs the CA that signed the servers' certificates (backendTls.caFile)`,
+      });
     }
     if (t.sslmode === 'disable' && (t.caFile || t.serverName)) {
-      ctx.addIssue({ code: 'custom', path: ['sslmode'], message: 'sslmode disable never uses TLS: caFile and serverName would be ignored (remove them or pick another sslmode)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sslmode'],
+        message: 'sslmode disable never uses TLS: caFile and serverName would be ignored (remove them or pick another sslmode)',
+      });
     }
   });
 export type BackendTlsConfig = z.output<typeof backendTls>;

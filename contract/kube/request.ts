@@ -1,5 +1,5 @@
 /**
- * A raw GET against the apiserver by path, with the KubeConfig's TLS and credentials. The informer
+ * A raw GET (or JSON POST) against the apiserver by path, with the KubeConfig's TLS and credentials. The informer
  * lists by path (`/api/v1/namespaces/ns/secrets`), which the typed and generic clients of client-node
  * 1.4 cannot do without knowing the kind; Node's own https keeps this free of extra dependencies.
  */
@@ -26,13 +26,32 @@ export function buildUrl(server: string, path: string, query: Query): URL {
   return url;
 }
 
-export async function getJson<T>(kc: KubeConfig, path: string, query: Query, timeoutMs = 60_000): Promise<T> {
+/** `headers`: extra request headers (the kubectl plugin's admin token for the pods behind the pod proxy). */
+export async function getJson<T>(kc: KubeConfig, path: string, query: Query, timeoutMs = 60_000, headers: Record<string, string> = {}): Promise<T> {
+  return requestJson<T>(kc, 'GET', path, query, undefined, timeoutMs, headers);
+}
+
+/** A POST of a JSON body (a TokenReview, say), answered with JSON; same errors as getJson. */
+export async function postJson<T>(kc: KubeConfig, path: string, body: unknown, timeoutMs = 60_000): Promise<T> {
+  return requestJson<T>(kc, 'POST', path, {}, JSON.stringify(body), timeoutMs);
+}
+
+async function requestJson<T>(
+  kc: KubeConfig,
+  method: 'GET' | 'POST',
+  path: string,
+  query: Query,
+  body: string | undefined,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = buildUrl(cluster.server, path, query);
-  const opts: https.RequestOptions = { method: 'GET', headers: {} };
+  const opts: https.RequestOptions = { method, headers: {} };
   await kc.applyToHTTPSOptions(opts);
-  opts.headers = { ...opts.headers, Accept: 'application/json' };
+  opts.headers = { ...opts.headers, ...headers, Accept: 'application/json' };
+  if (body !== undefined) opts.headers = { ...opts.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
   const mod = url.protocol === 'http:' ? http : https;
   if (url.protocol === 'http:') delete opts.agent; // the kubeconfig's agent is an https.Agent
   return new Promise<T>((resolve, reject) => {
@@ -47,12 +66,12 @@ export async function getJson<T>(kc: KubeConfig, path: string, query: Query, tim
         try {
           resolve(JSON.parse(text) as T);
         } catch {
-          reject(new Error(`GET ${path}: the response is not JSON`));
+          reject(new Error(`${method} ${path}: the response is not JSON`));
         }
       });
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

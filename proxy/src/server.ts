@@ -33,7 +33,6 @@ import { Mode } from './session/state.js';
 import { TargetOwner, type Flip } from './health/target.js';
 import { metricsSource, serverStatus, type ServerView } from './server-status.js';
 import { ClientTlsReloader } from './tls/reloader.js';
-import { TlsMetrics } from './tls/metrics.js';
 import type { ClientCertificates } from './tls/client-tls.js';
 import { drainReadiness, drainStep, refusesClients, type DrainAction, type DrainPhase, type DrainPlan } from './drain.js';
 
@@ -80,7 +79,6 @@ export class ProxyServer implements SessionContext {
   private stopping: Promise<void> | undefined;
   /** The client leg's certificate, reloaded when its files change (tls/reloader.ts). */
   private readonly clientTls: ClientTlsReloader;
-  private readonly tlsMetrics: TlsMetrics;
   private decider: SqlDecider;
   private userStore: UserStore;
   private identityAuth: IdentityAuth | undefined;
@@ -99,7 +97,7 @@ export class ProxyServer implements SessionContext {
     this.decider = new SqlDecider(new Set(config.pool.sessionPinningFilters));
     this.userStore = new UserStore(config.auth.users);
     this.identityAuth = identityAuthFor(config.auth.kubernetes, undefined, log);
-    this.clientTls = new ClientTlsReloader({ log, onReload: (r) => this.tlsMetrics.reloaded(r) });
+    this.clientTls = new ClientTlsReloader({ log, onReload: (result) => this.metrics.tlsReloads.inc({ result }) });
     this.clientTls.apply(config.tls);
     const io = resolveMover(config.io);
     this.mover = io.mover;
@@ -144,9 +142,9 @@ export class ProxyServer implements SessionContext {
       readerAddress: () => this.address('reader'),
       drainPhase: () => this.drainPhase,
       tls: () => this.clientTls.status(),
+      tlsNotAfter: () => this.clientTls.notAfterSeconds,
     };
     this.metrics = new ProxyMetrics(metricsSource(this.view));
-    this.tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.clientTls);
     this.targets.on('flip', (f) => this.onFlip(f));
     this.targets.on('lost', (why) => this.onTargetLost(why));
     this.targets.on('readers', (r) => this.pools.setProbedReaders(r));
@@ -439,4 +437,3 @@ export class ProxyServer implements SessionContext {
     return serverStatus(this.view);
   }
 }
-

@@ -9,10 +9,12 @@ import { readerSet } from '../../../contract/health/readers.js';
 import { initialHealth, type TargetHealth } from '../../../contract/health/writer.js';
 import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
+import { adminTokenOf } from './admin-token.js';
 import { desiredObjects, type ProxyPull } from './desired.js';
 import { plan, type Action } from './plan.js';
 import { childNames } from './names.js';
 import { configOutcome, type ConfigOutcome, type PodConfigReport } from './pod-config.js';
+import type { OperatorPeer } from './network-policy.js';
 import { podMonitorPlan } from './pod-monitor.js';
 import { poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 import { renderConfigYaml } from './render-config.js';
@@ -31,6 +33,10 @@ export interface Observed {
   now: string;
   defaultImage: string;
   defaultPull?: ProxyPull | undefined;
+  /** The operator's own pods (for spec.networkPolicy); undefined: not known. */
+  operatorPeer?: OperatorPeer | undefined;
+  /** Makes a new admin token when the DBProxy has none yet (admin-token.ts); tests pass a fixed one. */
+  newAdminToken?: () => string;
   /** Whether the apiserver serves PodMonitors (pod-monitor-watch.ts); undefined: not known. */
   podMonitorsServed?: boolean | undefined;
   /** What each proxy pod said on /config (pod-config.ts); undefined: the pods were not asked. */
@@ -134,15 +140,20 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
       spec.connectionPool.maxConnectionsPercent,
       spec.replicas,
     );
+  const adminToken = adminTokenOf(metadata.name, o.children, o.newAdminToken);
   const configYaml = renderConfigYaml({
     spec,
     users,
+    adminToken,
+    namespace: metadata.namespace,
+    name: metadata.name,
     writer: choice.writer,
     fallbackTargets: fallbackEndpoints(spec, metadata.namespace),
     poolSize,
     targetGeneration: choice.generation,
     ...(readers ? { readers } : {}),
     ...(readerPoolSize !== undefined ? { readerPoolSize } : {}),
+    service: childNames(metadata.name).service,
   });
   const refused = configProblems(configYaml);
   if (refused.length > 0)
@@ -155,6 +166,8 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
     configYaml,
     defaultImage: o.defaultImage,
     pull: o.defaultPull,
+    operator: o.operatorPeer,
+    adminToken,
   });
   const monitor = podMonitorPlan({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec }, o.podMonitorsServed);
   const actions = plan([...desired, ...monitor.desired], o.children);

@@ -103,6 +103,34 @@ describe('renderConfig', () => {
     expect(renderConfig(input).admin).toEqual({ listen: '0.0.0.0:9187' });
   });
 
+  it("kubernetesAuth becomes auth.kubernetes: the DBProxy's audience and namespace by default, a given one kept", () => {
+    const withRules = (kubernetesAuth: Record<string, unknown>) => {
+      const s = spec({ targets: [{ host: 'db-0' }], auth: [{ secretRef: { name: 'a' } }], kubernetesAuth });
+      return ProxyConfigSchema.parse(parse(renderConfigYaml({ ...input, namespace: 'db', name: 'proxy', spec: s }))).auth.kubernetes;
+    };
+    const rules = [
+      { serviceAccount: { name: 'web' }, users: ['app'] },
+      { serviceAccount: { namespace: 'batch', name: '*' }, users: ['etl', 'app'] },
+    ];
+    expect(withRules({ rules })).toEqual({
+      audience: 'dbproxy.io/db/proxy',
+      rules: [
+        { serviceAccount: { namespace: 'db', name: 'web' }, users: ['app'] },
+        { serviceAccount: { namespace: 'batch', name: '*' }, users: ['etl', 'app'] },
+      ],
+      cacheTtl: 30_000,
+      timeout: 5_000,
+      allowPlaintext: false,
+    });
+    expect(withRules({ audience: 'my-db', cacheTtl: '5s', rules })).toMatchObject({ audience: 'my-db', cacheTtl: 5_000 });
+    expect(ProxyConfigSchema.parse(parse(renderConfigYaml({ ...input, namespace: 'db', name: 'proxy' }))).auth.kubernetes).toBeUndefined();
+  });
+
+  it('names Service X as where the pods find their peers (cancel forwarding), and no peering without it', () => {
+    expect(ProxyConfigSchema.parse(renderConfig({ ...input, service: 'orders' })).peering).toEqual({ peers: [], kubernetes: { service: 'orders' } });
+    expect(ProxyConfigSchema.parse(renderConfig(input)).peering).toBeUndefined();
+  });
+
   it('IPv6 writers round-trip', () => {
     expect(renderConfig({ ...input, writer: '[fd00::5]:5432' }).targets).toEqual([{ host: 'fd00::5', port: 5432 }]);
   });

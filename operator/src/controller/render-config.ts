@@ -28,6 +28,13 @@ export interface RenderInput {
   readers?: string[];
   /** The reader pools' size, from the readers' max_connections; unset, they take poolSize. */
   readerPoolSize?: number;
+  /** Service X: the pods forward cancels to the peers behind it (its EndpointSlices). */
+  service?: string;
+  /** The token /status wants from the network (admin-token.ts); the pods get it with their config. */
+  adminToken?: string;
+  /** The DBProxy's namespace and name: spec.kubernetesAuth's default audience and rule namespace. */
+  namespace?: string;
+  name?: string;
 }
 
 /** The probe timeout the pods use when they probe fallback targets themselves. */
@@ -40,10 +47,15 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
   const pool = s.connectionPool;
   return {
     listen: `0.0.0.0:${PG_PORT}`,
-    admin: { listen: `0.0.0.0:${ADMIN_PORT}`, ...(s.adminUsers?.length ? { users: [...s.adminUsers].sort() } : {}) },
+    admin: {
+      // Explicit: the proxy's own default is loopback, and the kubelet's probes and the operator come over the pod network.
+      listen: `0.0.0.0:${ADMIN_PORT}`,
+      ...(s.adminUsers?.length ? { users: [...s.adminUsers].sort() } : {}),
+      ...(i.adminToken !== undefined ? { statusToken: i.adminToken } : {}),
+    },
     targets,
     targetGeneration: i.targetGeneration,
-    auth: { method: s.clientPasswordAuthType === 'MD5' ? 'md5' : 'scram', users },
+    auth: { method: s.clientPasswordAuthType === 'MD5' ? 'md5' : 'scram', users, ...kubernetesAuth(i) },
     ...(s.readerEndpoint.enabled
       ? {
           reader: {
@@ -67,11 +79,28 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
       sessionPinningFilters: [...pool.sessionPinningFilters],
     },
     idleClientTimeout: s.idleClientTimeout,
+    // The pod's preStop sleep already waited for its endpoints to go: drain at once on SIGTERM.
+    shutdown: { delay: '0s', drainTimeout: s.shutdown.drainTimeout },
     healthCheck: { interval: s.healthCheck.interval, failureThreshold: s.healthCheck.failureThreshold, timeout: POD_PROBE_TIMEOUT },
+    ...(i.service !== undefined ? { peering: { kubernetes: { service: i.service } } } : {}),
     logLevel: 'info',
   };
 }
 
 export function renderConfigYaml(i: RenderInput): string {
   return '# Rendered by dbproxy-operator; edits are overwritten.\n' + stringify(renderConfig(i), { lineWidth: 0 });
+}
+
+/** The DBProxy's own audience, when spec.kubernetesAuth.audience is unset. */
+export const defaultAudience = (namespace: string, name: string): string => `dbproxy.io/${namespace}/${name}`;
+
+/** spec.kubernetesAuth as the proxy's auth.kubernetes; a rule without a namespace means the DBProxy's. */
+function kubernetesAuth(i: RenderInput): { kubernetes?: NonNullable<ProxyConfigInput['auth']>['kubernetes'] } {
+  const k = i.spec.kubernetesAuth;
+  if (!k || i.namespace === undefined || i.name === undefined) return {};
+  const rules = k.rules.map((r) => ({
+    serviceAccount: { namespace: r.serviceAccount.namespace ?? i.namespace!, name: r.serviceAccount.name },
+    users: [...r.users],
+  }));
+  return { kubernetes: { audience: k.audience ?? defaultAudience(i.namespace, i.name), rules, cacheTtl: k.cacheTtl } };
 }

@@ -1,11 +1,15 @@
 import type { SecureContext } from 'node:tls';
+import type { ClientCertificates } from '../tls/client-tls.js';
 import type { Logger } from 'pino';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Pool } from '../pool/pool.js';
 import type { UserStore } from '../auth/users.js';
+import type { IdentityAuth } from '../auth/kube-identity.js';
 import type { PoolMetrics } from '../admin/metrics.js';
 import type { SetupFailure } from './setup-failure.js';
 import type { ConsoleHost, PoolStats } from '../admin/console/host.js';
+import type { ErrorInfo } from '../protocol/messages.js';
+import type { ClientLimitsConfig, LimitReason } from './limits.js';
 
 /** One pool per (database, user) and what the proxy learned from its first backend. */
 export interface PoolHandle {
@@ -41,8 +45,12 @@ export interface SessionContext {
   readonly authMethod: 'trust' | 'md5' | 'scram';
   readonly tls: SecureContext | undefined;
   readonly requireTls: boolean;
+  /** Client certificates asked for in the TLS handshake and checked at startup (tls.clientCertificates). */
+  readonly clientCertificates: ClientCertificates;
   readonly shuttingDown: boolean;
   readonly users: UserStore;
+  /** Kubernetes identity auth (auth.kubernetes), when configured. */
+  readonly identity: IdentityAuth | undefined;
   /** The admin console (the virtual database `dbproxy`): who may open it, what it shows and does. */
   readonly console: ConsoleHost;
   poolFor(database: string, user: string, endpoint: 'writer' | 'reader'): PoolHandle;
@@ -51,6 +59,14 @@ export interface SessionContext {
   unregister(processId: number): void;
   cancel(processId: number, secretKey: number): void;
   onPin(reason: string, rule: string, pool?: PoolHandle): void;
+  /** The config's client limits (client/limits.ts), read at each use: a reload applies to new connections. */
+  readonly limits: ClientLimitsConfig;
+  /** `user` logged in: counted, or the refusal past limits.maxClientConnectionsPerUser (not counted). */
+  userLogin(user: string): ErrorInfo | undefined;
+  /** A connection counted by `userLogin` is gone (once). */
+  userLogout(user: string): void;
+  /** A connection was refused, or closed, by one of the limits. */
+  onLimit(reason: LimitReason): void;
   /** A client connection was refused before it was ready for queries (once per connection). */
   onSetupFailure(reason: SetupFailure): void;
   /** A database connection of this endpoint refused a write as read-only (25006). */

@@ -4,10 +4,14 @@
  * and their users see what they would see talking to the database.
  */
 import { randomBytes } from 'node:crypto';
+import { cleartextMatches } from '../auth/cleartext.js';
+import { looksLikeJwt } from '../auth/identity-rules.js';
+import type { IdentityVerdict } from '../auth/kube-identity.js';
 import { verifyMd5Response } from '../auth/md5.js';
 import { ScramServer } from '../auth/scram.js';
 import { ProtocolError } from '../protocol/errors.js';
 import {
+  authenticationCleartextPassword,
   authenticationMD5Password,
   authenticationSASL,
   authenticationSASLContinue,
@@ -18,6 +22,7 @@ import {
 } from '../protocol/messages.js';
 import type { SessionContext } from './context.js';
 import type { SetupFailure } from './setup-failure.js';
+import { checkClientCertificate, type PeerCertificate } from '../tls/client-tls.js';
 
 export type HandshakeStep =
   | { kind: 'reply'; bytes: Buffer }
@@ -25,13 +30,19 @@ export type HandshakeStep =
   | { kind: 'cancel'; processId: number; secretKey: number }
   /** `prefix`: bytes to send before AuthenticationOk (SCRAM's SASLFinal). */
   | { kind: 'authenticated'; user: string; database: string; params: Map<string, string>; prefix?: Buffer }
-  | { kind: 'fail'; sqlstate: string; message: string; reason: SetupFailure };
+  | { kind: 'fail'; sqlstate: string; message: string; reason: SetupFailure }
+  /** An answer that needs a round trip (a TokenReview); `next` never rejects. */
+  | { kind: 'wait'; next: Promise<HandshakeStep> };
 
 const enum Phase {
   Startup,
   Password,
   SaslInitial,
   SaslResponse,
+  /** Asked for a cleartext password: a Kubernetes token, or the user's password. */
+  Cleartext,
+  /** A TokenReview runs; the client must wait for the answer. */
+  Reviewing,
 }
 
 export class Handshake {
@@ -44,6 +55,8 @@ export class Handshake {
   constructor(
     private readonly ctx: SessionContext,
     private readonly encrypted: () => boolean,
+    /** The client's TLS certificate (tls.clientCertificates checks it). */
+    private readonly peer: () => PeerCertificate | undefined = () => undefined,
   ) {}
 
   get user(): string {
@@ -84,11 +97,21 @@ export class Handshake {
         reason: 'tls',
       };
     }
+    // As PostgreSQL's clientcert: before any password, whatever the auth method; a plaintext client has no certificate.
+    const certProblem = checkClientCertificate(this.ctx.clientCertificates, this.encrypted() ? this.peer() : undefined, user);
+    if (certProblem !== undefined) return { kind: 'fail', sqlstate: '28000', message: certProblem, reason: 'tls' };
     if (this.ctx.shuttingDown) {
       return { kind: 'fail', sqlstate: '57P03', message: 'the proxy is shutting down', reason: 'shutdown' };
     }
     const method = this.ctx.authMethod;
     if (method === 'trust') return this.authenticated();
+    // Users named in the Kubernetes identity rules are asked for a cleartext password (a token or
+    // their password) — on TLS only, unless the config allows plaintext: elsewhere they get scram/md5.
+    const identity = this.ctx.identity;
+    if (identity?.covers(user) && (this.encrypted() || identity.allowPlaintext)) {
+      this.phase = Phase.Cleartext;
+      return { kind: 'reply', bytes: authenticationCleartextPassword() };
+    }
     if (method === 'md5') {
       this.salt = randomBytes(4);
       this.phase = Phase.Password;
@@ -118,6 +141,8 @@ export class Handshake {
         return this.onSaslInitial(body);
       case Phase.SaslResponse:
         return this.onSaslResponse(body);
+      case Phase.Cleartext:
+        return this.onCleartext(body);
       default:
         throw new ProtocolError('unexpected message during startup');
     }
@@ -127,6 +152,23 @@ export class Handshake {
     const [response] = readCString(body, 0, body.length);
     const secret = this.ctx.users.lookup(this.user)?.md5Secret();
     if (secret === undefined || !verifyMd5Response(this.user, secret, this.salt!, response)) return this.passwordFailed();
+    return this.authenticated();
+  }
+
+  /** A JWT-shaped password is a Kubernetes token (TokenReview); anything else is the user's password. */
+  private onCleartext(body: Buffer): HandshakeStep {
+    const [password] = readCString(body, 0, body.length);
+    if (looksLikeJwt(password)) {
+      this.phase = Phase.Reviewing;
+      return { kind: 'wait', next: this.ctx.identity!.verify(password, this.user).then((v) => this.afterReview(v)) };
+    }
+    const stored = this.ctx.users.lookup(this.user);
+    if (stored === undefined || !cleartextMatches(stored, password)) return this.passwordFailed();
+    return this.authenticated();
+  }
+
+  private afterReview(v: IdentityVerdict): HandshakeStep {
+    if (!v.ok) return { kind: 'fail', sqlstate: v.sqlstate, message: v.message, reason: 'auth' };
     return this.authenticated();
   }
 

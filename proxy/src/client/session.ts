@@ -20,14 +20,29 @@ import type { PoolHandle, SessionContext } from './context.js';
 import { BackendSide, type SessionLink } from './backend-side.js';
 import { Flow } from './flow.js';
 import type { SetupFailure } from './setup-failure.js';
+import { peerOf } from '../tls/client-tls.js';
+import type { LimitReason } from './limits.js';
 import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 
 const DRAIN_TIMEOUT_MS = 5_000;
+/**
+ * The longest message a client may send before it is authenticated (PostgreSQL's
+ * PG_MAX_AUTH_TOKEN_LENGTH): maxMessageLength applies only after, so a client without credentials
+ * cannot make the proxy hold megabytes for it.
+ */
+export const AUTH_MESSAGE_LIMIT = 65_535;
+/**
+ * Past this much waiting for a backend (the borrow queue), the client is not read until its
+ * messages have gone: a client that pipelines without end while it queues cannot grow the proxy.
+ */
+export const QUEUE_LIMIT = 1 << 20;
 
 export class ClientSession implements SessionLink, ConnHandlers {
   conn: Conn;
   /** The connection runs over TLS. */
   secure = false;
+  /** The TLS socket after the upgrade: its client certificate is checked at startup. */
+  private tlsSocket: tls.TLSSocket | undefined;
   user = '';
   database = '';
   applicationName = '';
@@ -53,6 +68,10 @@ export class ClientSession implements SessionLink, ConnHandlers {
   private setupOver = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** limits.startupTimeout, then limits.authenticationTimeout; cleared once authenticated or closed. */
+  private setupTimer: NodeJS.Timeout | undefined;
+  /** The user this connection is counted for (limits.maxClientConnectionsPerUser), until it closes. */
+  private countedUser: string | undefined;
 
   constructor(
     conn: Conn,
@@ -62,9 +81,27 @@ export class ClientSession implements SessionLink, ConnHandlers {
   ) {
     this.conn = conn;
     this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
-    this.framer = new ClientFramer(ctx.maxMessageLength);
+    this.framer = new ClientFramer(Math.min(ctx.maxMessageLength, AUTH_MESSAGE_LIMIT));
     this.startup = new StartupPhase(ctx, this.framer, this.startupOwner());
     this.attach(conn);
+    this.armSetupTimer('startup_timeout', ctx.limits.startupTimeout);
+  }
+
+  /** One timer per connection for the stage it is in; a new stage replaces it. */
+  private armSetupTimer(reason: LimitReason, ms: number): void {
+    clearTimeout(this.setupTimer);
+    this.setupTimer = setTimeout(() => this.guard(() => this.setupTimedOut(reason)), ms);
+    this.setupTimer.unref();
+  }
+
+  /** As PostgreSQL past authentication_timeout: the connection closes, the client is told nothing. */
+  private setupTimedOut(reason: LimitReason): void {
+    this.setupTimer = undefined;
+    if (this.ended || this.startup === undefined) return;
+    this.ctx.log.info({ client: this.remoteAddress, reason }, 'closing a client that did not finish its startup in time');
+    this.ctx.onLimit(reason);
+    this.setupFailed('timeout');
+    this.closeSocket();
   }
 
   /** For the server: the handshake phase, then the machine's mode. */
@@ -106,11 +143,16 @@ export class ClientSession implements SessionLink, ConnHandlers {
     return {
       conn: () => this.conn,
       secure: () => this.secure,
+      peer: () => (this.tlsSocket ? peerOf(this.tlsSocket) : undefined),
+      closed: () => this.ended,
       upgradeToTls: (context) => {
         // TLS runs on Node's sockets: the connection leaves the native core here, if it was there.
         const raw = this.conn.toSocket();
         raw.on('error', () => {}); // reported by the TLS socket over it
-        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+        // Asked for, a client certificate is checked at startup (handshake.ts), where the client is told why.
+        const requestCert = this.ctx.clientCertificates !== 'none';
+        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context, requestCert, rejectUnauthorized: false });
+        this.tlsSocket = secure;
         secure.once('error', () => this.setupFailed('tls')); // counts only before the welcome
         this.conn = new NodeConn(secure);
         this.secure = true;
@@ -118,11 +160,24 @@ export class ClientSession implements SessionLink, ConnHandlers {
       },
       closeSocket: (fatal) => this.closeSocket(fatal),
       setupFailed: (reason) => this.setupFailed(reason),
+      authenticating: () => this.armSetupTimer('authentication_timeout', this.ctx.limits.authenticationTimeout),
       authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
     };
   }
 
   private onAuthenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void {
+    clearTimeout(this.setupTimer);
+    this.setupTimer = undefined;
+    // As PostgreSQL counts a role's connections: after authentication, so strangers cannot use up a user's share.
+    const refused = this.ctx.userLogin(user);
+    if (refused) {
+      this.ctx.log.info({ client: this.remoteAddress, user }, 'refused a client: limits.maxClientConnectionsPerUser');
+      this.ctx.onLimit('max_client_connections_per_user');
+      this.setupFailed('limits');
+      return this.closeSocket(refused);
+    }
+    this.countedUser = user;
+    this.framer.maxLength = this.ctx.maxMessageLength;
     if (database === CONSOLE_DATABASE) return this.openConsole(user, params, prefix);
     this.user = user;
     this.database = database;
@@ -232,6 +287,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
     try {
       f();
       this.flow.flush(this.ended ? undefined : this.conn);
+      if (this.machine !== undefined) this.flow.queueFull(this.conn, !this.ended && this.machine.queuedBytes() > QUEUE_LIMIT);
       this.armDrainTimer();
     } catch (err) {
       this.failed(err, from);
@@ -278,6 +334,10 @@ export class ClientSession implements SessionLink, ConnHandlers {
   closeSocket(fatal?: ErrorInfo): void {
     if (this.processId) this.ctx.unregister(this.processId);
     this.processId = 0;
+    clearTimeout(this.setupTimer);
+    this.setupTimer = undefined;
+    if (this.countedUser !== undefined) this.ctx.userLogout(this.countedUser);
+    this.countedUser = undefined;
     this.ctx.onClose(this);
     const conn = this.conn;
     if (this.ended || conn.destroyed) return;

@@ -12,6 +12,7 @@ import { FRONTEND_TYPES } from '../session/frontend.js';
 import type { SessionContext } from './context.js';
 import { Handshake, type HandshakeStep } from './handshake.js';
 import type { SetupFailure } from './setup-failure.js';
+import type { PeerCertificate } from '../tls/client-tls.js';
 
 /** Parameters PostgreSQL reports to clients; a client's own value wins over the pool's. */
 const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone'];
@@ -19,10 +20,16 @@ const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'IntervalS
 export interface StartupOwner {
   conn(): Conn;
   secure(): boolean;
+  /** The client's certificate, once the connection runs over TLS. */
+  peer(): PeerCertificate | undefined;
+  /** The socket is closed or closing (an answer that arrives later is dropped). */
+  closed(): boolean;
   /** From now on the connection runs over TLS with `context`. */
   upgradeToTls(context: tls.SecureContext): void;
   closeSocket(fatal?: ErrorInfo): void;
   setupFailed(reason: SetupFailure): void;
+  /** The StartupMessage was taken and a password or SASL exchange begins (the authentication timeout's start). */
+  authenticating(): void;
   authenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void;
 }
 
@@ -36,7 +43,11 @@ export class StartupPhase {
     private readonly framer: ClientFramer,
     private readonly owner: StartupOwner,
   ) {
-    this.handshake = new Handshake(ctx, () => owner.secure());
+    this.handshake = new Handshake(
+      ctx,
+      () => owner.secure(),
+      () => owner.peer(),
+    );
   }
 
   onMessage(buf: Buffer, start: number, end: number): void {
@@ -59,6 +70,7 @@ export class StartupPhase {
         if (this.framer.mode === FrameMode.Startup && step.bytes.length > 1) {
           this.framer.mode = FrameMode.Typed;
           this.phase = 'authenticating';
+          this.owner.authenticating();
         }
         return;
       case 'tls':
@@ -72,6 +84,18 @@ export class StartupPhase {
       case 'fail':
         this.owner.setupFailed(step.reason);
         return this.owner.closeSocket({ severity: 'FATAL', code: step.sqlstate, message: step.message });
+      case 'wait':
+        // The client waits for the answer too; a connection closed meanwhile drops it.
+        void step.next
+          .then((next) => {
+            if (!this.owner.closed()) this.onStep(next);
+          })
+          .catch((err: Error) => {
+            this.ctx.log.error({ err: err.message }, 'client authentication failed');
+            this.owner.setupFailed('auth');
+            this.owner.closeSocket({ severity: 'FATAL', code: 'XX000', message: 'internal error during authentication' });
+          });
+        return;
       case 'authenticated':
         this.framer.mode = FrameMode.Typed;
         this.framer.validTypes = FRONTEND_TYPES;

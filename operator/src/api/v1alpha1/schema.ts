@@ -45,6 +45,22 @@ export const TargetSchema = z
     ],
   });
 
+/** A NetworkPolicyPeer (networking.k8s.io/v1), passed through to the NetworkPolicy; the apiserver validates it. */
+const NetworkPeerSchema = z
+  .object({
+    podSelector: passThrough('A label selector (matchLabels, matchExpressions) for pods.').optional(),
+    namespaceSelector: passThrough('A label selector for namespaces.').optional(),
+    ipBlock: z.object({ cidr: z.string().min(1), except: z.array(z.string().min(1)).max(32).optional() }).optional(),
+  })
+  .refine((p) => p.podSelector !== undefined || p.namespaceSelector !== undefined || p.ipBlock !== undefined, {
+    message: 'set podSelector, namespaceSelector or ipBlock',
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: 'has(self.podSelector) || has(self.namespaceSelector) || has(self.ipBlock)', message: 'set podSelector, namespaceSelector or ipBlock' },
+    ],
+  });
+
 /** The port a host target uses when none is given. */
 export const DEFAULT_PG_PORT = 5432;
 
@@ -70,7 +86,48 @@ export const DBProxySpecSchema = z
       .object({ secretRef: z.object({ name }) })
       .optional()
       .meta({ description: 'A kubernetes.io/tls Secret (tls.crt, tls.key) for client connections.' }),
+    kubernetesAuth: z
+      .object({
+        audience: z
+          .string()
+          .min(1)
+          .max(253)
+          .optional()
+          .meta({ description: 'The audience client tokens must be issued for; default dbproxy.io/NAMESPACE/NAME (this DBProxy).' }),
+        rules: z
+          .array(
+            z.object({
+              serviceAccount: z.object({
+                namespace: z.string().min(1).max(63).optional().meta({ description: "Default: the DBProxy's namespace." }),
+                name: z.string().min(1).max(253).meta({ description: 'A ServiceAccount name, or * for every one in the namespace.' }),
+              }),
+              users: z
+                .array(z.string().min(1).max(128))
+                .min(1)
+                .max(64)
+                .meta({ description: 'Database users it may log in as; each needs a spec.auth Secret (the proxy logs in to the database with it).' }),
+            }),
+          )
+          .min(1)
+          .max(64),
+        cacheTtl: duration('30s', 'How long the proxy reuses a successful TokenReview (never past the token expiry).'),
+      })
+      .optional()
+      .meta({
+        description:
+          'Kubernetes identity auth (like RDS IAM auth): over TLS (spec.tls), users named in the rules may give a projected ServiceAccount token as their password; the proxy checks it with TokenReview. The proxy pods need create tokenreviews: a ClusterRoleBinding of their ServiceAccount X-proxy to system:auth-delegator.',
+      }),
     idleClientTimeout: duration('1800s', 'Close client connections idle this long.'),
+    shutdown: z
+      .object({
+        preStopDelay: duration(
+          '5s',
+          "A stopping pod's preStop sleep: it leaves the Service's endpoints while still serving, before it drains; 0s: no preStop hook.",
+        ),
+        drainTimeout: duration('20s', 'After the preStop sleep, how long clients get to finish their transactions before they are closed.'),
+      })
+      .prefault({})
+      .meta({ description: "A pod's stop (rollout, scale-down, eviction): terminationGracePeriodSeconds is preStopDelay + drainTimeout + 5 s." }),
     connectionPool: z
       .object({
         maxConnectionsPercent: z
@@ -164,6 +221,18 @@ export const DBProxySpecSchema = z
       })
       .prefault({})
       .meta({ description: 'Prometheus Operator objects for the proxy pods (needs its CRDs; without them the DBProxy gets a MonitoringUnavailable Event).' }),
+    networkPolicy: z
+      .object({
+        enabled: z.boolean().default(false).meta({ description: 'Create a NetworkPolicy X-proxy (Ingress only) for the proxy pods.' }),
+        from: z.array(NetworkPeerSchema).min(1).max(32).optional().meta({
+          description: 'Who may connect to the PostgreSQL ports (5432, and 5433 with readerEndpoint), as NetworkPolicyPeers. Unset: any source.',
+        }),
+        metricsFrom: z.array(NetworkPeerSchema).max(32).default([]).meta({
+          description: "Who may reach the admin port 9187 (/metrics, /status) besides the operator's pods, which always may (e.g. Prometheus).",
+        }),
+      })
+      .prefault({})
+      .meta({ description: 'Which clients may reach the proxy pods (the operator keeps its own access to the admin port).' }),
   })
   .superRefine((s, ctx) => {
     if (s.requireTLS && !s.tls) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'requireTLS needs tls.secretRef' });
