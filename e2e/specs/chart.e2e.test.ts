@@ -1,7 +1,9 @@
 /**
  * The Helm chart: lint, render for Kubernetes 1.36, server-side dry-run against the real apiserver,
  * a real install whose operator pods run (through the node agent here, kubelets on kind), and RBAC:
- * every call the operator makes is granted to its ServiceAccount, and nothing broader.
+ * every call the operator makes is granted to its ServiceAccount, and nothing broader. The real
+ * install is the namespaced mode (watchNamespaces: Roles, nothing cluster-wide); the cluster-wide
+ * mode's ClusterRole is applied for a second ServiceAccount and checked the same way.
  */
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -22,10 +24,20 @@ const CHART = path.join(ROOT, 'charts/dbproxy-operator');
 const RELEASE = 'dbp';
 const [IMAGE_REPO, IMAGE_TAG] = IMAGE.includes(':') ? [IMAGE.slice(0, IMAGE.lastIndexOf(':')), IMAGE.slice(IMAGE.lastIndexOf(':') + 1)] : [IMAGE, 'latest'];
 let ns = '';
+/** Watched too (a second namespace of the namespaced install). */
+let ns2 = '';
+/** Not watched: a DBProxy here must be ignored, and nothing may be granted here. */
+let other = '';
+const CLUSTER_RELEASE = 'dbpc';
 
 const imageValues = ['--set', `image.repository=${IMAGE_REPO}`, '--set', `image.tag=${IMAGE_TAG}`, '--set', 'image.pullPolicy=IfNotPresent'];
 
-type Doc = { kind: string; metadata: { name: string }; spec?: any; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+type Doc = {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: any;
+  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+};
 
 async function render(extra: string[] = []): Promise<Doc[]> {
   const out = await must('helm', ['template', RELEASE, CHART, '--kube-version', '1.36.3', '--namespace', ns || 'default', ...imageValues, ...extra]);
@@ -34,15 +46,57 @@ async function render(extra: string[] = []): Promise<Doc[]> {
     .filter(Boolean);
 }
 
+type Review = { namespace: string; verb: string; group: string; resource: string };
+
+/** One SubjectAccessReview per check for `user` (a ServiceAccount of namespace saNs), created in one kubectl call. */
+async function allowed(user: string, saNs: string, checks: Review[]): Promise<boolean[]> {
+  const reviews = checks.map((c) => ({
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${saNs}`, 'system:authenticated'],
+      resourceAttributes: {
+        namespace: c.namespace,
+        verb: c.verb,
+        group: c.group,
+        resource: c.resource.split('/')[0],
+        subresource: c.resource.split('/')[1] ?? '',
+      },
+    },
+  }));
+  // kubectl prints one document per created object, in order.
+  const text = await kubectl(['create', '-o', 'yaml', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: reviews }));
+  const answers = parseAllDocuments(text).map((d) => d.toJS() as { status: { allowed: boolean } });
+  expect(answers).toHaveLength(checks.length);
+  return answers.map((a) => a.status.allowed);
+}
+
+const asChecks = (permissions: { group: string; resource: string; verbs: string[] }[], namespace: string): Review[] =>
+  permissions.flatMap((p) => p.verbs.map((verb) => ({ namespace, verb, group: p.group, resource: p.resource })));
+const named = (c: Review) => `${c.verb} ${c.resource} (${c.group || 'core'}) in ${c.namespace || 'all namespaces'}`;
+
+/** Every (group|resource|verb) a set of RBAC rules grants. */
+function grants(rules: Doc['rules']): Set<string> {
+  const out = new Set<string>();
+  for (const rule of rules ?? []) for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) out.add(`${g}|${r}|${v}`);
+  return out;
+}
+const keys = (ps: { group: string; resource: string; verbs: string[] }[]) => new Set(ps.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
+
 beforeAll(async () => {
   ns = await createNamespace('dbp-chart');
+  ns2 = await createNamespace('dbp-chart-b');
+  other = await createNamespace('dbp-chart-other');
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'crds')]);
 });
 
 afterAll(async () => {
   if (ns) {
     await run('helm', ['uninstall', RELEASE, '--namespace', ns, '--wait', '--timeout', '60s']);
-    await deleteNamespace(ns);
+    await run('kubectl', ['delete', 'dbproxies', '--all', '-n', other, '--wait=false']);
+    await run('kubectl', ['delete', 'clusterrolebinding,clusterrole', `${CLUSTER_RELEASE}-dbproxy-operator`, '--ignore-not-found']);
+    for (const n of [ns, ns2, other]) if (n) await deleteNamespace(n);
   }
 });
 
@@ -70,6 +124,35 @@ describeOnPlane('charts/dbproxy-operator', () => {
     expect(docs.find((d) => d.kind === 'PodDisruptionBudget')!.spec).toMatchObject({ maxUnavailable: 1 });
     const monitors = await render(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.podMonitor.enabled=true']);
     expect(monitors.map((d) => d.kind)).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor']));
+  });
+
+  it('renders the namespaced mode: a Role per watched namespace and one for the Lease, no ClusterRole', async () => {
+    const docs = await render(['--set', 'watchNamespaces={shop,billing}', '--set', 'watchNamespace=legacy']);
+    expect(docs.map((d) => d.kind)).not.toContain('ClusterRole');
+    expect(docs.map((d) => d.kind)).not.toContain('ClusterRoleBinding');
+    const roles = docs.filter((d) => d.kind === 'Role').map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
+    expect(roles.sort()).toEqual([
+      'billing/dbp-dbproxy-operator',
+      'default/dbp-dbproxy-operator-leader-election',
+      'legacy/dbp-dbproxy-operator',
+      'shop/dbp-dbproxy-operator',
+    ]);
+    expect(docs.filter((d) => d.kind === 'RoleBinding')).toHaveLength(4);
+    const args = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].args as string[];
+    expect(args[args.indexOf('--watch-namespaces') + 1]).toBe('billing,legacy,shop');
+    expect(args[args.indexOf('--operator-pod-labels') + 1]).toBe('app.kubernetes.io/name=dbproxy-operator,app.kubernetes.io/instance=dbp');
+    // The deprecated value alone is the namespaced mode too.
+    const legacy = await render(['--set', 'watchNamespace=legacy']);
+    expect(
+      legacy
+        .filter((d) => d.kind === 'Role')
+        .map((d) => d.metadata.namespace)
+        .sort(),
+    ).toEqual(['default', 'legacy']);
+    // And without either: the cluster-wide mode, no Roles.
+    const cluster = await render();
+    expect(cluster.map((d) => d.kind)).not.toContain('Role');
+    expect(cluster.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].args).not.toContain('--watch-namespaces');
   });
 
   it('takes overrides: security contexts key by key (a false beats a default true), extra args, no PDB for one replica', async () => {
@@ -122,7 +205,7 @@ describeOnPlane('charts/dbproxy-operator', () => {
   });
 
   it('installs for real, and the operator pods run and become ready', async () => {
-    await must('helm', ['install', RELEASE, CHART, '--namespace', ns, ...imageValues, '--set', `watchNamespace=${ns}`]);
+    await must('helm', ['install', RELEASE, CHART, '--namespace', ns, ...imageValues, '--set', `watchNamespaces={${ns},${ns2}}`]);
     await withPodLogs(ns, () =>
       waitFor(
         '2 ready operator replicas',
@@ -138,26 +221,45 @@ describeOnPlane('charts/dbproxy-operator', () => {
     expect(pods.items.map((p) => p.metadata.name)).toContain(holderName(holder));
   });
 
-  it('grants the operator ServiceAccount every call the operator makes', async () => {
-    const { source, permissions } = await operatorPermissions();
+  it('grants the operator ServiceAccount every call the operator makes, in each watched namespace', async () => {
+    const { source, permissions, namespaced } = await operatorPermissions();
     const user = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
-    // One SubjectAccessReview per (resource, verb), created in one kubectl call: what `auth can-i --as` asks.
-    const checks = permissions.flatMap((p) => p.verbs.map((verb) => ({ p, verb })));
-    const reviews = checks.map(({ p, verb }) => ({
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec: {
-        user,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-        resourceAttributes: { namespace: ns, verb, group: p.group, resource: p.resource.split('/')[0], subresource: p.resource.split('/')[1] ?? '' },
-      },
-    }));
-    // kubectl prints one document per created object, in order.
-    const text = await kubectl(['create', '-o', 'yaml', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: reviews }));
-    const answers = parseAllDocuments(text).map((d) => d.toJS() as { status: { allowed: boolean } });
-    expect(answers).toHaveLength(checks.length);
-    const denied = checks.filter((_, i) => !answers[i]!.status.allowed).map(({ p, verb }) => `${verb} ${p.resource} (${p.group || 'core'})`);
+    // One SubjectAccessReview per (resource, verb): what `auth can-i --as` asks. The Lease lives in ns.
+    const checks = [...asChecks(permissions, ns), ...asChecks(namespaced, ns2)];
+    const answers = await allowed(user, ns, checks);
+    const denied = checks.filter((_, i) => !answers[i]).map(named);
     expect(denied, `checked against ${source}`).toEqual([]);
+  });
+
+  it('grants the namespaced install nothing cluster-wide and nothing in a namespace it does not watch', async () => {
+    const { permissions } = await operatorPermissions();
+    const user = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
+    // Namespace "" is a cluster-wide request (list/watch across all namespaces).
+    const checks = [...asChecks(permissions, other), ...asChecks(permissions, ''), { namespace: '', verb: 'list', group: '', resource: 'namespaces' }];
+    const answers = await allowed(user, ns, checks);
+    expect(checks.filter((_, i) => answers[i]).map(named)).toEqual([]);
+    expect((await getJson<{ items: unknown[] }>(['get', 'clusterrolebindings', '-l', `app.kubernetes.io/instance=${RELEASE}`])).items).toEqual([]);
+  });
+
+  it('grants the cluster-wide mode exactly the list, in any namespace', async () => {
+    // Its ClusterRole, ClusterRoleBinding and ServiceAccount only (no second operator running).
+    const { source, permissions } = await operatorPermissions();
+    const out = await must('helm', ['template', CLUSTER_RELEASE, CHART, '--kube-version', '1.36.3', '--namespace', other, ...imageValues]);
+    const rbac = parseAllDocuments(out)
+      .map((d) => d.toJS() as Doc)
+      .filter((d) => d && ['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount'].includes(d.kind));
+    expect(rbac.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
+    await kubectl(['apply', '--server-side', '--field-manager=e2e', '-n', other, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+    const user = `system:serviceaccount:${other}:${CLUSTER_RELEASE}-dbproxy-operator`;
+    const checks = [
+      ...asChecks(permissions, ns2),
+      ...asChecks(
+        permissions.filter((p) => p.verbs.includes('list')).map((p) => ({ ...p, verbs: ['list', 'watch'] })),
+        '',
+      ),
+    ];
+    const answers = await allowed(user, other, checks);
+    expect(checks.filter((_, i) => !answers[i]).map(named), `checked against ${source}`).toEqual([]);
   });
 
   it('lets the installed operator reconcile a DBProxy with only its ServiceAccount', async () => {
@@ -187,15 +289,38 @@ describeOnPlane('charts/dbproxy-operator', () => {
     );
   });
 
+  it('lets the namespaced operator ignore a DBProxy in a namespace it does not watch', async () => {
+    await kubectl(['-n', other, 'create', 'secret', 'generic', 'app-db', '--from-literal=username=app', '--from-literal=password=x']);
+    await apply([
+      {
+        apiVersion: 'dbproxy.io/v1alpha1',
+        kind: 'DBProxy',
+        metadata: { name: 'unwatched', namespace: other },
+        spec: { targets: [{ host: 'db.invalid' }], auth: [{ secretRef: { name: 'app-db' } }], replicas: 1 },
+      },
+    ]);
+    // chart-check (same operator) is already Ready, so the operator is running and reconciling; give it
+    // a few resyncs' worth of queue time, then: no status, no children.
+    const logs = async () => (await run('kubectl', ['-n', ns, 'logs', '-l', `app.kubernetes.io/instance=${RELEASE}`, '--tail=-1', '--prefix'])).stdout;
+    await waitFor('the operator to have logged its namespaces', async () => (await logs()).includes('caches synced'), 60_000);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect((await getJson(['-n', other, 'get', 'dbp', 'unwatched'])).status).toBeUndefined();
+    expect((await run('kubectl', ['-n', other, 'get', 'secret', 'unwatched-proxy-config'])).code).not.toBe(0);
+    expect(await logs()).not.toContain(other);
+  });
+
   it('grants nothing beyond that list', async () => {
-    const { permissions } = await operatorPermissions();
+    const { permissions, namespaced, lease } = await operatorPermissions();
     const role = (await render()).find((d) => d.kind === 'ClusterRole')!;
-    const granted = new Set<string>();
-    for (const rule of role.rules ?? [])
-      for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
-    const needed = new Set(permissions.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
-    const extra = [...granted].filter((k) => !needed.has(k));
+    const needed = keys(permissions);
+    const extra = [...grants(role.rules)].filter((k) => !needed.has(k));
     expect(extra).toEqual([]);
+    // The namespaced mode: each watched namespace's Role is exactly the namespaced list, the Lease's the Lease's.
+    const roles = (await render(['--set', 'watchNamespaces={shop,billing}'])).filter((d) => d.kind === 'Role');
+    for (const r of roles) {
+      const want = r.metadata.name.endsWith('-leader-election') ? keys(lease) : keys(namespaced);
+      expect([...grants(r.rules)].sort(), `${r.metadata.namespace}/${r.metadata.name}`).toEqual([...want].sort());
+    }
     const sa = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
     for (const [verb, resource] of [
       ['delete', 'dbproxies.dbproxy.io'],

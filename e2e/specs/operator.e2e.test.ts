@@ -50,6 +50,7 @@ const CHILDREN = [
   ['deployment', '%-proxy'],
   ['service', '%'],
   ['secret', '%-proxy-config'],
+  ['secret', '%-proxy-admin-token'],
   ['serviceaccount', '%-proxy'],
   ['role', '%-proxy'],
   ['rolebinding', '%-proxy'],
@@ -217,6 +218,64 @@ describeOnPlane('DBProxy on the real control plane', () => {
       expect(cond.status).toBe('False');
       if (reason === 'ConfigRefused') expect(cond.message).toContain('must be at most 24 days');
     }
+  });
+
+  it('reads a referenced Secret through a watch of its own: a password change re-renders the config, unreferenced Secrets are not read', async () => {
+    const usersOf = async (name: string) => ((await renderedConfig(name)) as { auth?: { users?: { username: string; password: string }[] } }).auth?.users ?? [];
+    await kubectl(['-n', ns, 'create', 'secret', 'generic', 'least-reader', '--from-literal=username=reader', '--from-literal=password=first']);
+    await kubectl(['-n', ns, 'create', 'secret', 'generic', 'least-unrelated', '--from-literal=username=nobody', '--from-literal=password=x']);
+    const spec = (auth: string[]) => dbproxy('least', 1, { auth: auth.map((name) => ({ secretRef: { name } })) });
+    await apply([spec(['app-db', 'least-reader'])]);
+    await waitFor('the config to carry user reader', async () => (await usersOf('least')).find((u) => u.username === 'reader')?.password === 'first', 90_000);
+    await kubectl(['-n', ns, 'patch', 'secret', 'least-reader', '--type=merge', '-p', JSON.stringify({ stringData: { password: 'second' } })]);
+    await waitFor(
+      'the config to carry the new password',
+      async () => (await usersOf('least')).find((u) => u.username === 'reader')?.password === 'second',
+      60_000,
+    );
+    if (ON_KIND) return; // the operator's /status is read from the local operator processes only
+    const watched = async () => {
+      const lease = await getJson(['-n', ns, 'get', 'lease', 'dbproxy-operator']);
+      const leader = operators.find((o) => o.name === holderName(lease.spec?.holderIdentity ?? ''))!;
+      const res = await fetch(leader.metricsUrl.replace(/\/metrics$/, '/status'), { signal: AbortSignal.timeout(5_000) });
+      return ((await res.json()) as { watchedSecrets: string[] }).watchedSecrets;
+    };
+    const now = await watched();
+    expect(now).toEqual(expect.arrayContaining([`${ns}/app-db`, `${ns}/least-reader`]));
+    expect(now).not.toContain(`${ns}/least-unrelated`);
+    // The last reference goes: so does the watch.
+    await apply([spec(['app-db'])]);
+    await waitFor('the watch on least-reader to stop', async () => !(await watched()).includes(`${ns}/least-reader`), 60_000);
+    expect(await watched()).toContain(`${ns}/app-db`);
+  });
+
+  it('creates, updates and deletes the NetworkPolicy of spec.networkPolicy (the object; this plane enforces none)', async () => {
+    const np = async () => {
+      const r = await run('kubectl', ['-n', ns, 'get', 'networkpolicy', 'least-proxy', '-o', 'json']);
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as { metadata: { ownerReferences?: { kind: string }[] }; spec: { ingress: { from?: unknown[]; ports: { port: number }[] }[] } })
+        : undefined;
+    };
+    const apps = { podSelector: { matchLabels: { role: 'app' } } };
+    await apply([dbproxy('least', 1, { networkPolicy: { enabled: true, from: [apps] } })]);
+    const created = await waitFor('NetworkPolicy least-proxy', np, 60_000);
+    expect(created.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'DBProxy' })]);
+    expect(created.spec.ingress[0]).toEqual({ from: [apps], ports: [{ protocol: 'TCP', port: 5432 }] });
+    // The operator's own pods (POD_NAMESPACE of the local operators: ns) always reach the admin port.
+    expect(created.spec.ingress[1]).toMatchObject({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } }],
+      ports: [{ port: 9187 }],
+    });
+    const office = { ipBlock: { cidr: '10.9.0.0/16' } };
+    await apply([dbproxy('least', 1, { networkPolicy: { enabled: true, from: [office], metricsFrom: [apps] } })]);
+    const updated = await waitFor('the NetworkPolicy updated', async () => {
+      const o = await np();
+      return o && JSON.stringify(o.spec.ingress[0]?.from) === JSON.stringify([office]) ? o : undefined;
+    });
+    expect(updated.spec.ingress.at(-1)).toEqual({ from: [apps], ports: [{ protocol: 'TCP', port: 9187 }] });
+    await apply([dbproxy('least', 1, { networkPolicy: { enabled: false } })]);
+    await waitFor('the NetworkPolicy deleted', async () => (await np()) === undefined, 60_000);
+    await kubectl(['-n', ns, 'delete', 'dbproxy', 'least', '--wait=false']);
   });
 
   it('garbage-collects every child when the DBProxy is deleted', async () => {

@@ -6,7 +6,8 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseOperatorArgs
 describe('parseOperatorArgs', () => {
   it('has the documented defaults', () => {
     expect(parse([], { POD_NAMESPACE: 'dbproxy-system', POD_NAME: 'op-0' })).toMatchObject({
-      watchNamespace: undefined,
+      watchNamespaces: [],
+      operatorPeer: { namespace: 'dbproxy-system', podLabels: { 'app.kubernetes.io/name': 'dbproxy-operator' } },
       leaseNamespace: 'dbproxy-system',
       metricsHost: '0.0.0.0',
       metricsPort: 8080,
@@ -23,7 +24,7 @@ describe('parseOperatorArgs', () => {
       DBPROXY_PROXY_IMAGE: 'img:env',
       POD_NAMESPACE: 'x',
     });
-    expect(o).toMatchObject({ watchNamespace: 'shop', leaseNamespace: 'ops', metricsHost: '127.0.0.1', metricsPort: 0, proxyImage: 'img:1' });
+    expect(o).toMatchObject({ watchNamespaces: ['shop'], leaseNamespace: 'ops', metricsHost: '127.0.0.1', metricsPort: 0, proxyImage: 'img:1' });
     expect(parse([], { DBPROXY_PROXY_IMAGE: 'img:env' }).proxyImage).toBe('img:env');
   });
 
@@ -32,6 +33,24 @@ describe('parseOperatorArgs', () => {
       policy: 'Always',
       secrets: ['reg-a', 'reg-b'],
     });
+  });
+
+  it('watches a comma-separated list of namespaces, with --watch-namespace as an alias', () => {
+    expect(parse(['--watch-namespaces', 'b, a,b']).watchNamespaces).toEqual(['a', 'b']);
+    expect(parse(['--watch-namespaces', 'a', '--watch-namespace', 'c']).watchNamespaces).toEqual(['a', 'c']);
+    expect(parse(['--watch-namespaces', ' ']).watchNamespaces).toEqual([]);
+    expect(() => parse(['--watch-namespaces', 'a,Bad_NS'])).toThrow(/"Bad_NS" is not a namespace name/);
+  });
+
+  it("knows its own pods for the proxies' NetworkPolicies", () => {
+    expect(
+      parse(['--operator-pod-labels', 'app.kubernetes.io/name=dbproxy-operator,app.kubernetes.io/instance=dbp'], { POD_NAMESPACE: 'ops' }).operatorPeer,
+    ).toEqual({
+      namespace: 'ops',
+      podLabels: { 'app.kubernetes.io/name': 'dbproxy-operator', 'app.kubernetes.io/instance': 'dbp' },
+    });
+    expect(() => parse(['--operator-pod-labels', 'nolabel'], { POD_NAMESPACE: 'ops' })).toThrow(/KEY=VALUE/);
+    expect(() => parse(['--operator-pod-labels', ','], { POD_NAMESPACE: 'ops' })).toThrow(/at least one/);
   });
 
   it('two processes never share an identity', () => {

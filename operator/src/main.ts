@@ -9,10 +9,12 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../../contract/log.js';
 import { startAdminServer } from '../../contract/admin-http.js';
 import { tryParseHostPort } from '../../contract/config/host-port.js';
 import type { ProxyPull } from './controller/desired.js';
+import type { OperatorPeer } from './controller/network-policy.js';
 import type { RunningController } from './controller/manager.js';
 import { OperatorMetrics } from './metrics.js';
 import { loadKubeConfig } from '../../contract/kube/kube.js';
@@ -25,18 +27,24 @@ export const DEFAULT_PROXY_IMAGE = 'ghcr.io/dbproxy/dbproxy:0.1.0';
 export const LEASE_NAME = 'dbproxy-operator';
 
 export const USAGE = `usage: dbproxy operator [flags]
-  --watch-namespace NS     reconcile DBProxies in NS only (default: all namespaces)
+  --watch-namespaces A,B   reconcile DBProxies in these namespaces only, with no cluster-wide reads (default: all)
+  --watch-namespace NS     deprecated alias of --watch-namespaces (one namespace; both may be given)
   --lease-namespace NS     namespace of the Lease "${LEASE_NAME}" (default: $POD_NAMESPACE, the service account's, or default)
   --metrics-listen H:P     admin HTTP: /metrics /healthz /readyz /status (default 0.0.0.0:8080)
   --proxy-image IMAGE      default proxy image (default: $DBPROXY_PROXY_IMAGE or ${DEFAULT_PROXY_IMAGE})
   --proxy-image-pull-policy P   Always|IfNotPresent|Never for proxy pods (default IfNotPresent)
   --proxy-image-pull-secrets S  comma-separated Secret names for pulling the proxy image, in each DBProxy's namespace
+  --operator-pod-labels K=V,..  labels of the operator's own pods, which every DBProxy NetworkPolicy admits to
+                           the proxy pods' admin port, in $POD_NAMESPACE (default app.kubernetes.io/name=dbproxy-operator)
   --concurrency N          DBProxies reconciled in parallel (default 4)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 Kubernetes access: $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
 
 export interface OperatorOptions {
-  watchNamespace: string | undefined;
+  /** Empty: all namespaces. */
+  watchNamespaces: string[];
+  /** Undefined when the operator does not know its namespace (run outside a pod, no $POD_NAMESPACE). */
+  operatorPeer: OperatorPeer | undefined;
   leaseNamespace: string;
   metricsHost: string;
   metricsPort: number;
@@ -62,6 +70,8 @@ function parseFlags(argv: string[]) {
       strict: true,
       options: {
         'watch-namespace': { type: 'string' },
+        'watch-namespaces': { type: 'string' },
+        'operator-pod-labels': { type: 'string' },
         'lease-namespace': { type: 'string' },
         'metrics-listen': { type: 'string' },
         'proxy-image': { type: 'string' },
@@ -89,9 +99,12 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   const logLevel = values['log-level'] ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     throw new UsageError(`--log-level "${logLevel}": expected fatal|error|warn|info|debug|trace|silent`);
-  const watch = values['watch-namespace']?.trim();
+  const watchNamespaces = namespaceList([values['watch-namespaces'], values['watch-namespace']].filter((v) => v !== undefined).join(','));
+  const ownNamespace = env['POD_NAMESPACE'] || serviceAccountNamespace();
+  const podLabels = labelList(values['operator-pod-labels'] ?? 'app.kubernetes.io/name=dbproxy-operator');
   return {
-    watchNamespace: watch ? watch : undefined,
+    watchNamespaces,
+    operatorPeer: ownNamespace ? { namespace: ownNamespace, podLabels } : undefined,
     leaseNamespace: values['lease-namespace'] ?? env['POD_NAMESPACE'] ?? serviceAccountNamespace() ?? 'default',
     metricsHost: hp.host,
     metricsPort: hp.port,
@@ -102,6 +115,34 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     // Unique per process: a restarted pod with the same name must not think it still holds the Lease.
     identity: `${env['POD_NAME'] ?? hostname()}_${randomUUID().slice(0, 8)}`,
   };
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function namespaceList(text: string): string[] {
+  const names = [...new Set(text.split(',').map((s) => s.trim()))].filter((s) => s !== '');
+  const bad = names.find((n) => !NAMESPACE.test(n) || n.length > 63);
+  if (bad !== undefined) throw new UsageError(`--watch-namespaces: "${bad}" is not a namespace name`);
+  return names.sort();
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+
+function labelList(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, undefined] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    if (v === undefined || !LABEL_KEY.test(k) || !LABEL_VALUE.test(v) || v.length > 63)
+      throw new UsageError(`--operator-pod-labels: "${pair}" is not KEY=VALUE with a label key and value`);
+    out[k] = v;
+  }
+  if (Object.keys(out).length === 0) throw new UsageError('--operator-pod-labels: give at least one KEY=VALUE');
+  return out;
 }
 
 const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
@@ -135,7 +176,7 @@ export interface RunningOperator {
 export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig; log?: Logger } = {}): Promise<RunningOperator> {
   // Loaded here, not at the top: `--help` and flag errors need no Kubernetes client.
   const [{ startController }, { LeaderElector }] = await Promise.all([import('./controller/manager.js'), import('./runtime/leader.js')]);
-  const log = deps.log ?? pino({ level: o.logLevel, base: { component: 'operator' } });
+  const log = deps.log ?? createLogger({ level: o.logLevel, base: { component: 'operator' } });
   const kc = deps.kc ?? loadKubeConfig();
   const metrics = new OperatorMetrics();
   let controller: RunningController | undefined;
@@ -159,7 +200,9 @@ export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig;
       leader: elector.isLeader(),
       synced: controller?.synced() ?? false,
       queue: controller?.queueLength() ?? 0,
-      watchNamespace: o.watchNamespace ?? null,
+      watchNamespaces: o.watchNamespaces.length ? o.watchNamespaces : null,
+      // Names only: which Secrets the operator reads (besides its own children), for audits.
+      watchedSecrets: controller?.watchedSecrets() ?? [],
     }),
   });
 
@@ -173,7 +216,8 @@ export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig;
         metrics,
         defaultImage: o.proxyImage,
         defaultPull: o.proxyPull,
-        watchNamespace: o.watchNamespace,
+        watchNamespaces: o.watchNamespaces,
+        operatorPeer: o.operatorPeer,
         concurrency: o.concurrency,
       }).then((c) => {
         if (signal.aborted) return void c.stop();
@@ -215,7 +259,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  const log = pino({ level: opts.logLevel, base: { component: 'operator' } });
+  const log = createLogger({ level: opts.logLevel, base: { component: 'operator' } });
   const running = await startOperator(opts, { log });
   log.info({ identity: opts.identity, lease: `${opts.leaseNamespace}/${LEASE_NAME}`, admin: running.adminAddress() }, 'operator started');
   await new Promise<void>((resolve) => {

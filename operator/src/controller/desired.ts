@@ -7,8 +7,22 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DBProxySpec } from '../api/v1alpha1/schema.js';
+import { parseDuration } from '../../../contract/config/duration.js';
 import { stableHash } from './hash.js';
-import { ADMIN_PORT, CONFIG_KEY, PG_PORT, READER_PORT, SPEC_HASH, TLS_MOUNT, childLabels, childNames, ownerRef, selectorLabels } from './names.js';
+import { networkPolicyObjects, type OperatorPeer } from './network-policy.js';
+import {
+  ADMIN_PORT,
+  ADMIN_TOKEN_KEY,
+  CONFIG_KEY,
+  PG_PORT,
+  READER_PORT,
+  SPEC_HASH,
+  TLS_MOUNT,
+  childLabels,
+  childNames,
+  ownerRef,
+  selectorLabels,
+} from './names.js';
 
 export interface DesiredInput {
   name: string;
@@ -20,6 +34,10 @@ export interface DesiredInput {
   defaultImage: string;
   /** The operator's defaults for pulling the proxy image (its --proxy-image-pull-* flags); spec.template wins. */
   pull?: ProxyPull | undefined;
+  /** The operator's pods, which spec.networkPolicy always lets reach the admin port. */
+  operator?: OperatorPeer | undefined;
+  /** The pods' /status token (admin-token.ts), kept in Secret X-proxy-admin-token; absent: no such Secret. */
+  adminToken?: string | undefined;
 }
 
 export type Obj = KubernetesObject & Record<string, unknown>;
@@ -37,12 +55,20 @@ export function desiredObjects(i: DesiredInput): Obj[] {
     child(i, 'v1', 'ServiceAccount', n.serviceAccount, { automountServiceAccountToken: true }),
     child(i, 'rbac.authorization.k8s.io/v1', 'Role', n.role, {
       // The pod lists/watches with fieldSelector metadata.name=<secret>, which resourceNames allows.
-      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [n.configSecret], verbs: ['get', 'list', 'watch'] }],
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [n.configSecret], verbs: ['get', 'list', 'watch'] },
+        // Its peers for cancel forwarding: Service X's EndpointSlices, by label (slice names are generated, so no resourceNames).
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+      ],
     }),
     child(i, 'rbac.authorization.k8s.io/v1', 'RoleBinding', n.roleBinding, {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: n.role },
       subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: i.namespace }],
     }),
+    // Before the config that carries it: a failed write leaves no config with a token nobody can read.
+    ...(i.adminToken !== undefined
+      ? [child(i, 'v1', 'Secret', n.adminTokenSecret, { type: 'Opaque', data: { [ADMIN_TOKEN_KEY]: Buffer.from(i.adminToken, 'utf8').toString('base64') } })]
+      : []),
     child(i, 'v1', 'Secret', n.configSecret, {
       type: 'Opaque',
       // `data` (not stringData) so plan.ts can compare it byte for byte with what the apiserver returns.
@@ -74,6 +100,7 @@ export function desiredObjects(i: DesiredInput): Obj[] {
         template: podTemplate(i),
       },
     }),
+    ...networkPolicyObjects(i),
   ];
 }
 
@@ -89,6 +116,27 @@ function pullSecrets(secrets: { name: string }[] | undefined): Record<string, un
 /** The default placement: proxy pods on different nodes where the scheduler can, never a reason not to schedule. */
 function spreadOverNodes(name: string): Record<string, unknown> {
   return { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(name) } };
+}
+
+/** Seconds of spec.shutdown's durations, rounded up (a part-second still needs its wait). */
+function shutdownSeconds(spec: DBProxySpec): { preStop: number; drain: number } {
+  return { preStop: Math.ceil(parseDuration(spec.shutdown.preStopDelay) / 1000), drain: Math.ceil(parseDuration(spec.shutdown.drainTimeout) / 1000) };
+}
+
+/**
+ * The preStop sleep (a kubelet action since 1.30, GA; no shell needed in the image): the endpoints
+ * drop a terminating pod at once, but clients' routes (kube-proxy, load balancers) follow later, so
+ * the pod keeps serving until they have, and only then gets SIGTERM and drains.
+ */
+function preStop(spec: DBProxySpec): Record<string, unknown> {
+  const s = shutdownSeconds(spec).preStop;
+  return s > 0 ? { lifecycle: { preStop: { sleep: { seconds: s } } } } : {};
+}
+
+/** The preStop sleep and the drain fit, with 5 s to close the pooled connections and exit. */
+function gracePeriodSeconds(spec: DBProxySpec): number {
+  const s = shutdownSeconds(spec);
+  return s.preStop + s.drain + 5;
 }
 
 function podTemplate(i: DesiredInput): Record<string, unknown> {
@@ -112,6 +160,7 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
     ],
     readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+    ...preStop(i.spec),
     securityContext: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -132,7 +181,7 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
       seccompProfile: { type: 'RuntimeDefault' },
       ...t.podSecurityContext,
     },
-    terminationGracePeriodSeconds: 30,
+    terminationGracePeriodSeconds: gracePeriodSeconds(i.spec),
     topologySpreadConstraints: t.topologySpreadConstraints ?? [spreadOverNodes(i.name)],
     containers: [container],
     volumes: [{ name: 'tmp', emptyDir: {} }, ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretRef.name } }] : [])],

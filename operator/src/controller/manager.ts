@@ -1,8 +1,9 @@
 /**
  * The controller while this replica leads: informers feeding a keyed work queue, the prober, and
- * reconcile. Secrets are watched in every watched namespace (not only the operator's children),
- * because a change to an `auth` Secret must re-render the config; that is the simplest correct choice
- * and needs list/watch on Secrets cluster-wide (or in --watch-namespace).
+ * reconcile. Least privilege in memory: the only Secrets the operator caches are its own children
+ * (by the managed-by label) and, each through a watch of its own (fieldSelector metadata.name), the
+ * Secrets a DBProxy references (secret-watches.ts) — never every Secret of a namespace. Every
+ * informer runs per watched namespace (--watch-namespaces), or cluster-wide when none is given.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -20,8 +21,11 @@ import { POD_MONITOR, servesPodMonitors } from './pod-monitor.js';
 import { PodMonitorWatch } from './pod-monitor-watch.js';
 import { TargetProber } from './prober.js';
 import type { ProxyPull } from './desired.js';
-import { reconcile, type Caches, type ReconcileDeps } from './reconcile.js';
-import { dbproxiesForSlice, keyOf, referencesSecret } from './refs.js';
+import type { OperatorPeer } from './network-policy.js';
+import { NamespacesInformer, collectionPath } from './namespaces-informer.js';
+import { reconcile, type Cache, type Caches, type ReconcileDeps } from './reconcile.js';
+import { dbproxiesForSlice, keyOf, referencedSecrets } from './refs.js';
+import { SecretWatches } from './secret-watches.js';
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -29,8 +33,10 @@ export interface ControllerOptions {
   metrics: OperatorMetrics;
   defaultImage: string;
   defaultPull?: ProxyPull | undefined;
-  /** One namespace, or undefined for all. */
-  watchNamespace: string | undefined;
+  /** The namespaces watched; empty for all. */
+  watchNamespaces: readonly string[];
+  /** The operator's own pods, admitted by every DBProxy NetworkPolicy to the admin port. */
+  operatorPeer?: OperatorPeer | undefined;
   concurrency?: number;
   resyncMs?: number;
 }
@@ -39,34 +45,27 @@ export interface RunningController {
   stop(): Promise<void>;
   queueLength(): number;
   synced(): boolean;
-}
-
-function path(group: string, version: string, plural: string, ns: string | undefined): string {
-  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-  return ns ? `${base}/namespaces/${ns}/${plural}` : `${base}/${plural}`;
+  /** The Secrets watched one by one (namespace/name): exactly those some DBProxy references. */
+  watchedSecrets(): string[];
 }
 
 export async function startController(o: ControllerOptions): Promise<RunningController> {
-  const { kc, log, watchNamespace: ns } = o;
+  const { kc, log, watchNamespaces: namespaces } = o;
   const resyncMs = o.resyncMs ?? 5 * 60_000;
   const informer = <T extends KubernetesObject>(group: string, version: string, plural: string, labelSelector?: string) =>
-    new Informer<T>({
-      kc,
-      path: path(group, version, plural, ns),
-      resyncMs,
-      log: log.child({ informer: plural }),
-      ...(labelSelector ? { labelSelector } : {}),
-    });
+    new NamespacesInformer<T>({ kc, group, version, plural, namespaces, resyncMs, log: log.child({ informer: plural }), labelSelector });
 
   const caches = {
     dbproxies: informer<DBProxy & KubernetesObject>(GROUP, VERSION, PLURAL),
     deployments: informer('apps', 'v1', 'deployments', MANAGED_BY_SELECTOR),
     services: informer('', 'v1', 'services', MANAGED_BY_SELECTOR),
-    secrets: informer('', 'v1', 'secrets'),
+    // Only the operator's own Secrets (the config Secret, …); referenced ones come from secretWatches.
+    ownSecrets: informer('', 'v1', 'secrets', MANAGED_BY_SELECTOR),
     serviceAccounts: informer('', 'v1', 'serviceaccounts', MANAGED_BY_SELECTOR),
     roles: informer('rbac.authorization.k8s.io', 'v1', 'roles', MANAGED_BY_SELECTOR),
     roleBindings: informer('rbac.authorization.k8s.io', 'v1', 'rolebindings', MANAGED_BY_SELECTOR),
     pdbs: informer('policy', 'v1', 'poddisruptionbudgets', MANAGED_BY_SELECTOR),
+    networkPolicies: informer('networking.k8s.io', 'v1', 'networkpolicies', MANAGED_BY_SELECTOR),
     endpointSlices: informer('discovery.k8s.io', 'v1', 'endpointslices'),
   };
 
@@ -90,20 +89,36 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   dbp.onDelete(onDBProxy); // reconcile sees it gone and stops probing it
 
   const onChild = (c: KubernetesObject) => add(controllerOf(c));
-  for (const inf of [caches.deployments, caches.services, caches.serviceAccounts, caches.roles, caches.roleBindings, caches.pdbs]) {
+  const childInformers = [
+    caches.deployments,
+    caches.services,
+    caches.ownSecrets,
+    caches.serviceAccounts,
+    caches.roles,
+    caches.roleBindings,
+    caches.pdbs,
+    caches.networkPolicies,
+  ];
+  for (const inf of childInformers) {
     inf.onAdd(onChild);
     inf.onUpdate(onChild);
     inf.onDelete(onChild);
   }
-  const onSecret = (s: KubernetesObject) => {
-    const owner = controllerOf(s);
-    if (owner) return add(owner);
-    const ns = s.metadata?.namespace;
-    for (const x of dbp.list(ns)) if (referencesSecret(x, s.metadata?.name ?? '')) add(keyOf(x));
+  const secretWatches = new SecretWatches({
+    makeInformer: (ns, name) =>
+      new Informer({
+        kc,
+        path: collectionPath('', 'v1', 'secrets', ns),
+        fieldSelector: `metadata.name=${name}`,
+        log: log.child({ informer: 'secret', secret: `${ns}/${name}` }),
+      }),
+    onChange: (keys) => keys.forEach(add),
+  });
+  // What reconcile reads as `secrets`: the children for plan.ts (list), referenced ones first for lookups.
+  const secrets: Cache<KubernetesObject> = {
+    get: (ns, name) => (secretWatches.get(ns, name) as KubernetesObject | undefined) ?? caches.ownSecrets.get(ns, name),
+    list: (ns) => caches.ownSecrets.list(ns),
   };
-  caches.secrets.onAdd(onSecret);
-  caches.secrets.onUpdate(onSecret);
-  caches.secrets.onDelete(onSecret);
   const onSlice = (s: KubernetesObject) => dbproxiesForSlice(s, dbp.list(s.metadata?.namespace)).forEach(add);
   caches.endpointSlices.onAdd(onSlice);
   caches.endpointSlices.onUpdate(onSlice);
@@ -120,24 +135,26 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
 
   const all = Object.values(caches);
   await Promise.all(all.map((i) => i.start()));
-  log.info({ namespace: ns ?? '(all)' }, 'caches synced; reconciling');
+  log.info({ namespaces: namespaces.length ? namespaces : '(all)' }, 'caches synced; reconciling');
 
   const deps: ReconcileDeps = {
     kc,
     log,
-    caches: caches as unknown as Caches,
+    caches: { ...caches, secrets } as unknown as Caches,
     prober,
     api: { applyObject, applyStatus, deleteObject },
     events: new EventRecorder(kc, MANAGER),
     metrics: o.metrics,
     defaultImage: o.defaultImage,
     defaultPull: o.defaultPull,
+    operatorPeer: o.operatorPeer,
     podMonitors,
     podConfigs: (pods) => fetchPodConfigs(pods, ADMIN_PORT),
   };
   queue.run(async (key) => {
     const end = o.metrics.reconcileDuration.startTimer();
     try {
+      await trackSecrets(key);
       const r = await reconcile(key, deps);
       o.metrics.reconcileTotal.inc({ result: r?.requeueAfterMs !== undefined ? 'requeue' : 'success' });
       return r;
@@ -150,15 +167,25 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   }, o.concurrency ?? 4);
   for (const x of dbp.list()) add(keyOf(x));
 
+  /** Before a reconcile: watch exactly the Secrets the DBProxy now references (none once it is gone). */
+  async function trackSecrets(key: string): Promise<void> {
+    const [ns = '', name = ''] = key.split('/');
+    const x = dbp.get(ns, name);
+    if (!x || (x.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) return secretWatches.untrack(key);
+    await secretWatches.track(key, ns, referencedSecrets(x));
+  }
+
   return {
     async stop() {
       prober.stopAll();
       podMonitors.stop();
+      secretWatches.stop();
       for (const i of all) i.stop();
       await queue.shutdown();
     },
     queueLength: () => queue.length(),
     synced: () => all.every((i) => i.hasSynced()),
+    watchedSecrets: () => secretWatches.watched(),
   };
 }
 

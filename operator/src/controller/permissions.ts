@@ -6,11 +6,18 @@
  *
  * - informers list + watch everything they cache (no single gets);
  * - server-side apply is `patch`, plus `create` when the object does not exist yet;
- * - secrets need `get` too: RBAC lets the operator create the proxy's Role (get/list/watch on its
- *   config Secret) only if the operator holds those verbs itself;
+ * - secrets: list + watch for its own children (label selector) and for each referenced Secret,
+ *   watched alone (fieldSelector metadata.name; RBAC checks that as a list/watch of the Secret's
+ *   name, but the names are only known at run time, so the rule cannot carry resourceNames); `get`
+ *   because RBAC lets the operator create the proxy's Role (get/list/watch on its config Secret)
+ *   only if the operator holds those verbs itself;
  * - status is written with server-side apply on the status subresource;
  * - events are created, then patched to bump their count;
  * - leader election reads, creates and updates one Lease.
+ *
+ * Cluster-wide install: one ClusterRole with all of these. Namespaced install (the chart's
+ * watchNamespaces): a Role with NAMESPACED_PERMISSIONS in each watched namespace and a Role with
+ * LEASE_PERMISSIONS in the Lease's namespace; nothing cluster-wide.
  */
 export interface Permission {
   group: string;
@@ -30,9 +37,20 @@ export const OPERATOR_PERMISSIONS: Permission[] = [
   { group: 'rbac.authorization.k8s.io', resource: 'roles', verbs: CHILD_VERBS },
   { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verbs: CHILD_VERBS },
   { group: 'policy', resource: 'poddisruptionbudgets', verbs: CHILD_VERBS },
+  // spec.networkPolicy: which clients may reach the proxy pods.
+  { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: CHILD_VERBS },
   // spec.monitoring.podMonitor: a child only where the Prometheus Operator's CRDs are installed.
   { group: 'monitoring.coreos.com', resource: 'podmonitors', verbs: CHILD_VERBS },
+  // Also granted to the proxy pods' Role (their cancel peers), which RBAC allows only because the operator holds it.
   { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'] },
 ];
+
+const isLease = (p: Permission) => p.group === 'coordination.k8s.io' && p.resource === 'leases';
+
+/** What a namespaced install grants in each watched namespace. */
+export const NAMESPACED_PERMISSIONS: Permission[] = OPERATOR_PERMISSIONS.filter((p) => !isLease(p));
+
+/** What it grants in the Lease's namespace (leader election only). */
+export const LEASE_PERMISSIONS: Permission[] = OPERATOR_PERMISSIONS.filter(isLease);

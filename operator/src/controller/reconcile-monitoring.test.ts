@@ -47,6 +47,7 @@ function setup(o: Setup) {
     roles: empty(),
     roleBindings: empty(),
     pdbs: empty(),
+    networkPolicies: empty(),
     endpointSlices: empty(),
   };
   const t = { sent: [] as string[], events: [] as string[], absent: 0, refreshed: 0 };
@@ -98,7 +99,7 @@ describe('reconcile with spec.monitoring.podMonitor', () => {
     const { deps, t } = setup({ enabled: true, served: true });
     expect(await reconcile('shop/orders', deps)).toBeUndefined();
     expect(t.refreshed).toBe(1);
-    expect(t.sent).toHaveLength(8);
+    expect(t.sent).toHaveLength(9);
     expect(t.sent.at(-1)).toBe('apply PodMonitor/orders-proxy');
     expect(t.events.filter((e) => e.includes('MonitoringUnavailable'))).toEqual([]);
   });
@@ -115,7 +116,7 @@ describe('reconcile with spec.monitoring.podMonitor', () => {
   it('without the CRD (known from discovery): a MonitoringUnavailable Warning, every other child applied', async () => {
     const { deps, t } = setup({ enabled: true, served: false });
     expect(await reconcile('shop/orders', deps)).toBeUndefined();
-    expect(t.sent).toHaveLength(7);
+    expect(t.sent).toHaveLength(8);
     expect(t.sent.some((s) => s.includes('PodMonitor'))).toBe(false);
     expect(t.events).toContainEqual(expect.stringMatching(/^Warning MonitoringUnavailable: .*not serve PodMonitor/));
   });
@@ -126,7 +127,7 @@ describe('reconcile with spec.monitoring.podMonitor', () => {
   ])('an apply that finds the kind missing (%s) is an Event, not a failure', async (_what, err) => {
     const { deps, t } = setup({ enabled: true, served: undefined, applyError: err });
     expect(await reconcile('shop/orders', deps)).toBeUndefined();
-    expect(t.sent).toHaveLength(7);
+    expect(t.sent).toHaveLength(8);
     expect(t.absent).toBe(1);
     expect(t.events).toContainEqual(expect.stringMatching(/^Warning MonitoringUnavailable: /));
     expect(t.events.some((e) => e.startsWith('Warning ApplyFailed'))).toBe(false);

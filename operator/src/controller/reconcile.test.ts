@@ -37,6 +37,7 @@ function setup(opts: { fail?: (o: KubernetesObject) => Error | undefined; status
     roles: new MemCache(),
     roleBindings: new MemCache(),
     pdbs: new MemCache(),
+    networkPolicies: new MemCache(),
     endpointSlices: new MemCache(),
   };
   const sent: string[] = [];
@@ -75,7 +76,7 @@ describe('reconcile', () => {
   it('applies every child, writes the status, records the first writer, starts probing', async () => {
     const t = setup();
     expect(await reconcile('shop/orders', t.deps)).toBeUndefined();
-    expect(t.sent).toHaveLength(7);
+    expect(t.sent).toHaveLength(8);
     expect(t.statuses).toHaveLength(1);
     expect(t.statuses[0]).toMatchObject({
       currentTarget: '10.0.0.1:5432',

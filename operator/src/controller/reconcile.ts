@@ -17,6 +17,7 @@ import { childNames } from './names.js';
 import { proxyPods, type PodConfigReport, type ProxyPod } from './pod-config.js';
 import type { TargetProber } from './prober.js';
 import type { ProxyPull } from './desired.js';
+import type { OperatorPeer } from './network-policy.js';
 import type { EndpointSliceLike } from './targets.js';
 
 /** What reconcile reads from an informer (Informer<T> satisfies it). */
@@ -34,6 +35,7 @@ export const CHILD_KINDS = [
   { cache: 'roles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
   { cache: 'roleBindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
   { cache: 'pdbs', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { cache: 'networkPolicies', apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
 ] as const;
 
 export type ChildCache = (typeof CHILD_KINDS)[number]['cache'];
@@ -63,6 +65,8 @@ export interface ReconcileDeps {
   metrics: OperatorMetrics;
   defaultImage: string;
   defaultPull?: ProxyPull | undefined;
+  /** The operator's own pods, which a DBProxy's NetworkPolicy admits to the admin port. */
+  operatorPeer?: OperatorPeer | undefined;
   now?: () => Date;
   /** Asks the proxy pods which config they run (pod-config.ts fetchPodConfigs); absent: not asked. */
   podConfigs?: (pods: ProxyPod[]) => Promise<PodConfigReport[]>;
@@ -134,6 +138,7 @@ function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observe
     now: (d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     defaultImage: d.defaultImage,
     defaultPull: d.defaultPull,
+    operatorPeer: d.operatorPeer,
     podMonitorsServed: d.podMonitors?.served,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DBProxy } from '../api/v1alpha1/schema.js';
-import { dbproxiesForSlice, referencesSecret, referencesService } from './refs.js';
+import { dbproxiesForSlice, referencedSecrets, referencesSecret, referencesService } from './refs.js';
 
 const x = (name: string, spec: unknown): DBProxy => ({ apiVersion: 'dbproxy.io/v1alpha1', kind: 'DBProxy', metadata: { name, namespace: 'shop' }, spec });
 
@@ -10,6 +10,15 @@ describe('refs', () => {
 
   it('finds auth and TLS Secrets', () => {
     expect([referencesSecret(a, 'app'), referencesSecret(a, 'cert'), referencesSecret(a, 'other')]).toEqual([true, true, false]);
+  });
+  it('lists every referenced Secret once, sorted', () => {
+    const b = x('b', {
+      auth: [{ secretRef: { name: 'u2' } }, { secretRef: { name: 'u1' } }, { secretRef: { name: 'u2' } }],
+      tls: { secretRef: { name: 'u1' } },
+    });
+    expect(referencedSecrets(b)).toEqual(['u1', 'u2']);
+    expect(referencedSecrets(a)).toEqual(['app', 'cert']);
+    expect(referencedSecrets(x('bad', { auth: [{ secretRef: { name: 7 } }, null, {}], tls: { secretRef: null } }))).toEqual([]);
   });
   it('survives malformed specs', () => {
     expect(referencesSecret(junk, 'app')).toBe(false);

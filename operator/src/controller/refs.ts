@@ -11,11 +11,24 @@ interface RawSpec {
   targets?: { serviceRef?: { name?: unknown } }[];
 }
 
+type RawRef = { name?: unknown } | undefined | null;
+
 const raw = (x: DBProxy): RawSpec => (x.spec && typeof x.spec === 'object' ? (x.spec as RawSpec) : {});
 
-export function referencesSecret(x: DBProxy, secret: string): boolean {
+/**
+ * Every Secret (in its own namespace) the DBProxy names, sorted and without duplicates: the only
+ * Secrets besides its own children the operator reads (manager.ts watches each by name). A new
+ * secretRef in the spec is added here and nowhere else.
+ */
+export function referencedSecrets(x: DBProxy): string[] {
   const s = raw(x);
-  return (Array.isArray(s.auth) && s.auth.some((a) => a?.secretRef?.name === secret)) || s.tls?.secretRef?.name === secret;
+  const refs: RawRef[] = [...(Array.isArray(s.auth) ? s.auth.map((a) => a?.secretRef) : []), s.tls?.secretRef];
+  const names = refs.map((r) => r?.name).filter((n): n is string => typeof n === 'string' && n !== '');
+  return [...new Set(names)].sort();
+}
+
+export function referencesSecret(x: DBProxy, secret: string): boolean {
+  return referencedSecrets(x).includes(secret);
 }
 
 export function referencesService(x: DBProxy, service: string): boolean {
