@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 
 /**
  * Validates a config object and applies every default. `baseDir` (the config file's directory)
- * resolves a relative auth.usersFile, tls.certFile and tls.keyFile; the users file is read here and
+ * resolves a relative auth.usersFile, tls.certFile, tls.keyFile, tls.caFile; the users file is read here and
  * its users are merged into auth.users.
  */
 export function parseConfig(obj: unknown, source: string, baseDir = process.cwd()): ProxyConfig {
@@ -33,6 +33,9 @@ export function parseConfig(obj: unknown, source: string, baseDir = process.cwd(
   const config = r.data;
   if (config.tls?.certFile) config.tls.certFile = path.resolve(baseDir, config.tls.certFile);
   if (config.tls?.keyFile) config.tls.keyFile = path.resolve(baseDir, config.tls.keyFile);
+  if (config.tls?.caFile) config.tls.caFile = path.resolve(baseDir, config.tls.caFile);
+  if (config.backendTls.caFile) config.backendTls.caFile = path.resolve(baseDir, config.backendTls.caFile);
+  if (config.admin.statusTokenFile) config.admin.statusTokenFile = path.resolve(baseDir, config.admin.statusTokenFile);
   return config;
 }
 

@@ -15,6 +15,7 @@ export interface ServerView {
   drainPhase(): DrainPhase;
   /** The client leg's serving certificate (tls/reloader.ts), null without TLS. */
   tls?(): unknown;
+  tlsNotAfter?(): number | undefined;
   readonly pools: PoolRegistry;
   readonly targets: TargetOwner;
   /** The mover of plaintext connections. */
@@ -72,6 +73,7 @@ export function metricsSource(v: ServerView): MetricsSource {
     connectionsByMover: () => connectionsByMover(v),
     connectionBudgets: () => v.pools.budgets.snapshot(v.hasReader()),
     draining: () => v.drainPhase() !== 'serving',
+    tlsNotAfter: () => v.tlsNotAfter?.(),
   };
 }
 

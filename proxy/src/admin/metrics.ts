@@ -47,6 +47,8 @@ export interface MetricsSource {
   connectionBudgets?(): Partial<Record<'writer' | 'reader', { maxConnections: number; inUse: number }>>;
   /** The proxy got its stop signal and is draining (proxy/src/drain.ts). */
   draining?(): boolean;
+  /** When the serving client-leg TLS certificate expires (Unix seconds); undefined without TLS (tls/reloader.ts). */
+  tlsNotAfter?(): number | undefined;
 }
 
 /** What one pool updates on its own path; made once per pool, so no label lookups per transaction. */
@@ -69,6 +71,8 @@ export class ProxyMetrics {
   readonly sessionErrors: Counter<'kind'>;
   readonly backendOpenFailures: Counter<'reason' | PoolLabel>;
   readonly setupFailures: Counter<'reason'>;
+  /** Changes of the client-leg TLS files seen, by result: success (served now) or failure (refused; the running certificate stays). */
+  readonly tlsReloads: Counter<'result'>;
   readonly limitRefusals: Counter<'reason'>;
   /** CancelRequests by what became of them (client/cancel-keys.ts, CANCEL_RESULTS). */
   readonly cancelRequests: Counter<'result'>;
@@ -139,6 +143,21 @@ export class ProxyMetrics {
         this.set(source.draining?.() ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'dbproxy_tls_certificate_not_after_seconds',
+      help: 'When the serving client-leg TLS certificate expires (Unix time); 0 without TLS.',
+      registers,
+      collect() {
+        this.set(source.tlsNotAfter?.() ?? 0);
+      },
+    });
+    this.tlsReloads = new Counter({
+      name: 'dbproxy_tls_certificate_reloads_total',
+      help: 'Changes of the client-leg TLS certificate files seen, by result (success: new handshakes get the new certificate; failure: refused, the running one stays).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['success', 'failure']) this.tlsReloads.inc({ result }, 0);
     new Gauge({
       name: 'dbproxy_io_connections',
       help: 'Open connections by leg (client, backend) and by the mover that carries their bytes (native I/O core, or Node sockets for TLS and where the core is not built).',

@@ -28,10 +28,11 @@ describe('defaults', () => {
   it('fills in every default; durations come out in milliseconds', () => {
     expect(parseConfig({ targets: ['db:5433'], auth: { method: 'trust' } }, 'test')).toEqual({
       listen: '0.0.0.0:5432',
-      admin: { listen: '0.0.0.0:9187', users: [] },
+      admin: { listen: '127.0.0.1:9187', users: [] },
       targets: [{ host: 'db', port: 5433 }],
       targetGeneration: 0,
       auth: { method: 'trust', users: [] },
+      backendTls: { sslmode: 'prefer' },
       pool: {
         maxConnections: 20,
         maxDbConnections: 0,
@@ -42,6 +43,7 @@ describe('defaults', () => {
         sessionPinningFilters: ['EXCLUDE_VARIABLE_SETS'],
       },
       idleClientTimeout: 1_800_000,
+      limits: { maxClientConnections: 20_000, maxClientConnectionsPerUser: 0, startupTimeout: 10_000, authenticationTimeout: 60_000 },
       healthCheck: { interval: 1_000, failureThreshold: 2, timeout: 2_000 },
       maxMessageLength: 16 * 1024 * 1024,
       io: 'auto',
@@ -134,7 +136,7 @@ describe('every problem, one per line, path first', () => {
     [
       'user fields',
       { ...T, auth: { method: 'trust', users: [{ username: '', password: 1 }] } },
-      ['auth.users.0.username: must not be empty', 'auth.users.0.password: expected a string, got 1'],
+      ['auth.users.0.username: must not be empty', 'auth.users.0.password: expected a string, got a number'],
     ],
     [
       'user problems are listed with schema problems',
@@ -224,7 +226,7 @@ describe('files', () => {
     const fromYaml = await loadConfigFile(path.join(dir, 'proxy.yaml'));
     expect(fromYaml.auth.usersFile).toBe(path.join(dir, 'secrets', 'users.txt'));
     expect(fromYaml.auth.users.map((u) => u.username)).toEqual(['inline', 'file_user']);
-    expect(fromYaml.tls).toEqual({ certFile: path.join(dir, 'c.pem'), keyFile: '/abs/k.pem', require: false });
+    expect(fromYaml.tls).toEqual({ certFile: path.join(dir, 'c.pem'), keyFile: '/abs/k.pem', require: false, minVersion: 'TLSv1.2', clientCertificates: 'none' });
     const fromJson = await loadConfigFile(path.join(dir, 'proxy.json'));
     expect(fromJson.auth.users.map((u) => u.username)).toEqual(['file_user']);
   });
