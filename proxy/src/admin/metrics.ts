@@ -221,7 +221,7 @@ export class ProxyMetrics {
     for (const reason of LIMIT_REASONS) this.limitRefusals.inc({ reason }, 0);
     this.cancelRequests = new Counter({
       name: 'dbproxy_cancel_requests_total',
-      help: 'CancelRequests, by result: local (sent to the database server running that client\'s request), not_running (its client runs nothing now), forwarded (to the peer proxy that owns the key), forward_failed, busy (too many forwards in flight), unknown (no such key here or on a peer).',
+      help: "CancelRequests, by result: local (sent to the database server running that client's request), not_running (its client runs nothing now), forwarded (to the peer proxy that owns the key), forward_failed, busy (too many forwards in flight), unknown (no such key here or on a peer).",
       labelNames: ['result'],
       registers,
     });

@@ -86,3 +86,46 @@ describe('Flow: backpressure toward the backend', () => {
     expect(client.c.paused).toBe(false);
   });
 });
+
+describe("Flow: the client's reading is held while any reason holds it", () => {
+  it('pauses the client when its own socket is full, also with no backend (replies the proxy gives itself)', () => {
+    const client = fakeConn(false);
+    const flow = new Flow();
+    flow.toClient(client.conn, Buffer.from('Z'), undefined);
+    expect(client.c.paused).toBe(true);
+    flow.toClient(client.conn, Buffer.from('Z'), undefined);
+    expect(client.drains).toHaveLength(1);
+    client.drains.forEach((f) => f());
+    expect(client.c.paused).toBe(false);
+  });
+
+  it('reads again only once the last of the holds (client full, backend full, queue) is gone', () => {
+    const client = fakeConn(false);
+    const server = fakeConn(false);
+    const b = backendOver(server.conn);
+    const flow = new Flow();
+    flow.toClient(client.conn, Buffer.from('D'), b);
+    flow.toBackend(b, Buffer.from('Q'));
+    flow.flush(client.conn);
+    flow.queueFull(client.conn, true);
+    expect(client.c.paused).toBe(true);
+    client.drains.forEach((f) => f());
+    expect([client.c.paused, server.c.paused]).toEqual([true, false]);
+    server.drains.forEach((f) => f());
+    expect(client.c.paused).toBe(true);
+    flow.queueFull(client.conn, false);
+    expect(client.c.paused).toBe(false);
+  });
+
+  it('a full queue alone holds the client, and lets it go when the queue is under its cap', () => {
+    const client = fakeConn(true);
+    const flow = new Flow();
+    flow.queueFull(client.conn, false);
+    expect(client.c.paused).toBe(false);
+    flow.queueFull(client.conn, true);
+    flow.queueFull(client.conn, true);
+    expect(client.c.paused).toBe(true);
+    flow.queueFull(client.conn, false);
+    expect(client.c.paused).toBe(false);
+  });
+});

@@ -1,17 +1,34 @@
 /**
  * Bytes between one client socket and its backend: writes to the backend batched per event (one
  * write per client chunk), and backpressure both ways — a client that does not read pauses its
- * backend; a server that does not read pauses the client.
+ * backend and is not read either (as PostgreSQL stops reading a client it cannot write to); a
+ * server that does not read pauses the client; so does a client whose messages queue for a backend
+ * past a cap. Each leg thus holds at most a socket's high-water mark and one chunk for a connection.
  */
 import type { BackendConnection } from '../backend/connection.js';
 import type { Conn } from '../io/conn.js';
 
+/** Why the client's reading is paused: it reads again once none is left. */
+const enum Hold {
+  /** Its backend's socket is full. */
+  Backend = 1,
+  /** Its own socket is full: it does not read its replies. */
+  Client = 2,
+  /** What it sent waits for a backend, past the queue's cap. */
+  Queue = 4,
+}
+
 export class Flow {
   private pending: Buffer[] = [];
   private target: BackendConnection | undefined;
+  /** The backend paused until the client's socket drains. */
   private paused: BackendConnection | undefined;
-  /** The client's reading is paused until this backend's socket drains. */
-  private heldBy: { backend: BackendConnection; client: Conn } | undefined;
+  /** The backend whose socket holds the client's reading until it drains. */
+  private heldBy: BackendConnection | undefined;
+  /** A drain of the client's socket is awaited. */
+  private clientFull = false;
+  private holds = 0;
+  private held: Conn | undefined;
 
   /** Queues bytes for `backend`; they go out at the next `flush`. */
   toBackend(backend: BackendConnection, bytes: Buffer): void {
@@ -31,17 +48,16 @@ export class Flow {
     // A backend that cannot take bytes any more (its server is gone) never drains: its close
     // answers the client, which must go on reading.
     if (ok || !client || !b.conn.writable || this.heldBy) return;
-    client.pause();
-    this.heldBy = { backend: b, client };
+    this.heldBy = b;
+    this.hold(client, Hold.Backend);
     b.conn.whenDrained(() => this.release(b));
   }
 
   /** The client reads again if `backend` held it (it drained, or it leaves the session). */
   release(backend: BackendConnection): void {
-    const h = this.heldBy;
-    if (h === undefined || h.backend !== backend) return;
+    if (this.heldBy === undefined || this.heldBy !== backend) return;
     this.heldBy = undefined;
-    h.client.resume();
+    this.unhold(Hold.Backend);
   }
 
   /** Before `backend` changes hands: what this session queued for it goes first. */
@@ -54,13 +70,23 @@ export class Flow {
     this.pending = [];
   }
 
-  /** Writes to the client; a full socket pauses `backend` until the client drains. */
+  /** Writes to the client; a full socket pauses `backend`, and the client's reading, until it drains. */
   toClient(client: Conn, bytes: Buffer, backend: BackendConnection | undefined): void {
     // A client that cannot take bytes any more (closed, or failing) does not hold its backend back.
-    if (client.write(bytes) || backend === undefined || this.paused || !client.writable) return;
-    backend.conn.pause();
-    this.paused = backend;
-    client.whenDrained(() => this.resume());
+    if (client.write(bytes) || !client.writable) return;
+    if (backend !== undefined && this.paused === undefined) {
+      backend.conn.pause();
+      this.paused = backend;
+    }
+    if (this.clientFull) return;
+    // Replies the proxy gives itself (no backend) would otherwise queue without end.
+    this.clientFull = true;
+    this.hold(client, Hold.Client);
+    client.whenDrained(() => {
+      this.clientFull = false;
+      this.unhold(Hold.Client);
+      this.resume();
+    });
   }
 
   /** The client drained (or `backend` leaves the session): the backend reads again. */
@@ -69,5 +95,24 @@ export class Flow {
     if (b === undefined || (backend !== undefined && b !== backend)) return;
     this.paused = undefined;
     b.conn.resume();
+  }
+
+  /** Whether the client's messages waiting for a backend are past the queue's cap: held while they are. */
+  queueFull(client: Conn, full: boolean): void {
+    if (full) this.hold(client, Hold.Queue);
+    else this.unhold(Hold.Queue);
+  }
+
+  private hold(client: Conn, why: Hold): void {
+    if (this.holds & why) return;
+    if (this.holds === 0) client.pause();
+    this.holds |= why;
+    this.held = client;
+  }
+
+  private unhold(why: Hold): void {
+    if (!(this.holds & why)) return;
+    this.holds &= ~why;
+    if (this.holds === 0) this.held?.resume();
   }
 }

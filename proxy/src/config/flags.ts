@@ -20,7 +20,7 @@ quick-mode flags:
   --listen HOST:PORT           where clients connect (default 0.0.0.0:5432)
   --target HOST:PORT[,...]     PostgreSQL (required); with several, the proxy follows the writer
   --pool-size N                database connections of the proxy, all pools together (default 20)
-  --admin-listen HOST:PORT     /metrics /healthz /readyz /status (default 0.0.0.0:9187)
+  --admin-listen HOST:PORT     /metrics /healthz /readyz /status (default 127.0.0.1:9187)
   --reader-listen HOST:PORT    a read-only endpoint: pools on the available standbys among --target
                                (clients wait while there is none; config reader.whenNoReader)
   --auth trust|scram|md5       client authentication (default scram, which needs --users;
@@ -30,6 +30,8 @@ quick-mode flags:
   --tls-cert FILE --tls-key FILE [--require-tls]
   --borrow-timeout D           how long a client waits for a connection (default 120s)
   --idle-client-timeout D      close idle clients after D (default 1800s; 0 = never)
+  --max-client-connections N   client connections the proxy holds at once; past them FATAL 53300
+                               (default 20000)
   --log-level LEVEL            fatal|error|warn|info|debug|trace|silent (default info)
   --io auto|native|node        which mover carries plaintext connections' bytes: the native I/O
                                core, Node's sockets, or the core when it is built (default auto)
@@ -54,6 +56,7 @@ const VALUE_FLAGS: Record<string, string> = {
   '--tls-key': 'tls.keyFile',
   '--borrow-timeout': 'pool.borrowTimeout',
   '--idle-client-timeout': 'idleClientTimeout',
+  '--max-client-connections': 'limits.maxClientConnections',
   '--log-level': 'logLevel',
   '--io': 'io',
 };
@@ -110,6 +113,7 @@ function configValue(flag: string, raw: string): unknown {
     case '--target':
       return raw.split(',').map((t) => t.trim());
     case '--pool-size':
+    case '--max-client-connections':
       return /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw; // a non-number is reported by the schema
     case '--pinning-filters':
       return raw.trim() === 'none' || raw.trim() === '' ? [] : raw.split(',').map((s) => s.trim());

@@ -25,7 +25,8 @@ export class ClientFramer {
   private parts: Buffer[] = [];
   private partsLength = 0;
 
-  constructor(private readonly maxLength: number) {}
+  /** The longest message accepted; the session raises it once the client is authenticated. */
+  constructor(public maxLength: number) {}
 
   /** Bytes held waiting for the rest of a message. */
   get buffered(): number {

@@ -70,6 +70,13 @@ export abstract class SessionBase<B extends BackendState> {
     }
   }
 
+  /** The size of the messages waiting for a backend, each with its bookkeeping: the session caps it. */
+  queuedBytes(): number {
+    let n = 0;
+    for (const m of this.pending) n += m.end - m.start + 64;
+    return n;
+  }
+
   /** Carries out an answer given without a backend. */
   protected apply(a: Answer, m?: FrontendMessage): void {
     if (a.bytes) this.io.toClient(a.bytes);
