@@ -27,7 +27,8 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-const MAX_GRACE_MS = 30_000;
+/** The kubelet honours any grace period; the agent caps it so a test run stays bounded. */
+const MAX_GRACE_MS = 120_000;
 
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const log = opts.log ?? ((m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`));

@@ -15,6 +15,7 @@ import { signalChild, stopChild } from '../cluster/child.js';
 import type { Api } from './api.js';
 import { expandArgs, resolveEnv } from './expand.js';
 import { imageFor, type LocalImage } from './images.js';
+import { graceAfterHook, resolvePreStop } from './lifecycle.js';
 import { addPodNetwork, removePodNetwork } from './pod-network.js';
 import { computePodStatus, restartDelayMs, statusChanged, type ContainerState } from './pod-status.js';
 import { describeCheck, resolveProbe, type Probe, type ProbeCheck } from './probe-target.js';
@@ -238,8 +239,9 @@ export class PodRunner {
   }
 
   /**
-   * The image's stop signal to the pod's process group, SIGKILL after the grace period; resolves when
-   * the container is gone and the pod's network namespace and scratch directory are removed.
+   * As the kubelet stops a container: its preStop hook first (within the grace period), then the
+   * image's stop signal to the pod's process group, SIGKILL after what is left of the grace period;
+   * resolves when the container is gone and the pod's network namespace and scratch directory are removed.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -247,12 +249,37 @@ export class PodRunner {
     this.timers.clear();
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
-      const signal = graceMs > 0 ? (imageFor(this.pod.spec?.containers[0]?.image)?.stopSignal ?? 'SIGTERM') : 'SIGKILL';
-      await stopChild(child, graceMs, { signal, group: true });
+      const hookMs = graceMs > 0 ? await this.runPreStop(child, graceMs) : 0;
+      const left = graceAfterHook(graceMs, hookMs);
+      const signal = left > 0 ? (imageFor(this.pod.spec?.containers[0]?.image)?.stopSignal ?? 'SIGTERM') : 'SIGKILL';
+      await stopChild(child, left, { signal, group: true });
       this.deps.log(`${this.key}: stopped`);
     }
     if (this.netns) removePodNetwork(this.podIP);
     if (this.podDir) rmSync(this.podDir, { recursive: true, force: true });
+  }
+
+  /** The container's preStop hook, cut off at the grace period (as the kubelet's); how long it ran. */
+  private async runPreStop(child: ChildProcess, graceMs: number): Promise<number> {
+    let hook: ReturnType<typeof resolvePreStop>;
+    try {
+      hook = resolvePreStop(this.pod.spec?.containers[0], this.podIP);
+    } catch (err) {
+      this.deps.log(`${this.key}: preStop hook: ${(err as Error).message}`);
+      return 0;
+    }
+    if (!hook || !this.netns) return 0;
+    const started = Date.now();
+    this.deps.log(`${this.key}: preStop ${hook.kind === 'sleep' ? `sleep ${hook.ms} ms` : describeCheck(hook.check)}`);
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const ran =
+      hook.kind === 'sleep'
+        ? new Promise<void>((r) => setTimeout(r, Math.min(hook.ms, graceMs)).unref())
+        : probeOnce(hook.check, graceMs, this.netns).then(() => {});
+    let cutOff: NodeJS.Timeout | undefined;
+    await Promise.race([ran, exited, new Promise<void>((r) => (cutOff = setTimeout(r, graceMs)))]);
+    clearTimeout(cutOff);
+    return Date.now() - started;
   }
 
   /** For `kubectl logs`-like debugging in test failures. */

@@ -120,9 +120,28 @@ describe('desiredObjects', () => {
     expect(pod.metadata.annotations['dbproxy.io/config-hash']).toBeUndefined();
   });
 
-  it('the Role grants get/list/watch on the config Secret only', () => {
+  it('a stopping pod sleeps in preStop, then drains within a grace period that fits both', () => {
+    const cases: [unknown, unknown, number][] = [
+      // spec.shutdown → lifecycle, terminationGracePeriodSeconds
+      [undefined, { preStop: { sleep: { seconds: 5 } } }, 30],
+      [{ preStopDelay: '10s', drainTimeout: '45s' }, { preStop: { sleep: { seconds: 10 } } }, 60],
+      [{ preStopDelay: '1500ms', drainTimeout: '2.5s' }, { preStop: { sleep: { seconds: 2 } } }, 10],
+      [{ preStopDelay: '0s' }, undefined, 25],
+    ];
+    for (const [shutdown, lifecycle, grace] of cases) {
+      const raw = { targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'orders-app' } }], ...(shutdown ? { shutdown } : {}) };
+      const pod = byKind(desiredObjects({ ...base, spec: spec(raw) }) as Any[], 'Deployment')['spec'].template;
+      expect(pod.spec.containers[0].lifecycle, JSON.stringify(shutdown)).toEqual(lifecycle);
+      expect(pod.spec.terminationGracePeriodSeconds, JSON.stringify(shutdown)).toBe(grace);
+    }
+  });
+
+  it('the Role grants get/list/watch on the config Secret only, and list/watch on EndpointSlices (the peers)', () => {
     const role = byKind(desiredObjects(base) as Any[], 'Role');
-    expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['orders-proxy-config'], verbs: ['get', 'list', 'watch'] }]);
+    expect(role['rules']).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['orders-proxy-config'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+    ]);
   });
 
   it('template labels add to the selector labels, and the TLS Secret is mounted', () => {

@@ -68,7 +68,7 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
           },
         }
       : {}),
-    ...(s.tls ? { tls: { certFile: `${TLS_MOUNT}/tls.crt`, keyFile: `${TLS_MOUNT}/tls.key`, require: s.requireTLS } } : {}),
+    ...(s.tls ? { tls: renderTls(s.tls, s.requireTLS) } : {}),
     pool: {
       maxConnections: i.poolSize,
       maxIdleConnections: idlePerPod(i.poolSize, pool.maxIdleConnectionsPercent),
@@ -103,4 +103,22 @@ function kubernetesAuth(i: RenderInput): { kubernetes?: NonNullable<ProxyConfigI
     users: [...r.users],
   }));
   return { kubernetes: { audience: k.audience ?? defaultAudience(i.namespace, i.name), rules, cacheTtl: k.cacheTtl } };
+}
+
+const CLIENT_CERTIFICATES = { None: 'none', VerifyCA: 'verify-ca', VerifyFull: 'verify-full' } as const;
+
+/**
+ * spec.tls as the proxy's tls section: the files of the mounted Secret, which kubelet updates in
+ * place and the proxy reloads (no restart); ca.crt only when client certificates are verified.
+ */
+function renderTls(t: NonNullable<DBProxySpec['tls']>, require: boolean): NonNullable<ProxyConfigInput['tls']> {
+  const clientCertificates = CLIENT_CERTIFICATES[t.clientCertificates];
+  return {
+    certFile: `${TLS_MOUNT}/tls.crt`,
+    keyFile: `${TLS_MOUNT}/tls.key`,
+    require,
+    minVersion: t.minVersion,
+    clientCertificates,
+    ...(clientCertificates !== 'none' ? { caFile: `${TLS_MOUNT}/ca.crt` } : {}),
+  };
 }

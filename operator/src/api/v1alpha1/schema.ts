@@ -83,9 +83,19 @@ export const DBProxySpecSchema = z
     clientPasswordAuthType: z.enum(['SCRAM_SHA_256', 'MD5']).default('SCRAM_SHA_256'),
     requireTLS: z.boolean().default(false),
     tls: z
-      .object({ secretRef: z.object({ name }) })
+      .object({
+        secretRef: z.object({ name }),
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').meta({ description: 'The oldest TLS version a client may use.' }),
+        clientCertificates: z.enum(['None', 'VerifyCA', 'VerifyFull']).default('None').meta({
+          description:
+            "Client certificates, as PostgreSQL's clientcert: VerifyCA needs one signed by the Secret's ca.crt, VerifyFull also its CN to be the user name. The Secret's ca.crt is used only then.",
+        }),
+      })
       .optional()
-      .meta({ description: 'A kubernetes.io/tls Secret (tls.crt, tls.key) for client connections.' }),
+      .meta({
+        description:
+          'A kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt; cert-manager shape) for client connections. A change of its content is picked up by the running pods (no restart).',
+      }),
     kubernetesAuth: z
       .object({
         audience: z
