@@ -192,13 +192,14 @@ const peering = z
   })
   .superRefine((p, ctx) => {
     if (p.peers.length > 0 && p.id === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['id'], message: 'peering.peers needs this proxy\'s own peering.id (unique among the peers)' });
+      ctx.addIssue({ code: 'custom', path: ['id'], message: "peering.peers needs this proxy's own peering.id (unique among the peers)" });
     }
     const seen = new Map<number, string>();
     p.peers.forEach((peer, i) => {
       const at = `${peer.host}:${peer.port}`;
       const other = seen.get(peer.id);
-      if (other !== undefined && other !== at) ctx.addIssue({ code: 'custom', path: ['peers', i, 'id'], message: `peer id ${peer.id} is also ${other}: ids must be unique` });
+      if (other !== undefined && other !== at)
+        ctx.addIssue({ code: 'custom', path: ['peers', i, 'id'], message: `peer id ${peer.id} is also ${other}: ids must be unique` });
       seen.set(peer.id, at);
     });
   });

@@ -1,5 +1,7 @@
 /** Probes one PostgreSQL endpoint: can we log in, is it in recovery (a standby), its max_connections. */
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import { describeTlsError, isCertificateError, SSL_REQUIRED_MESSAGE, tlsConnectOptions, wantsSsl, type BackendTls } from '../config/backend-tls.js';
 
 export type ProbeFailure = 'UNREACHABLE' | 'CONNECTION_FAILED' | 'AUTH_FAILURE' | 'TIMEOUT';
 
@@ -14,12 +16,32 @@ export interface ProbeOptions {
   password: string;
   database?: string;
   timeoutMs: number;
+  /** TLS as the proxy's database connections use it (backendTls); undefined: plaintext. */
+  tls?: BackendTls | undefined;
 }
+
+/** node-postgres's words for a server that answered 'N' to its SSLRequest. */
+const NO_SSL = 'The server does not support SSL connections';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET']);
 
+/**
+ * With sslmode prefer, a server that answers 'N' is probed again in plaintext (node-postgres has no
+ * prefer of its own), within what is left of the timeout.
+ */
 export async function probeEndpoint(o: ProbeOptions): Promise<ProbeResult> {
+  const t = o.tls;
+  if (!t || !wantsSsl(t.sslmode)) return probeOnce(o, false);
+  const started = Date.now();
+  const r = await probeOnce(o, tlsConnectOptions(t, o.host));
+  if (r.ok || r.message !== NO_SSL) return r;
+  if (t.sslmode !== 'prefer') return { ok: false, reason: 'CONNECTION_FAILED', message: `${SSL_REQUIRED_MESSAGE} (backendTls.sslmode ${t.sslmode})` };
+  return probeOnce({ ...o, timeoutMs: Math.max(1, o.timeoutMs - (Date.now() - started)) }, false);
+}
+
+async function probeOnce(o: ProbeOptions, ssl: ConnectionOptions | false): Promise<ProbeResult> {
   const client = new pg.Client({
+    ssl,
     host: o.host,
     port: o.port,
     user: o.user,
@@ -38,6 +60,9 @@ export async function probeEndpoint(o: ProbeOptions): Promise<ProbeResult> {
     const row = r.rows[0]!;
     return { ok: true, inRecovery: row.r, maxConnections: row.m, serverVersion: row.v };
   } catch (err) {
+    if (ssl && o.tls && err instanceof Error && isCertificateError(err)) {
+      return { ok: false, reason: 'CONNECTION_FAILED', message: describeTlsError(o.tls, `${o.host}:${o.port}`, err) };
+    }
     return { ok: false, ...classifyProbeError(err) };
   } finally {
     // Close before answering so probes never pile up connections; bounded, as a hung peer may never

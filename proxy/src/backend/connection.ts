@@ -10,6 +10,8 @@ import { ReplyLedger } from '../session/ledger.js';
 import type { BackendState } from '../session/machine.js';
 import { BackendStatements } from '../session/statements.js';
 import { PermanentOpenError } from '../pool/pool.js';
+import { wantsSsl, type BackendTls } from '../../../contract/config/backend-tls.js';
+import { negotiateTls } from './secure.js';
 
 export interface Endpoint {
   host: string;
@@ -25,8 +27,10 @@ export interface BackendOptions {
   initQuery: string | undefined;
   connectTimeoutMs: number;
   generation: number;
-  /** Which mover carries the connection's bytes. */
+  /** Which mover carries the connection's bytes (TLS moves them to Node's sockets). */
   mover: Mover;
+  /** TLS to the server (backendTls); undefined: plaintext, as sslmode disable. */
+  tls?: BackendTls | undefined;
 }
 
 /** An error the database sent while the proxy opened a connection. */
@@ -144,6 +148,7 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
     let initSent = false;
     let initError: ErrorFields | undefined;
     let done = false;
+    let cancelTls: (() => void) | undefined;
 
     const timer = setTimeout(
       () => fail(new Error(`timed out after ${opts.connectTimeoutMs} ms connecting to ${opts.target.host}:${opts.target.port}`)),
@@ -154,6 +159,7 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      cancelTls?.();
       socket?.destroy();
       reject(err);
     }
@@ -265,17 +271,29 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
     }
 
     const where = `${opts.target.host}:${opts.target.port}`;
-    connectConn(opts.target.host, opts.target.port, opts.mover, {
-      connect: () => send(serialize.startup({ user: opts.user, database: opts.database, client_encoding: 'UTF8' })),
-      data: (chunk) => {
+    const startup = {
+      data: (chunk: Buffer) => {
         try {
           framer.push(chunk, onMessage);
         } catch (err) {
           fail(err as Error);
         }
       },
-      close: (err) => fail(new Error(err ? `cannot connect to ${where}: ${err.message}` : `${where} closed the connection during startup`)),
-    }).then(
+      close: (err?: Error) => fail(new Error(err ? `cannot connect to ${where}: ${err.message}` : `${where} closed the connection during startup`)),
+    };
+    const sendStartup = () => send(serialize.startup({ user: opts.user, database: opts.database, client_encoding: 'UTF8' }));
+    const t = opts.tls;
+    const connected = () => {
+      if (!t || !wantsSsl(t.sslmode)) return sendStartup();
+      cancelTls = negotiateTls(socket!, t, opts.target.host, where, (err, n) => {
+        cancelTls = undefined;
+        if (err || !n) return fail(err ?? new Error('SSL negotiation ended without a connection'));
+        socket = n.conn;
+        socket.setHandlers(startup);
+        sendStartup();
+      });
+    };
+    connectConn(opts.target.host, opts.target.port, opts.mover, { ...startup, connect: connected }).then(
       (conn) => {
         socket = conn;
         if (done) conn.destroy();

@@ -1,6 +1,7 @@
 /** Probes target endpoints in rounds and reports when the writer changes. Timers live here. */
 import { EventEmitter } from 'node:events';
 import { parseHostPort } from '../../../contract/config/host-port.js';
+import type { BackendTls } from '../../../contract/config/backend-tls.js';
 import { probeEndpoint, type ProbeResult } from '../../../contract/health/probe.js';
 import { FAST_ROUND_MS, initialHealth, nextHealth, pickWriter, roundDelayMs, writerInDoubt, type TargetHealth } from '../../../contract/health/writer.js';
 
@@ -12,6 +13,8 @@ export interface MonitorOptions {
   user: string;
   password: string;
   database?: string;
+  /** The backend TLS settings at each probe (a rotated CA file is read again); none: plaintext. */
+  tls?: () => BackendTls;
   probe?: (endpoint: string) => Promise<ProbeResult>;
   /**
    * Where a monitor that replaces another starts from (a config reload): its writer and the health
@@ -92,7 +95,7 @@ export class TargetMonitor extends EventEmitter<{ change: [WriterChange]; round:
   private probeOne(endpoint: string): Promise<ProbeResult> {
     if (this.o.probe) return this.o.probe(endpoint);
     const { host, port } = parseHostPort(endpoint);
-    const opts = { host, port, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs };
+    const opts = { host, port, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, tls: this.o.tls?.() };
     return probeEndpoint(this.o.database ? { ...opts, database: this.o.database } : opts);
   }
 

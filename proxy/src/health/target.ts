@@ -6,6 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { formatHostPort, parseHostPort } from '../../../contract/config/host-port.js';
 import { TargetMonitor, type MonitorOptions } from './monitor.js';
+import type { BackendTlsConfig } from '../../../contract/config/schema.js';
+import { backendTlsOf } from '../backend/tls-settings.js';
 import { readerSet } from '../../../contract/health/readers.js';
 import { splitBrain, type TargetHealth } from '../../../contract/health/writer.js';
 
@@ -20,6 +22,8 @@ export interface TargetSettings {
   targetGeneration: number;
   healthCheck: { interval: number; failureThreshold: number; timeout: number };
   probeUser: { username: string; password: string };
+  /** The probes use the database connections' TLS settings; unset: plaintext. */
+  backendTls?: BackendTlsConfig;
 }
 
 export interface Flip {
@@ -59,8 +63,9 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
       return;
     }
     const endpoints = s.targets.map((t) => formatHostPort(t.host, t.port));
-    const key = JSON.stringify([endpoints, s.healthCheck, s.probeUser]);
+    const key = JSON.stringify([endpoints, s.healthCheck, s.probeUser, s.backendTls ?? null]);
     if (this.monitor && key === this.monitorKey) return;
+    const backendTls = s.backendTls;
     const seed = { writer: this.target ? formatHostPort(this.target.host, this.target.port) : undefined, healths: this.monitor?.snapshot() ?? [] };
     this.stopMonitor();
     const monitor = new TargetMonitor({
@@ -70,6 +75,7 @@ export class TargetOwner extends EventEmitter<{ flip: [Flip]; lost: [why: string
       timeoutMs: s.healthCheck.timeout,
       user: s.probeUser.username,
       password: s.probeUser.password,
+      ...(backendTls ? { tls: () => backendTlsOf(backendTls) } : {}),
       seed,
       ...(this.probe ? { probe: this.probe } : {}),
     });

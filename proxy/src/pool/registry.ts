@@ -6,6 +6,8 @@ import { PoolStats } from '../admin/console/host.js';
 import type { PoolLabels, PoolMetrics } from '../admin/metrics.js';
 import type { UserStore } from '../auth/users.js';
 import { openBackend, type BackendConnection } from '../backend/connection.js';
+import { TLS_REFUSED } from '../backend/secure.js';
+import { backendTlsOf } from '../backend/tls-settings.js';
 import type { PoolHandle } from '../client/context.js';
 import type { Flip, TargetOwner } from '../health/target.js';
 import type { Mover } from '../io/conn.js';
@@ -187,6 +189,7 @@ export class PoolRegistry implements Iterable<PoolHandle> {
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       generation,
       mover: this.deps.mover,
+      tls: backendTlsFor(this.deps.config()),
     });
     backend.conn.setHandlers({
       data: (chunk) => {
@@ -217,5 +220,14 @@ export class PoolRegistry implements Iterable<PoolHandle> {
       },
     });
     return backend;
+  }
+}
+
+/** The backend TLS settings now; an unreadable CA fails the open for good, with the file's problem. */
+function backendTlsFor(config: ProxyConfig) {
+  try {
+    return backendTlsOf(config.backendTls);
+  } catch (err) {
+    throw new PermanentOpenError((err as Error).message, TLS_REFUSED);
   }
 }

@@ -4,7 +4,7 @@
  * standbys (pg_basebackup -R) and promotion, for failover tests.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,12 @@ export interface PgOptions {
   hba?: string[];
   users?: PgUser[];
   authMethod?: 'trust' | 'scram-sha-256' | 'md5';
+  /**
+   * ssl = on with this server certificate and key (testing/tls-cert.ts): copied into the data
+   * directory, as PostgreSQL wants a key only its user can read. The helpers' own connections then
+   * use TLS too, so `hba` may accept hostssl only.
+   */
+  ssl?: { cert: string; key: string };
 }
 
 export interface PgInstance {
@@ -88,13 +94,16 @@ function startServer(dataDir: string, port: number): ChildProcess {
   return child;
 }
 
-async function waitReady(port: number, child: ChildProcess, password: string): Promise<void> {
+/** How the helpers' own connections talk to a server started with `ssl` (no certificate check: they are not under test). */
+type HelperSsl = false | { rejectUnauthorized: false };
+
+async function waitReady(port: number, child: ChildProcess, password: string, ssl: HelperSsl = false): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(`postgres exited with ${child.exitCode}: ${(child as ChildProcess & { log: () => string }).log()}`);
     }
-    const c = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' });
+    const c = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres', ssl });
     try {
       await c.connect();
       await c.end();
@@ -107,7 +116,7 @@ async function waitReady(port: number, child: ChildProcess, password: string): P
   }
 }
 
-function instance(dataDir: string, port: number, child: ChildProcess, cleanupDirs: string[]): PgInstance {
+function instance(dataDir: string, port: number, child: ChildProcess, cleanupDirs: string[], ssl: HelperSsl = false): PgInstance {
   const stopWith = async (mode: 'fast' | 'immediate') => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -124,7 +133,7 @@ function instance(dataDir: string, port: number, child: ChildProcess, cleanupDir
     connectionString: (user = SUPERUSER, password = SUPERUSER_PASSWORD, db = 'postgres') =>
       `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`,
     async query(sql, params) {
-      const c = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+      const c = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres', ssl });
       c.on('error', () => undefined); // a server killed mid-test: the query rejects, no stray event
       try {
         await c.connect();
@@ -181,6 +190,7 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgInstance> {
     wal_level: 'replica',
     max_wal_senders: '5',
     log_min_messages: 'warning',
+    ...(opts.ssl ? sslSettings(dataDir, opts.ssl) : {}),
     ...opts.settings,
   };
   appendFileSync(
@@ -193,13 +203,25 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgInstance> {
   writeFileSync(path.join(dataDir, 'pg_hba.conf'), [`local all all trust`, `local replication all trust`, ...hba].join('\n') + '\n');
   const port = await freePort();
   const child = startServer(dataDir, port);
-  await waitReady(port, child, SUPERUSER_PASSWORD);
-  const inst = instance(dataDir, port, child, [root]);
+  const helperSsl: HelperSsl = opts.ssl ? { rejectUnauthorized: false } : false;
+  await waitReady(port, child, SUPERUSER_PASSWORD, helperSsl);
+  const inst = instance(dataDir, port, child, [root], helperSsl);
   for (const u of opts.users ?? []) {
     const pw = u.password.replace(/'/g, "''");
     await inst.query(`create role "${u.name}" login ${u.superuser ? 'superuser' : ''} password '${pw}'`);
   }
   return inst;
+}
+
+/** Copies the server certificate and key into the data directory (owned by postgres, key 0600); the settings that turn ssl on. */
+function sslSettings(dataDir: string, ssl: { cert: string; key: string }): Record<string, string> {
+  const cert = path.join(dataDir, 'server.crt');
+  const key = path.join(dataDir, 'server.key');
+  copyFileSync(ssl.cert, cert);
+  copyFileSync(ssl.key, key);
+  chmodSync(key, 0o600);
+  if (process.getuid?.() === 0) for (const f of [cert, key]) chownSync(f, postgresIds().uid, postgresIds().gid);
+  return { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key };
 }
 
 /** A streaming standby of `primary` (pg_basebackup -R), on its own port. */
