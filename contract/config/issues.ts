@@ -7,7 +7,7 @@ import type { z } from 'zod';
 type Issue = z.core.$ZodIssue;
 type RawIssue = z.core.$ZodRawIssue;
 
-function describeValue(v: unknown): string {
+function describeInput(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
@@ -36,8 +36,23 @@ function isIntegerSchema(issue: RawIssue): boolean {
   return issue.expected === 'int' || format === 'safeint' || format === 'int32';
 }
 
+/** Fields whose values are secrets: a problem with one names the kind of value, never the value (docs/security.md). */
+const SECRET_FIELD = /password|token|secret|key$/i;
+
+function isSecretPath(path: readonly PropertyKey[] | undefined): boolean {
+  const last = path?.[path.length - 1];
+  return typeof last === 'string' && SECRET_FIELD.test(last);
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
 /** A zod error map (pass as `{ error: configErrorMap }` to parse) with messages for people. */
 export function configErrorMap(issue: RawIssue): string | undefined {
+  const describeValue = isSecretPath(issue.path) ? kindOf : describeInput;
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'required';

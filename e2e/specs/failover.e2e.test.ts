@@ -164,8 +164,14 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
       events.items.some((e) => e.reason === 'TargetChanged' && e.message.includes(`${ip[1]}:5432`)),
       JSON.stringify(events.items.map((e) => e.reason)),
     ).toBe(true);
+    // /status wants the DBProxy's admin token from the pod network (docs/security.md); the operator keeps it in a Secret.
+    const tokenSecret = await getJson<{ data: { token: string } }>(['-n', ns, 'get', 'secret', `${NAME}-proxy-admin-token`]);
+    const token = Buffer.from(tokenSecret.data.token, 'base64').toString('utf8');
     for (const host of proxies) {
-      const st = await fetch(`http://${host}:9187/status`).then((r) => r.json() as Promise<{ target: string | null }>);
+      expect((await fetch(`http://${host}:9187/status`)).status, `proxy pod ${host} without the token`).toBe(401);
+      const st = await fetch(`http://${host}:9187/status`, { headers: { authorization: `Bearer ${token}` } }).then(
+        (r) => r.json() as Promise<{ target: string | null }>,
+      );
       expect(st.target, `proxy pod ${host}`).toBe(`${ip[1]}:5432`);
     }
     const after = await proxyPods();

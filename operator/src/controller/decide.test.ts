@@ -90,7 +90,7 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     const x = dbp(spec);
     const healths = [up('10.0.0.1:5432', 'WRITER'), up('10.0.0.2:5432', 'READER')];
     const first = pass(x, server, healths, '2026-01-01T00:00:00Z');
-    expect(changes(first.actions)).toHaveLength(7);
+    expect(changes(first.actions)).toHaveLength(8);
     expect(first.events.map((e) => e.reason)).toEqual(['TargetChanged']);
     const second = pass(x, server, healths, '2026-01-01T00:05:00Z');
     expect(changes(second.actions)).toEqual([]);
@@ -204,7 +204,7 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     const again = pass(x, server, [], '2026-01-01T00:02:00Z');
     expect(again.events).toEqual([]);
     expect(again.statusChanged).toBe(false);
-    expect(server.objects.size).toBe(7);
+    expect(server.objects.size).toBe(8);
   });
 
   it("a config the proxy pods would refuse is not written: Ready=False ConfigRefused with the proxy's reason, once, and the fleet keeps running", () => {

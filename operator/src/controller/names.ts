@@ -4,6 +4,8 @@ import { API_VERSION, KIND } from '../api/v1alpha1/schema.js';
 export const MANAGER = 'dbproxy-operator';
 export const SPEC_HASH = 'dbproxy.io/spec-hash';
 export const CONFIG_KEY = 'config.yaml';
+/** The key of the admin token in Secret X-proxy-admin-token (admin-token.ts). */
+export const ADMIN_TOKEN_KEY = 'token';
 export const PG_PORT = 5432;
 export const ADMIN_PORT = 9187;
 /** The pods' read-only endpoint (behind Service X-ro on PG_PORT). */
@@ -17,6 +19,7 @@ export const childNames = (x: string) => ({
   service: x,
   readerService: `${x}-ro`,
   configSecret: `${x}-proxy-config`,
+  adminTokenSecret: `${x}-proxy-admin-token`,
   serviceAccount: `${x}-proxy`,
   role: `${x}-proxy`,
   roleBinding: `${x}-proxy`,

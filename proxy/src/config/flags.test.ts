@@ -72,7 +72,7 @@ describe('quick mode', () => {
     const { config } = parse('--target', 'db:5432', '--auth', 'trust');
     expect(config).toMatchObject({
       listen: '0.0.0.0:5432',
-      admin: { listen: '0.0.0.0:9187' },
+      admin: { listen: '127.0.0.1:9187' },
       auth: { method: 'trust', users: [] },
       pool: { maxConnections: 20 },
     });

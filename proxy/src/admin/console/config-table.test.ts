@@ -6,7 +6,7 @@ const config = parseConfig(
   {
     listen: '127.0.0.1:6432',
     targets: ['db-a:5432', { host: 'db-b', port: 5433 }],
-    admin: { users: ['ops'] },
+    admin: { users: ['ops'], statusToken: 'status-token-never-shown' },
     auth: {
       method: 'scram',
       users: [
@@ -30,7 +30,8 @@ function rows(): Map<string, { value: unknown; default: unknown; changeable: unk
 describe('SHOW CONFIG', () => {
   it.each([
     ['listen', '127.0.0.1:6432', '0.0.0.0:5432', 'no'],
-    ['admin.listen', '0.0.0.0:9187', '0.0.0.0:9187', 'no'],
+    ['admin.listen', '127.0.0.1:9187', '127.0.0.1:9187', 'no'],
+    ['admin.statusToken', '(hidden)', null, 'yes'],
     ['admin.users', 'ops', '', 'yes'],
     ['targets', 'db-a:5432,db-b:5433', null, 'yes'],
     ['auth.method', 'scram', 'scram', 'yes'],
@@ -46,9 +47,10 @@ describe('SHOW CONFIG', () => {
     expect(rows().get(key)).toEqual({ value, default: def, changeable });
   });
 
-  it('never shows a password', () => {
+  it('never shows a password or the status token', () => {
     const all = JSON.stringify(configTable(config).rows);
     expect(all).not.toMatch(/secret-/);
+    expect(all).not.toContain('status-token-never-shown');
   });
 
   it('leaves out settings that are not set (no tls, no reader)', () => {

@@ -10,6 +10,9 @@ import { text, type ResultSet } from './rows.js';
 const RESTART_ONLY = new Set(['listen', 'admin.listen', 'reader.listen', 'io', 'logLevel']);
 /** Durations (milliseconds once parsed). */
 const DURATIONS = new Set(['pool.borrowTimeout', 'idleClientTimeout', 'healthCheck.interval', 'healthCheck.timeout']);
+/** Settings whose values are secrets (admin.statusToken, …): shown as set, never printed. */
+const SECRET_KEY = /(token|password|secret|passphrase)$/i;
+const HIDDEN = '(hidden)';
 /** Settings without a default worth printing (the defaults' stand-in targets are not one). */
 const NO_DEFAULT = new Set(['targets', 'auth.users']);
 
@@ -35,6 +38,7 @@ export function flatten(config: ProxyConfig): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (value: unknown, key: string): void => {
     if (value === undefined) return;
+    if (SECRET_KEY.test(key)) return void out.set(key, HIDDEN);
     if (DURATIONS.has(key) && typeof value === 'number') return void out.set(key, formatDuration(value));
     if (Array.isArray(value)) return void out.set(key, value.map((v) => item(key, v)).join(','));
     if (value !== null && typeof value === 'object') {
