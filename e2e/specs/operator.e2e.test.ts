@@ -186,6 +186,8 @@ describeOnPlane('DBProxy on the real control plane', () => {
       ),
     );
     const lines = plugin.trim().split('\n');
+    // /status through the pod proxy needs the admin token (Secret orders-proxy-admin-token), which the plugin sends.
+    expect(plugin).not.toMatch(/HTTP 401/);
     expect(lines[0]).toMatch(/^POD\s+READY\s+CONFIG\s+TARGET/);
     const podLines = lines.filter((l) => l.startsWith('orders-proxy-'));
     expect(podLines, plugin).toHaveLength(3);

@@ -259,4 +259,24 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
     const d = decide(observe(dbp(spec), new FakeApiserver(), [up('10.0.0.1:5432', 'WRITER')], '2026-01-01T00:00:00Z'));
     expect(d.withApplyError('Deployment: forbidden').conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
   });
+
+  it('puts no password and no admin token into the status or the Events, also when it refuses', () => {
+    const server = new FakeApiserver();
+    const x = dbp(spec);
+    const healths = [up('10.0.0.1:5432', 'WRITER'), up('10.0.0.2:5432', 'READER')];
+    const ok = pass(x, server, healths, '2026-01-01T00:00:00Z');
+    const tokenSecret = server.objects.get('Secret/orders-proxy-admin-token') as unknown as { data: Record<string, string> };
+    const token = Buffer.from(tokenSecret.data['token']!, 'base64').toString();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(parse(configOf(server)).admin.statusToken).toBe(token);
+    // A second pass keeps the token (and so the config).
+    expect(changes(pass(x, server, healths, '2026-01-01T00:05:00Z').actions)).toEqual([]);
+    x.spec = { ...spec, auth: [{ secretRef: { name: 'orders-md5' } }], clientPasswordAuthType: 'SCRAM_SHA_256' };
+    const refused = pass(x, server, healths, '2026-01-01T00:10:00Z');
+    expect(refused.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigRefused' });
+    for (const d of [ok, refused]) {
+      const text = JSON.stringify({ status: d.status, events: d.events });
+      for (const secret of ['s3cret', token, '0123456789abcdef']) expect(text).not.toContain(secret);
+    }
+  });
 });
