@@ -30,6 +30,13 @@ const operatorRule = {
   ports: [{ protocol: 'TCP', port: 9187 }],
 };
 const apps = { podSelector: { matchLabels: { role: 'app' } } };
+/** With `from`, the proxy pods still reach each other on 5432: cancels are forwarded between them. */
+const peersRule = {
+  from: [
+    { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'dbproxy', 'app.kubernetes.io/instance': 'orders', 'app.kubernetes.io/component': 'proxy' } } },
+  ],
+  ports: [{ protocol: 'TCP', port: 5432 }],
+};
 const prom = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
 const office = { ipBlock: { cidr: '10.1.0.0/16', except: ['10.1.9.0/24'] } };
 
@@ -43,9 +50,9 @@ describe('networkPolicyObjects', () => {
       ingress: [{ ports: [{ protocol: 'TCP', port: 5432 }] }, operatorRule],
     },
     {
-      name: 'from: those peers only, on 5432',
+      name: 'from: those peers only, and the proxy pods themselves, on 5432',
       raw: { networkPolicy: { enabled: true, from: [apps, office] } },
-      ingress: [{ from: [apps, office], ports: [{ protocol: 'TCP', port: 5432 }] }, operatorRule],
+      ingress: [{ from: [apps, office], ports: [{ protocol: 'TCP', port: 5432 }] }, peersRule, operatorRule],
     },
     {
       name: 'the reader endpoint adds its port to the client rule',
@@ -58,13 +65,19 @@ describe('networkPolicyObjects', () => {
             { protocol: 'TCP', port: 5433 },
           ],
         },
+        peersRule,
         operatorRule,
       ],
     },
     {
       name: 'metricsFrom: a rule of its own on the admin port, beside the operator',
       raw: { networkPolicy: { enabled: true, from: [apps], metricsFrom: [prom] } },
-      ingress: [{ from: [apps], ports: [{ protocol: 'TCP', port: 5432 }] }, operatorRule, { from: [prom], ports: [{ protocol: 'TCP', port: 9187 }] }],
+      ingress: [
+        { from: [apps], ports: [{ protocol: 'TCP', port: 5432 }] },
+        peersRule,
+        operatorRule,
+        { from: [prom], ports: [{ protocol: 'TCP', port: 9187 }] },
+      ],
     },
   ])('$name', ({ raw, ingress }) => {
     const out = networkPolicyObjects(input(raw));

@@ -2,7 +2,8 @@
  * The NetworkPolicy for DBProxy X's proxy pods, pure: X-proxy in X's namespace, owned by X, Ingress
  * only (egress stays open: the pods reach their targets, DNS and the apiserver). It admits
  * spec.networkPolicy.from on the PostgreSQL ports, spec.networkPolicy.metricsFrom on the admin port,
- * and always the operator's own pods on the admin port, which it reads /config on.
+ * and always the operator's own pods on the admin port, which it reads /config on; with `from`, the
+ * proxy pods themselves on 5432 too (cancel forwarding between peers).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DBProxySpec } from '../api/v1alpha1/schema.js';
@@ -44,6 +45,8 @@ export function networkPolicyObjects(i: NetworkPolicyInput): (KubernetesObject &
   const ingress: Record<string, unknown>[] = [
     // No `from`: any source may connect (the NetworkPolicy meaning of an absent from).
     np.from ? { from: np.from, ports: pgPorts } : { ports: pgPorts },
+    // The proxy pods themselves on 5432: a cancel that lands on one pod is forwarded to the pod holding its client.
+    ...(np.from ? [{ from: [{ podSelector: { matchLabels: selectorLabels(i.name) } }], ports: [tcp(PG_PORT)] }] : []),
     ...(i.operator ? [{ from: [operatorPeer(i.operator)], ports: [tcp(ADMIN_PORT)] }] : []),
     ...(np.metricsFrom.length ? [{ from: np.metricsFrom, ports: [tcp(ADMIN_PORT)] }] : []),
   ];
