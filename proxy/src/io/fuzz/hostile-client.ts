@@ -1,13 +1,16 @@
 // A hostile raw client socket to the proxy: loose reading of its replies, and a transcript to show.
 import net from 'node:net';
 import { serialize } from 'pg-protocol';
-import { waitFor } from '../../testing/wait.js';
+import { ScramClient } from '../../auth/scram.js';
 import { HOSTILE_USER } from './knobs.js';
 import { jitter, type Rng } from './random.js';
 import { stats } from './report.js';
 
 /** Hostile connections by local port: the proxy logs a client's address, so an error names its input. */
 export const hostileByPort = new Map<number, Hostile>();
+
+/** The hostile user's password when the proxy asks for SCRAM (the hostile-load test sets it; the ASAN fuzz runs trust). */
+export const hostileAuth: { password: string | undefined } = { password: undefined };
 
 /**
  * A raw client socket to the proxy that reads loosely (ReadyForQuery, BackendKeyData,
@@ -22,6 +25,12 @@ export class Hostile {
   private noted = 0;
   connected = false;
   closed = false;
+  /** Answers a SCRAM request with `hostileAuth.password`; an auth scenario turns it off to misbehave instead. */
+  autoAuth = true;
+  /** The last Authentication request's code (10 SASL, 11 SASLContinue, 12 SASLFinal, 0 OK), and its data. */
+  authCode = -1;
+  authData: Buffer = Buffer.alloc(0);
+  private scram: ScramClient | undefined;
   ready = 0;
   copyIn = 0;
   key: { pid: number; secret: number } | undefined;
@@ -35,6 +44,7 @@ export class Hostile {
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
       this.connected = true;
+      this.wake();
       hostileByPort.set(this.socket.localPort ?? 0, this);
       if (hostileByPort.size > 2_000) hostileByPort.delete(hostileByPort.keys().next().value!);
     });
@@ -42,8 +52,12 @@ export class Hostile {
     this.socket.on('close', () => {
       this.closed = true;
       this.note('closed');
+      this.wake();
     });
-    this.socket.on('data', (d: Buffer) => this.onData(d));
+    this.socket.on('data', (d: Buffer) => {
+      this.onData(d);
+      this.wake();
+    });
   }
 
   note(what: string, b?: Buffer): void {
@@ -89,6 +103,7 @@ export class Hostile {
         return;
       }
       if (this.buf.length - at < 1 + len) break;
+      if (type === 0x52 && len >= 8) this.onAuth(this.buf.readInt32BE(at + 5), Buffer.from(this.buf.subarray(at + 9, at + 1 + len)));
       if (type === 0x5a) this.ready++;
       else if (type === 0x47) this.copyIn++;
       else if (type === 0x4b && len === 12) this.key = { pid: this.buf.readInt32BE(at + 5), secret: this.buf.readInt32BE(at + 9) };
@@ -97,15 +112,50 @@ export class Hostile {
     this.buf = this.buf.subarray(at);
   }
 
-  /** Waits up to `ms` for `pred` (or the close); what `pred` says then. */
-  async until(pred: () => boolean, ms: number): Promise<boolean> {
-    if (ms <= 0) return pred();
+  /** An Authentication request: answered as a well-behaved SCRAM client would, unless `autoAuth` is off. */
+  private onAuth(code: number, data: Buffer): void {
+    this.authCode = code;
+    this.authData = data;
+    const password = hostileAuth.password;
+    if (!this.autoAuth || password === undefined) return;
     try {
-      await waitFor(() => pred() || this.closed, 'a reply from the proxy', { timeoutMs: ms, intervalMs: 2 });
-    } catch {
-      /* no answer in time: the hostile client does not care */
+      if (code === 10) {
+        this.scram = new ScramClient(password);
+        this.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', this.scram.clientFirst()));
+      } else if (code === 11 && this.scram) {
+        this.write(serialize.sendSCRAMClientFinalMessage(this.scram.handleServerFirst(data.toString('utf8'))));
+      }
+    } catch (err) {
+      this.note(`scram: ${(err as Error).message}`);
+      this.socket.destroy();
     }
+  }
+
+  /**
+   * Waits up to `ms` for `pred` (or the close); what `pred` says then. Checked at each event of the
+   * socket rather than polled: thousands of connections waiting at once cost no CPU.
+   */
+  async until(pred: () => boolean, ms: number): Promise<boolean> {
+    if (ms <= 0 || pred() || this.closed) return pred();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const check = () => {
+        if (pred() || this.closed) done();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(check);
+    });
     return pred();
+  }
+
+  private readonly waiters = new Set<() => void>();
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   /** Writes `bytes` cut at random points, with random pauses between the pieces. */

@@ -6,8 +6,11 @@ import { bump, doing, failure, stats } from './report.js';
 import { afterStartup, midCopy, midTransaction, oversized, pipelineAndVanish, slowReader } from './scenarios-session.js';
 import { cancel, garbage, oneByteAtATime, preStartup } from './scenarios-startup.js';
 
-/** Each scenario's name and weight (how often it is picked, relative to the others). */
-const HOSTILE: [string, number, Scenario][] = [
+/** Scenarios by name and weight (how often each is picked, relative to the others). */
+export type ScenarioTable = [string, number, Scenario][];
+
+/** The fuzz's scenarios. */
+export const HOSTILE: ScenarioTable = [
   ['garbage', 8, garbage],
   ['pre-startup', 12, preStartup],
   ['after-startup', 16, afterStartup],
@@ -20,17 +23,16 @@ const HOSTILE: [string, number, Scenario][] = [
   ['one-byte-at-a-time', 4, oneByteAtATime],
 ];
 const HOSTILE_RUN = HOSTILE.filter(([name]) => !HOSTILE_ONLY || HOSTILE_ONLY.includes(name));
-const HOSTILE_WEIGHT = HOSTILE_RUN.reduce((n, [, w]) => n + w, 0);
 
-function pickScenario(rng: Rng): [string, number, Scenario] {
-  let r = rng.int(HOSTILE_WEIGHT);
-  return HOSTILE_RUN.find(([, w]) => (r -= w) < 0)!;
+function pickScenario(rng: Rng, table: ScenarioTable): [string, number, Scenario] {
+  let r = rng.int(table.reduce((n, [, w]) => n + w, 0));
+  return table.find(([, w]) => (r -= w) < 0)!;
 }
 
-/** One hostile worker: scenario after scenario against the proxy at `port` until the deadline. */
-export async function hostileWorker(name: string, rng: Rng, port: number, deadline: number): Promise<void> {
+/** One hostile worker: scenario after scenario (from `table`) against the proxy at `port` until the deadline. */
+export async function hostileWorker(name: string, rng: Rng, port: number, deadline: number, table: ScenarioTable = HOSTILE_RUN): Promise<void> {
   while (Date.now() < deadline) {
-    const [scenario, , run] = pickScenario(rng);
+    const [scenario, , run] = pickScenario(rng, table);
     bump(stats.hostile.scenarios, scenario);
     doing.set(name, scenario);
     const h = new Hostile(port);
