@@ -103,6 +103,15 @@ describe('desiredObjects', () => {
     expect(b['spec'].template).toEqual(a['spec'].template);
   });
 
+  it('TLS settings and the TLS Secret content do not roll the pods: they reach them through the config and the mounted Secret', () => {
+    const a = byKind(desiredObjects(full) as Any[], 'Deployment');
+    const tls = { secretRef: { name: 'orders-proxy-tls' }, minVersion: 'TLSv1.3', clientCertificates: 'VerifyFull' } as const;
+    const b = byKind(desiredObjects({ ...full, spec: { ...full.spec, tls } }) as Any[], 'Deployment');
+    // The pod template names the Secret only (never its data or resourceVersion), so a rotated certificate changes nothing here.
+    expect(b['spec'].template).toEqual(a['spec'].template);
+    expect(JSON.stringify(a['spec'].template)).not.toMatch(/resourceVersion|tls\.crt/);
+  });
+
   it('an image change rolls the pods (pod template hash changes)', () => {
     const a = byKind(desiredObjects(base) as Any[], 'Deployment');
     const b = byKind(desiredObjects({ ...base, defaultImage: 'ghcr.io/dbproxy/dbproxy:0.2.0' }) as Any[], 'Deployment');
@@ -148,6 +157,8 @@ describe('desiredObjects', () => {
     const pod = byKind(desiredObjects(full) as Any[], 'Deployment')['spec'].template;
     expect(pod.metadata.labels).toMatchObject({ team: 'shop', 'app.kubernetes.io/instance': 'orders' });
     expect(pod.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'orders-proxy-tls' } });
+    // No subPath: kubelet updates only whole-directory Secret mounts in place, which the proxy reloads.
+    expect(pod.spec.containers[0].volumeMounts.find((m: Any) => m.name === 'tls')).not.toHaveProperty('subPath');
     expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/dbproxy/tls', readOnly: true });
   });
 

@@ -92,7 +92,31 @@ describe('renderConfig', () => {
     });
     const c = ProxyConfigSchema.parse(renderConfig({ ...input, spec: s }));
     expect(c.auth.method).toBe('md5');
-    expect(c.tls).toEqual({ certFile: '/etc/dbproxy/tls/tls.crt', keyFile: '/etc/dbproxy/tls/tls.key', require: true });
+    expect(c.tls).toEqual({
+      certFile: '/etc/dbproxy/tls/tls.crt',
+      keyFile: '/etc/dbproxy/tls/tls.key',
+      require: true,
+      minVersion: 'TLSv1.2',
+      clientCertificates: 'none',
+    });
+  });
+
+  it.each([
+    ['VerifyCA', 'verify-ca'],
+    ['VerifyFull', 'verify-full'],
+  ] as const)("clientCertificates %s verifies against the Secret's ca.crt (%s); minVersion passes through", (mode, proxyMode) => {
+    const s = spec({
+      targets: [{ host: 'db' }],
+      auth: [{ secretRef: { name: 'a' } }],
+      tls: { secretRef: { name: 't' }, minVersion: 'TLSv1.3', clientCertificates: mode },
+    });
+    const c = ProxyConfigSchema.parse(renderConfig({ ...input, spec: s }));
+    expect(c.tls).toMatchObject({ minVersion: 'TLSv1.3', clientCertificates: proxyMode, caFile: '/etc/dbproxy/tls/ca.crt', require: false });
+  });
+
+  it("leaves the Secret's ca.crt alone unless client certificates are asked for", () => {
+    const s = spec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'a' } }], tls: { secretRef: { name: 't' } } });
+    expect(ProxyConfigSchema.parse(renderConfig({ ...input, spec: s })).tls).not.toHaveProperty('caFile');
   });
 
   it("admin users become the console's admin.users (sorted), and nothing when there are none", () => {

@@ -6,8 +6,8 @@
 import { stringify } from 'yaml';
 import type { ProxyConfigInput } from '../../../contract/config/schema.js';
 import { parseHostPort } from '../../../contract/config/host-port.js';
-import type { DBProxySpec } from '../api/v1alpha1/schema.js';
-import { ADMIN_PORT, PG_PORT, READER_PORT, TLS_MOUNT } from './names.js';
+import { SSL_MODE_NAMES, type DBProxySpec } from '../api/v1alpha1/schema.js';
+import { ADMIN_PORT, BACKEND_CA_MOUNT, PG_PORT, READER_PORT, TLS_MOUNT } from './names.js';
 import { idlePerPod, limitPerPod } from './pool-size.js';
 
 export interface AuthUser {
@@ -69,6 +69,7 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
         }
       : {}),
     ...(s.tls ? { tls: renderTls(s.tls, s.requireTLS) } : {}),
+    ...(s.backendTLS ? { backendTls: renderBackendTls(s.backendTLS) } : {}),
     pool: {
       maxConnections: i.poolSize,
       maxIdleConnections: idlePerPod(i.poolSize, pool.maxIdleConnectionsPercent),
@@ -103,6 +104,15 @@ function kubernetesAuth(i: RenderInput): { kubernetes?: NonNullable<ProxyConfigI
     users: [...r.users],
   }));
   return { kubernetes: { audience: k.audience ?? defaultAudience(i.namespace, i.name), rules, cacheTtl: k.cacheTtl } };
+}
+
+/** spec.backendTLS as the proxy's backendTls: the CA is the mounted Secret key, re-read by the proxy when kubelet updates it. */
+function renderBackendTls(t: NonNullable<DBProxySpec['backendTLS']>): NonNullable<ProxyConfigInput['backendTls']> {
+  return {
+    sslmode: SSL_MODE_NAMES[t.sslMode],
+    ...(t.caSecretRef ? { caFile: `${BACKEND_CA_MOUNT}/${t.caSecretRef.key}` } : {}),
+    ...(t.serverName !== undefined ? { serverName: t.serverName } : {}),
+  };
 }
 
 const CLIENT_CERTIFICATES = { None: 'none', VerifyCA: 'verify-ca', VerifyFull: 'verify-full' } as const;

@@ -14,6 +14,28 @@ function resolve(raw: Record<string, unknown>) {
   return resolveSecrets(v.spec, (name) => secrets[name]);
 }
 
+describe('resolveSecrets: the TLS Secret', () => {
+  const withTls = (data: Record<string, string>, clientCertificates?: string) => {
+    secrets['tls'] = { data };
+    return resolve({ auth: [{ secretRef: { name: 'app' } }], tls: { secretRef: { name: 'tls' }, ...(clientCertificates ? { clientCertificates } : {}) } });
+  };
+  const pair = { 'tls.crt': b64('c'), 'tls.key': b64('k') };
+
+  it.each([
+    ['a key pair', pair, undefined, true],
+    ['a key pair and ca.crt', { ...pair, 'ca.crt': b64('ca') }, 'VerifyFull', true],
+    ['no ca.crt with clientCertificates VerifyCA', pair, 'VerifyCA', false],
+    ['no tls.key', { 'tls.crt': b64('c') }, undefined, false],
+  ])('%s: ok %s', (_name, data, mode, ok) => {
+    const r = withTls(data, mode);
+    expect(r.ok).toBe(ok);
+    if (!r.ok)
+      expect(r.problems.join()).toMatch(
+        mode ? /needs key ca\.crt to verify client certificates \(clientCertificates VerifyCA\)/ : /needs keys tls\.crt and tls\.key/,
+      );
+  });
+});
+
 describe('resolveSecrets: admin users', () => {
   it('accepts admin users that are usernames of spec.auth Secrets', () => {
     expect(resolve({ auth: [{ secretRef: { name: 'app' } }, { secretRef: { name: 'ops' } }], adminUsers: ['ops'] })).toEqual({
@@ -34,5 +56,23 @@ describe('resolveSecrets: admin users', () => {
 
   it('reports only the missing Secret while one is missing (the admin user may be in it)', () => {
     expect(resolve({ auth: [{ secretRef: { name: 'gone' } }], adminUsers: ['ops'] })).toEqual({ ok: false, problems: ['spec.auth.0: Secret gone not found'] });
+  });
+});
+
+describe('resolveSecrets: kubernetesAuth', () => {
+  secrets['tls-pair'] = { data: { 'tls.crt': b64('c'), 'tls.key': b64('k') } };
+  const withRules = (users: string[], tls = true) =>
+    resolve({
+      auth: [{ secretRef: { name: 'app' } }],
+      ...(tls ? { tls: { secretRef: { name: 'tls-pair' } } } : {}),
+      kubernetesAuth: { rules: [{ serviceAccount: { name: 'web' }, users }] },
+    });
+  it.each<[string, string[], boolean, string | undefined]>([
+    ['users with Secrets, over TLS', ['app'], true, undefined],
+    ['a user without a Secret', ['app', 'ghost'], true, 'spec.kubernetesAuth.rules.0.users.1: user ghost is not the username of any spec.auth Secret'],
+    ['no spec.tls', ['app'], false, 'spec.kubernetesAuth: needs spec.tls (the proxy accepts tokens only over TLS)'],
+  ])('%s', (_name, users, tls, problem) => {
+    const r = withRules(users, tls);
+    expect(r.ok ? undefined : r.problems.join('; ')).toBe(problem);
   });
 });

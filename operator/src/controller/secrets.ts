@@ -14,7 +14,9 @@ const decode = (s: SecretLike, key: string): string | undefined => {
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 };
 
-export function resolveSecrets(spec: DBProxySpec, lookup: SecretLookup): { ok: true; users: AuthUser[] } | { ok: false; problems: string[] } {
+export type ResolvedSecrets = { ok: true; users: AuthUser[]; backendCa?: string } | { ok: false; problems: string[] };
+
+export function resolveSecrets(spec: DBProxySpec, lookup: SecretLookup): ResolvedSecrets {
   const problems: string[] = [];
   const users: AuthUser[] = [];
   spec.auth.forEach((a, i) => {
@@ -31,11 +33,37 @@ export function resolveSecrets(spec: DBProxySpec, lookup: SecretLookup): { ok: t
     if (problems.length === 0 && !users.some((u) => u.username === name))
       problems.push(`spec.adminUsers.${i}: user ${name} is not the username of any spec.auth Secret`);
   });
+  // The proxy logs in to the database as the mapped user with that user's Secret; tokens only go over TLS.
+  (spec.kubernetesAuth?.rules ?? []).forEach((r, i) =>
+    r.users.forEach((name, j) => {
+      if (problems.length === 0 && !users.some((u) => u.username === name))
+        problems.push(`spec.kubernetesAuth.rules.${i}.users.${j}: user ${name} is not the username of any spec.auth Secret`);
+    }),
+  );
+  if (spec.kubernetesAuth && !spec.tls) problems.push('spec.kubernetesAuth: needs spec.tls (the proxy accepts tokens only over TLS)');
   if (spec.tls) {
     const s = lookup(spec.tls.secretRef.name);
     if (!s) problems.push(`spec.tls: Secret ${spec.tls.secretRef.name} not found`);
     else if (s.data?.['tls.crt'] === undefined || s.data?.['tls.key'] === undefined)
       problems.push(`spec.tls: Secret ${spec.tls.secretRef.name} needs keys tls.crt and tls.key`);
+    else if (spec.tls.clientCertificates !== 'None' && s.data?.['ca.crt'] === undefined)
+      problems.push(
+        `spec.tls: Secret ${spec.tls.secretRef.name} needs key ca.crt to verify client certificates (clientCertificates ${spec.tls.clientCertificates})`,
+      );
   }
-  return problems.length ? { ok: false, problems } : { ok: true, users };
+  const backendCa = resolveBackendCa(spec, lookup, problems);
+  return problems.length ? { ok: false, problems } : { ok: true, users, ...(backendCa !== undefined ? { backendCa } : {}) };
+}
+
+/** spec.backendTLS's CA (PEM): mounted into the pods, and used by the operator's own probes. */
+function resolveBackendCa(spec: DBProxySpec, lookup: SecretLookup, problems: string[]): string | undefined {
+  const ref = spec.backendTLS?.caSecretRef;
+  if (!ref) return undefined;
+  const s = lookup(ref.name);
+  if (!s) return void problems.push(`spec.backendTLS.caSecretRef: Secret ${ref.name} not found`);
+  const pem = decode(s, ref.key);
+  if (pem === undefined) return void problems.push(`spec.backendTLS.caSecretRef: Secret ${ref.name} has no key ${ref.key}`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    return void problems.push(`spec.backendTLS.caSecretRef: key ${ref.key} of Secret ${ref.name} holds no PEM certificate`);
+  return pem;
 }

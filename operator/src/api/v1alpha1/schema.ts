@@ -61,6 +61,50 @@ const NetworkPeerSchema = z
     ],
   });
 
+/** The proxy's sslmode for each CRD name (contract/config/backend-tls.ts has the rules). */
+export const SSL_MODE_NAMES = { Disable: 'disable', Prefer: 'prefer', Require: 'require', VerifyCA: 'verify-ca', VerifyFull: 'verify-full' } as const;
+type SslModeName = keyof typeof SSL_MODE_NAMES;
+const SSL_MODE_LIST = Object.keys(SSL_MODE_NAMES) as [SslModeName, ...SslModeName[]];
+
+export const BackendTLSSchema = z
+  .object({
+    sslMode: z.enum(SSL_MODE_LIST).default('Prefer').meta({
+      description:
+        "libpq's sslmode: Disable; Prefer (TLS when the server offers it); Require (TLS, any certificate; with caSecretRef the chain is checked); VerifyCA (the chain); VerifyFull (the chain and the host name).",
+    }),
+    caSecretRef: z
+      .object({
+        name,
+        key: z
+          .string()
+          .min(1)
+          .max(253)
+          .regex(/^[-._a-zA-Z0-9]+$/, 'a Secret key')
+          .default('ca.crt'),
+      })
+      .optional()
+      .meta({ description: "A Secret holding the PEM CA that signed the servers' certificates (key default ca.crt); needed by VerifyCA and VerifyFull." }),
+    serverName: z.string().min(1).max(253).optional().meta({
+      description:
+        "The name VerifyFull checks the server certificate for (and the SNI). Default: each target's host; serviceRef targets are pod IPs, so set this (e.g. the Service's DNS name) unless the certificate carries those IPs.",
+    }),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.sslMode === 'VerifyCA' || t.sslMode === 'VerifyFull') && !t.caSecretRef)
+      ctx.addIssue({ code: 'custom', path: ['caSecretRef'], message: `sslMode ${t.sslMode} needs caSecretRef (the CA that signed the servers' certificates)` });
+    if (t.sslMode === 'Disable' && (t.caSecretRef || t.serverName))
+      ctx.addIssue({ code: 'custom', path: ['sslMode'], message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName, or pick another sslMode' });
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: "!has(self.sslMode) || !(self.sslMode in ['VerifyCA', 'VerifyFull']) || has(self.caSecretRef)",
+        message: 'sslMode VerifyCA and VerifyFull need caSecretRef',
+      },
+      { rule: "!has(self.sslMode) || self.sslMode != 'Disable' || (!has(self.caSecretRef) && !has(self.serverName))", message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName' },
+    ],
+  });
+
 /** The port a host target uses when none is given. */
 export const DEFAULT_PG_PORT = 5432;
 
@@ -96,6 +140,10 @@ export const DBProxySpecSchema = z
         description:
           'A kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt; cert-manager shape) for client connections. A change of its content is picked up by the running pods (no restart).',
       }),
+    backendTLS: BackendTLSSchema.optional().meta({
+      description:
+        "TLS from the proxy to the databases, for the pooled connections and the health probes (the proxy's and the operator's). Unset: Prefer, as libpq's default.",
+    }),
     kubernetesAuth: z
       .object({
         audience: z
