@@ -388,6 +388,7 @@ export class ProxyServer implements SessionContext {
 
   onClose(session: unknown): void {
     this.sessions.delete(session as ClientSession);
+    this.clientLimits.refusing.delete(session as ClientSession);
   }
 
   onSessionError(kind: string): void {
@@ -410,9 +411,11 @@ export class ProxyServer implements SessionContext {
       socket.destroy();
       return;
     }
-    if (!this.clientLimits.admit(this.sessions.size, conn)) return;
-    const session = new ClientSession(conn, this, endpoint);
-    this.sessions.add(session);
+    const refusal = this.clientLimits.admit(this.sessions.size, conn);
+    if (refusal === 'refused') return;
+    const session = new ClientSession(conn, this, endpoint, refusal);
+    // Past maxClientConnections: refused at its StartupMessage, and not one of the clients.
+    (refusal ? this.clientLimits.refusing : this.sessions).add(session);
   }
 
   /** Idle clients past idleClientTimeout (startup and authentication time out in the session: limits.*). */

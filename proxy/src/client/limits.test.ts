@@ -1,7 +1,8 @@
 // The client limits' rules: the pod's and the user's refusals, the per-user counts, the log throttle, a refusal at accept.
 import { describe, expect, it } from 'vitest';
 import type { Conn, ConnHandlers } from '../io/conn.js';
-import { podRefusal, refuseConnection, Throttled, TOO_MANY_CLIENTS, UserCounts, userRefusal } from './limits.js';
+import { pino } from 'pino';
+import { ClientLimits, MAX_PENDING_REFUSALS, podRefusal, refuseConnection, Throttled, TOO_MANY_CLIENTS, UserCounts, userRefusal } from './limits.js';
 
 describe('podRefusal', () => {
   it.each([
@@ -78,5 +79,45 @@ describe('refuseConnection', () => {
     handlers!.data(Buffer.from('ignored'));
     await new Promise((r) => setTimeout(r, 1_100));
     expect(calls).toEqual(['end', 'destroy']);
+  });
+});
+
+describe('ClientLimits', () => {
+  function limits(max: number, perUser: number) {
+    const seen: string[] = [];
+    const l = new ClientLimits({
+      config: () => ({ maxClientConnections: max, maxClientConnectionsPerUser: perUser, startupTimeout: 1, authenticationTimeout: 1 }),
+      log: pino({ level: 'silent' }),
+      onLimit: (r) => seen.push(r),
+      onSetupFailure: (r) => seen.push(`setup:${r}`),
+    });
+    return { l, seen };
+  }
+  const conn = () => {
+    const calls: string[] = [];
+    const c = { setHandlers: () => {}, end: () => calls.push('end'), destroy: () => calls.push('destroy') } as unknown as Conn;
+    return { c, calls };
+  };
+
+  it('admits under the pod limit; past it, the refusal waits for the StartupMessage; past 1,000 of those, it is refused at accept', () => {
+    const { l, seen } = limits(2, 0);
+    const a = conn();
+    expect(l.admit(1, a.c)).toBeUndefined();
+    expect(l.admit(2, a.c)).toEqual(TOO_MANY_CLIENTS);
+    expect(a.calls).toEqual([]);
+    for (let i = 0; i < MAX_PENDING_REFUSALS; i++) l.refusing.add({});
+    const b = conn();
+    expect(l.admit(2, b.c)).toBe('refused');
+    expect(b.calls).toEqual(['end']);
+    expect(seen).toEqual(['max_client_connections', 'max_client_connections', 'setup:limits']);
+  });
+
+  it('counts a user at login only when admitted, and frees the place at logout', () => {
+    const { l } = limits(10, 1);
+    expect(l.userLogin('u')).toBeUndefined();
+    expect(l.userLogin('u')?.message).toBe('too many connections for role "u"');
+    expect(l.of('u')).toBe(1);
+    l.userLogout('u');
+    expect(l.userLogin('u')).toBeUndefined();
   });
 });

@@ -55,6 +55,13 @@ export class UserCounts {
   }
 }
 
+/**
+ * Connections past maxClientConnections that may still wait for their StartupMessage to be refused
+ * (as PostgreSQL answers an SSLRequest with N first: libpq shows no error sent in reply to its
+ * SSLRequest). Past this many at once, one more is refused at accept, before anything is read.
+ */
+export const MAX_PENDING_REFUSALS = 1_000;
+
 /** A refused connection waits this long for the client to close after the error, then goes. */
 const REFUSED_LINGER_MS = 1_000;
 
@@ -101,18 +108,25 @@ export class ClientLimits {
     },
   ) {}
 
-  /** At accept, with `open` client connections already: false when `conn` was refused (and is closing). */
-  admit(open: number, conn: Conn): boolean {
+  /** Connections being refused at their StartupMessage (not among the clients); the server removes each as it closes. */
+  readonly refusing = new Set<object>();
+
+  /**
+   * At accept, with `open` client connections already: undefined when `conn` may come in; the
+   * refusal to give at its StartupMessage; or 'refused' when it was refused at once (and is closing).
+   */
+  admit(open: number, conn: Conn): ErrorInfo | 'refused' | undefined {
     const max = this.deps.config().maxClientConnections;
     const refused = podRefusal(open, max);
-    if (!refused) return true;
+    if (!refused) return undefined;
     // A flood of refusals is one log line per 10 s; the metric counts each.
     const n = this.refusals.tick();
     if (n > 0) this.deps.log.warn({ maxClientConnections: max, refused: n }, 'refusing clients: limits.maxClientConnections reached');
     this.deps.onLimit('max_client_connections');
+    if (this.refusing.size < MAX_PENDING_REFUSALS) return refused;
     this.deps.onSetupFailure('limits');
     refuseConnection(conn, refused);
-    return false;
+    return 'refused';
   }
 
   userLogin(user: string): ErrorInfo | undefined {

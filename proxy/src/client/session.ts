@@ -78,11 +78,14 @@ export class ClientSession implements SessionLink, ConnHandlers {
     readonly ctx: SessionContext,
     /** Which listener the client came in on: the writer's or the read-only endpoint. */
     readonly endpoint: 'writer' | 'reader' = 'writer',
+    /** Past limits.maxClientConnections: the error its StartupMessage gets (client/limits.ts). */
+    refusal?: ErrorInfo,
   ) {
     this.conn = conn;
     this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
     this.framer = new ClientFramer(Math.min(ctx.maxMessageLength, AUTH_MESSAGE_LIMIT));
     this.startup = new StartupPhase(ctx, this.framer, this.startupOwner());
+    this.startup.refusal = refusal;
     this.attach(conn);
     this.armSetupTimer('startup_timeout', ctx.limits.startupTimeout);
   }

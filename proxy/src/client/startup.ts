@@ -37,6 +37,11 @@ export class StartupPhase {
   phase: 'startup' | 'authenticating' = 'startup';
   private readonly handshake: Handshake;
   private upgradeRequested = false;
+  /**
+   * Set for a connection past limits.maxClientConnections: SSL negotiation and cancel requests go
+   * on as usual, whatever follows a StartupMessage is this error instead (as PostgreSQL does).
+   */
+  refusal: ErrorInfo | undefined;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -64,6 +69,9 @@ export class StartupPhase {
   }
 
   private onStep(step: HandshakeStep): void {
+    if (this.refusal && (step.kind === 'authenticated' || step.kind === 'fail' || (step.kind === 'reply' && step.bytes.length > 1))) {
+      step = { kind: 'fail', sqlstate: this.refusal.code, message: this.refusal.message, reason: 'limits' };
+    }
     switch (step.kind) {
       case 'reply':
         this.owner.conn().write(step.bytes);
