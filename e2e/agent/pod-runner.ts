@@ -116,7 +116,7 @@ export class PodRunner {
       args = expandArgs(container.args, env);
       probes = {
         readiness: resolveProbe(container.readinessProbe, container, this.podIP),
-        liveness: resolveProbe(container.livenessProbe, container, this.podIP),
+        liveness: resolveProbe(container.livenessProbe, container, this.podIP, false),
       };
       const token = await requestPodToken(this.deps.api, {
         namespace: pod.metadata!.namespace!,

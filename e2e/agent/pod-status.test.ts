@@ -85,6 +85,10 @@ describe('resolveProbe', () => {
     expect(resolveProbe({ httpGet: { port: 8080 as never } }, c, '10.244.0.4')?.check).toEqual({ kind: 'http', url: 'http://10.244.0.4:8080/' });
     expect(resolveProbe(undefined, c, '10.244.0.4')).toBeUndefined();
   });
+  it("keeps a liveness probe's own period and delay, as the kubelet does", () => {
+    const p = resolveProbe({ httpGet: { path: '/healthz', port: 'admin' as never }, periodSeconds: 10, initialDelaySeconds: 5 }, c, '10.244.0.4', false);
+    expect(p).toMatchObject({ periodMs: 10_000, initialDelayMs: 5_000, failureThreshold: 3 });
+  });
   it.each([
     [{ tcpSocket: { port: 'pg' as never } }, { kind: 'tcp', host: '10.244.0.4', port: 5432 }],
     [{ tcpSocket: { port: 6432 as never, host: '127.0.0.1' } }, { kind: 'tcp', host: '127.0.0.1', port: 6432 }],

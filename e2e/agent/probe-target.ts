@@ -38,15 +38,18 @@ function checkOf(probe: V1Probe, container: V1Container, podIP: string): ProbeCh
 }
 
 /**
- * Periods are capped at 2 s so tests see readiness quickly; thresholds are honoured. A probe kind the
+ * Readiness periods are capped at 2 s so tests see readiness quickly; liveness keeps the pod's own
+ * period and delay (`fast: false`), as the kubelet does, so a process slow to start on a loaded
+ * machine is not killed sooner than a kubelet would kill it. Thresholds are honoured. A probe kind the
  * agent cannot run is an error the caller reports in the pod's status.
  */
-export function resolveProbe(probe: V1Probe | undefined, container: V1Container, podIP: string): Probe | undefined {
+export function resolveProbe(probe: V1Probe | undefined, container: V1Container, podIP: string, fast = true): Probe | undefined {
   if (!probe) return undefined;
+  const cap = fast ? 2 : Number.POSITIVE_INFINITY;
   return {
     check: checkOf(probe, container, podIP),
-    periodMs: Math.min(probe.periodSeconds ?? 10, 2) * 1000,
-    initialDelayMs: Math.min(probe.initialDelaySeconds ?? 0, 2) * 1000,
+    periodMs: Math.min(probe.periodSeconds ?? 10, cap) * 1000,
+    initialDelayMs: Math.min(probe.initialDelaySeconds ?? 0, cap) * 1000,
     // At least 3 s: on a loaded 2-core machine the 1 s default would fail probes of healthy processes.
     timeoutMs: Math.max(probe.timeoutSeconds ?? 1, 3) * 1000,
     failureThreshold: probe.failureThreshold ?? 3,
