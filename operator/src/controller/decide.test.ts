@@ -11,10 +11,12 @@ import { decide, type Observed } from './decide.js';
 import { changes, type Action } from './plan.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const secrets: Record<string, { data: Record<string, string> }> = {
   'orders-app': { data: { username: b64('app'), password: b64('s3cret') } },
   tls: { data: { 'tls.crt': b64('c'), 'tls.key': b64('k') } },
   // An MD5 hash cannot check SCRAM logins: the proxy refuses such a users list.
+  'db-ca': { data: { 'ca.crt': b64(CA_PEM), 'other.pem': b64('not a certificate') } },
   'orders-md5': { data: { username: b64('app'), password: b64(`md5${'0123456789abcdef'.repeat(2)}`) } },
 };
 
@@ -252,7 +254,14 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
 
   it("probes every candidate with the first auth Secret's credentials", () => {
     const d = decide(observe(dbp(spec), new FakeApiserver(), [], '2026-01-01T00:00:00Z'));
-    expect(d.probe).toEqual({ endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'], intervalMs: 1000, failureThreshold: 2, user: 'app', password: 's3cret' });
+    expect(d.probe).toEqual({
+      endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'],
+      intervalMs: 1000,
+      failureThreshold: 2,
+      user: 'app',
+      password: 's3cret',
+      tls: { sslmode: 'prefer' }, // no spec.backendTLS: the proxy's default
+    });
   });
 
   it('an apply failure is reported in Ready and Degraded', () => {
@@ -278,5 +287,45 @@ describe('reconcile (decide) against an in-memory apiserver', () => {
       const text = JSON.stringify({ status: d.status, events: d.events });
       for (const secret of ['s3cret', token, '0123456789abcdef']) expect(text).not.toContain(secret);
     }
+  });
+});
+
+describe('spec.backendTLS', () => {
+  const withTls = (backendTLS: unknown) => dbp({ ...spec, backendTLS });
+
+  it('VerifyFull: the CA Secret is mounted, its key is the caFile, and the operator probes with the same CA', () => {
+    const server = new FakeApiserver();
+    const d = pass(withTls({ sslMode: 'VerifyFull', caSecretRef: { name: 'db-ca' }, serverName: 'db.shop.svc' }), server, [], '2026-01-01T00:00:00Z');
+    expect(parse(configOf(server)).backendTls).toEqual({ sslmode: 'verify-full', caFile: '/etc/dbproxy/backend-ca/ca.crt', serverName: 'db.shop.svc' });
+    type PodSpec = { volumes: { name: string; secret?: unknown }[]; containers: { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[] };
+    const pod = (server.objects.get('Deployment/orders-proxy') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'backend-ca', secret: { secretName: 'db-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'backend-ca', mountPath: '/etc/dbproxy/backend-ca', readOnly: true });
+    expect(d.probe?.tls).toEqual({ sslmode: 'verify-full', ca: CA_PEM, serverName: 'db.shop.svc' });
+  });
+
+  it('Disable renders sslmode disable, mounts nothing and probes in plaintext', () => {
+    const server = new FakeApiserver();
+    const d = pass(withTls({ sslMode: 'Disable' }), server, [], '2026-01-01T00:00:00Z');
+    expect(parse(configOf(server)).backendTls).toEqual({ sslmode: 'disable' });
+    expect(JSON.stringify(server.objects.get('Deployment/orders-proxy'))).not.toContain('backend-ca');
+    expect(d.probe?.tls).toEqual({ sslmode: 'disable' });
+  });
+
+  it.each([
+    ['VerifyFull without a CA', { sslMode: 'VerifyFull' }, 'InvalidSpec', 'needs caSecretRef'],
+    ['Disable with a CA', { sslMode: 'Disable', caSecretRef: { name: 'db-ca' } }, 'InvalidSpec', 'never uses TLS'],
+    [
+      'a CA Secret that does not exist',
+      { sslMode: 'VerifyCA', caSecretRef: { name: 'nope' } },
+      'SecretUnavailable',
+      'spec.backendTLS.caSecretRef: Secret nope not found',
+    ],
+    ['a key the Secret lacks', { sslMode: 'VerifyCA', caSecretRef: { name: 'db-ca', key: 'root.crt' } }, 'SecretUnavailable', 'has no key root.crt'],
+    ['a key without a certificate', { sslMode: 'Require', caSecretRef: { name: 'db-ca', key: 'other.pem' } }, 'SecretUnavailable', 'holds no PEM certificate'],
+  ])('%s: Ready=False (%s), nothing applied', (_, backendTLS, reason, message) => {
+    const d = decide(observe(withTls(backendTLS), new FakeApiserver(), [], '2026-01-01T00:00:00Z'));
+    expect(d.actions).toEqual([]);
+    expect(d.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason, message: expect.stringContaining(message) });
   });
 });

@@ -7,7 +7,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { ConfigError, parseConfigText } from '../../../contract/config/load.js';
 import { readerSet } from '../../../contract/health/readers.js';
 import { initialHealth, type TargetHealth } from '../../../contract/health/writer.js';
-import type { DBProxy, DBProxySpec, DBProxyStatus } from '../api/v1alpha1/schema.js';
+import type { BackendTls } from '../../../contract/config/backend-tls.js';
+import { SSL_MODE_NAMES, type DBProxy, type DBProxySpec, type DBProxyStatus } from '../api/v1alpha1/schema.js';
 import { durationMs, validateSpec } from '../api/v1alpha1/validate.js';
 import { adminTokenOf } from './admin-token.js';
 import { desiredObjects, type ProxyPull } from './desired.js';
@@ -49,6 +50,18 @@ export interface ProbePlan {
   failureThreshold: number;
   user: string;
   password: string;
+  /** The operator's probes use the pods' backend TLS settings, with the CA read from its Secret. */
+  tls: BackendTls;
+}
+
+/** spec.backendTLS for the operator's own probes (unset: Prefer, the proxy's default). */
+export function probeTls(spec: DBProxySpec, ca: string | undefined): BackendTls {
+  const t = spec.backendTLS;
+  return {
+    sslmode: t ? SSL_MODE_NAMES[t.sslMode] : 'prefer',
+    ...(ca !== undefined ? { ca } : {}),
+    ...(t?.serverName !== undefined ? { serverName: t.serverName } : {}),
+  };
 }
 
 export interface EventSpec {
@@ -81,7 +94,7 @@ export function decide(o: Observed): Decision {
   const secrets = v.ok ? resolveSecrets(v.spec, o.secret) : undefined;
   if (!v.ok) return refuse(o, base, { reason: 'InvalidSpec', problems: v.problems });
   if (!secrets?.ok) return refuse(o, base, { reason: 'SecretUnavailable', problems: secrets && !secrets.ok ? secrets.problems : [] });
-  return decideValid(o, v.spec, secrets.users, base);
+  return decideValid(o, v.spec, secrets.users, base, secrets.backendCa);
 }
 
 type StatusBase = Omit<Parameters<typeof computeStatus>[0], 'desiredReplicas' | 'deployment' | 'healths' | 'writer' | 'targetGeneration'>;
@@ -123,7 +136,7 @@ function configProblems(configYaml: string): string[] {
   }
 }
 
-function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; password: string }[], base: StatusBase): Decision {
+function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; password: string }[], base: StatusBase, backendCa?: string): Decision {
   const { metadata } = o.dbproxy;
   const endpoints = candidateEndpoints(spec, o.endpointSlices);
   const healths = endpoints.map((e) => o.health(e) ?? initialHealth(e));
@@ -207,6 +220,7 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
       failureThreshold: spec.healthCheck.failureThreshold,
       user: prober.username,
       password: prober.password,
+      tls: probeTls(spec, backendCa),
     },
     withApplyError: (message) => computeStatus({ ...statusInput, applyError: message }),
     ...(config?.outcome.converging ? { requeueAfterMs: CONFIG_REQUEUE_MS } : {}),

@@ -18,6 +18,7 @@ import {
   READER_PORT,
   SPEC_HASH,
   TLS_MOUNT,
+  BACKEND_CA_MOUNT,
   childLabels,
   childNames,
   ownerRef,
@@ -143,6 +144,7 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
   const t = i.spec.template ?? {};
   const n = childNames(i.name);
   const tls = i.spec.tls;
+  const backendCa = i.spec.backendTLS?.caSecretRef;
   const container: Record<string, unknown> = {
     name: 'proxy',
     image: i.spec.image ?? i.defaultImage,
@@ -168,7 +170,11 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
       capabilities: { drop: ['ALL'] },
       ...t.securityContext,
     },
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(tls ? [{ name: 'tls', mountPath: TLS_MOUNT, readOnly: true }] : [])],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(tls ? [{ name: 'tls', mountPath: TLS_MOUNT, readOnly: true }] : []),
+      ...(backendCa ? [{ name: 'backend-ca', mountPath: BACKEND_CA_MOUNT, readOnly: true }] : []),
+    ],
     ...(t.resources ? { resources: t.resources } : {}),
   };
   const spec: Record<string, unknown> = {
@@ -184,7 +190,12 @@ function podTemplate(i: DesiredInput): Record<string, unknown> {
     terminationGracePeriodSeconds: gracePeriodSeconds(i.spec),
     topologySpreadConstraints: t.topologySpreadConstraints ?? [spreadOverNodes(i.name)],
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: {} }, ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretRef.name } }] : [])],
+    volumes: [
+      { name: 'tmp', emptyDir: {} },
+      ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretRef.name } }] : []),
+      // Only the CA's key, under its own name: a Secret may hold more than the proxy needs.
+      ...(backendCa ? [{ name: 'backend-ca', secret: { secretName: backendCa.name, items: [{ key: backendCa.key, path: backendCa.key }] } }] : []),
+    ],
     ...(t.nodeSelector ? { nodeSelector: t.nodeSelector } : {}),
     ...(t.tolerations ? { tolerations: t.tolerations } : {}),
     ...(t.affinity ? { affinity: t.affinity } : {}),

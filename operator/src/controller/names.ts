@@ -11,6 +11,8 @@ export const ADMIN_PORT = 9187;
 /** The pods' read-only endpoint (behind Service X-ro on PG_PORT). */
 export const READER_PORT = 5433;
 export const TLS_MOUNT = '/etc/dbproxy/tls';
+/** Where spec.backendTLS.caSecretRef's key is mounted (backendTls.caFile). */
+export const BACKEND_CA_MOUNT = '/etc/dbproxy/backend-ca';
 /** The label the operator's child informers select on. */
 export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGER}`;
 

@@ -3,7 +3,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeOptions, ProbeResult } from '../../../contract/health/probe.js';
 import { TargetProber } from './prober.js';
 
-const plan = { endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'], intervalMs: 1000, failureThreshold: 2, user: 'app', password: 'pw' };
+const CA = '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n';
+const plan = {
+  endpoints: ['10.0.0.1:5432', '10.0.0.2:5432'],
+  intervalMs: 1000,
+  failureThreshold: 2,
+  user: 'app',
+  password: 'pw',
+  tls: { sslmode: 'verify-full' as const, ca: CA, serverName: 'db.shop.svc' },
+};
 const writer: ProbeResult = { ok: true, inRecovery: false, maxConnections: 100, serverVersion: '15' };
 const reader: ProbeResult = { ok: true, inRecovery: true, maxConnections: 100, serverVersion: '15' };
 const refused: ProbeResult = { ok: false, reason: 'UNREACHABLE', message: 'ECONNREFUSED' };
@@ -23,6 +31,8 @@ describe('TargetProber (fake timers, fake probe)', () => {
     p.sync('shop/orders', plan);
     await vi.advanceTimersByTimeAsync(0);
     expect(seen.map((o) => `${o.user}:${o.password}@${o.host}:${o.port}`)).toEqual(['app:pw@10.0.0.1:5432', 'app:pw@10.0.0.2:5432']);
+    // The pods' backend TLS settings, the CA from its Secret: the operator probes as the pods connect.
+    expect(seen.map((o) => o.tls)).toEqual([plan.tls, plan.tls]);
     expect(changes).toEqual(['shop/orders']);
     expect(p.health('shop/orders', '10.0.0.1:5432')).toMatchObject({ role: 'WRITER', state: 'AVAILABLE', maxConnections: 100 });
 
@@ -42,6 +52,18 @@ describe('TargetProber (fake timers, fake probe)', () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(seen.length).toBe(before);
     expect(p.health('shop/orders', '10.0.0.1:5432')).toBeUndefined();
+  });
+
+  it('a new CA (the Secret changed) is a new plan: probed with it at once', async () => {
+    const seen: ProbeOptions[] = [];
+    const p = new TargetProber({ log: pino({ level: 'silent' }), onChange: () => {}, probe: async (o) => (seen.push(o), writer) });
+    p.sync('k', { ...plan, endpoints: ['db:5432'] });
+    await vi.advanceTimersByTimeAsync(0);
+    const rotated = CA.replace('ca', 'ca2');
+    p.sync('k', { ...plan, endpoints: ['db:5432'], tls: { ...plan.tls, ca: rotated } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen.map((o) => o.tls?.ca)).toEqual([CA, rotated]);
+    p.stopAll();
   });
 
   it('a throwing probe counts as a failure and the loop goes on', async () => {

@@ -87,7 +87,14 @@ export class TargetProber {
   private async probeOne(endpoint: string, plan: ProbePlan): Promise<ProbeResult> {
     try {
       const { host, port } = parseHostPort(endpoint);
-      return await (this.o.probe ?? probeEndpoint)({ host, port, user: plan.user, password: plan.password, timeoutMs: probeTimeoutMs(plan.intervalMs) });
+      return await (this.o.probe ?? probeEndpoint)({
+        host,
+        port,
+        user: plan.user,
+        password: plan.password,
+        timeoutMs: probeTimeoutMs(plan.intervalMs),
+        tls: plan.tls,
+      });
     } catch (err) {
       // A probe that throws (a bug, a bad address) is a failed probe; the loop must go on.
       return { ok: false, reason: 'CONNECTION_FAILED', message: (err as Error)?.message ?? String(err) };

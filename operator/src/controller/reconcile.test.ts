@@ -90,7 +90,7 @@ describe('reconcile', () => {
   it('a deleted DBProxy stops its prober and sends nothing', async () => {
     const t = setup();
     (t.caches.dbproxies as unknown as MemCache<KubernetesObject>).items = [];
-    t.probes.set('shop/orders', { endpoints: [], intervalMs: 1, failureThreshold: 1, user: '', password: '' });
+    t.probes.set('shop/orders', { endpoints: [], intervalMs: 1, failureThreshold: 1, user: '', password: '', tls: { sslmode: 'prefer' } });
     await reconcile('shop/orders', t.deps);
     expect(t.sent).toEqual([]);
     expect(t.probes.get('shop/orders')).toBeUndefined();

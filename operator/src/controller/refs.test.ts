@@ -20,6 +20,12 @@ describe('refs', () => {
     expect(referencedSecrets(a)).toEqual(['app', 'cert']);
     expect(referencedSecrets(x('bad', { auth: [{ secretRef: { name: 7 } }, null, {}], tls: { secretRef: null } }))).toEqual([]);
   });
+  it('finds the backend CA Secret (a change to it re-renders and re-probes), even in a spec that is invalid otherwise', () => {
+    const c = x('c', { auth: [{ secretRef: { name: 'app' } }], backendTLS: { sslMode: 'VerifyFull', caSecretRef: { name: 'db-ca' } } });
+    expect(referencedSecrets(c)).toEqual(['app', 'db-ca']);
+    expect(referencesSecret(x('d', { backendTLS: { caSecretRef: { name: 'db-ca' } }, targets: 'junk' }), 'db-ca')).toBe(true);
+    expect(referencedSecrets(x('e', { backendTLS: { caSecretRef: null } }))).toEqual([]);
+  });
   it('survives malformed specs', () => {
     expect(referencesSecret(junk, 'app')).toBe(false);
     expect(referencesService(junk, 'pg')).toBe(false);

@@ -8,6 +8,7 @@ import { SERVICE_NAME_LABEL } from './targets.js';
 interface RawSpec {
   auth?: { secretRef?: { name?: unknown } }[];
   tls?: { secretRef?: { name?: unknown } };
+  backendTLS?: { caSecretRef?: { name?: unknown } };
   targets?: { serviceRef?: { name?: unknown } }[];
 }
 
@@ -22,7 +23,7 @@ const raw = (x: DBProxy): RawSpec => (x.spec && typeof x.spec === 'object' ? (x.
  */
 export function referencedSecrets(x: DBProxy): string[] {
   const s = raw(x);
-  const refs: RawRef[] = [...(Array.isArray(s.auth) ? s.auth.map((a) => a?.secretRef) : []), s.tls?.secretRef];
+  const refs: RawRef[] = [...(Array.isArray(s.auth) ? s.auth.map((a) => a?.secretRef) : []), s.tls?.secretRef, s.backendTLS?.caSecretRef];
   const names = refs.map((r) => r?.name).filter((n): n is string => typeof n === 'string' && n !== '');
   return [...new Set(names)].sort();
 }

@@ -163,3 +163,40 @@ describe('renderConfig', () => {
     expect(renderConfigYaml({ ...input, users: [...input.users].reverse() })).toBe(renderConfigYaml(input));
   });
 });
+
+describe('spec.backendTLS', () => {
+  const base = { targets: [{ host: 'db-0' }], auth: [{ secretRef: { name: 'a' } }] };
+  const render = (backendTLS?: unknown) => renderConfig({ ...input, spec: spec({ ...base, ...(backendTLS ? { backendTLS } : {}) }) }).backendTls;
+
+  it.each([
+    ['unset: nothing rendered, the proxy defaults to prefer', undefined, undefined],
+    ['Prefer', { sslMode: 'Prefer' }, { sslmode: 'prefer' }],
+    [
+      'Require with a CA under another key',
+      { sslMode: 'Require', caSecretRef: { name: 'ca', key: 'root.pem' } },
+      { sslmode: 'require', caFile: '/etc/dbproxy/backend-ca/root.pem' },
+    ],
+    ['VerifyCA', { sslMode: 'VerifyCA', caSecretRef: { name: 'ca' } }, { sslmode: 'verify-ca', caFile: '/etc/dbproxy/backend-ca/ca.crt' }],
+    [
+      'VerifyFull with serverName',
+      { sslMode: 'VerifyFull', caSecretRef: { name: 'ca' }, serverName: 'pg.db.svc' },
+      { sslmode: 'verify-full', caFile: '/etc/dbproxy/backend-ca/ca.crt', serverName: 'pg.db.svc' },
+    ],
+  ])('%s', (_, backendTLS, expected) => {
+    expect(render(backendTLS)).toEqual(expected);
+  });
+
+  it('the rendered section is one the proxy loads', () => {
+    const yaml = renderConfigYaml({ ...input, spec: spec({ ...base, backendTLS: { sslMode: 'VerifyFull', caSecretRef: { name: 'ca' } } }) });
+    expect(parseConfigText(yaml, 'config.yaml').backendTls).toEqual({ sslmode: 'verify-full', caFile: '/etc/dbproxy/backend-ca/ca.crt' });
+  });
+
+  it.each([
+    [{ sslMode: 'VerifyFull' }, 'needs caSecretRef'],
+    [{ sslMode: 'Disable', serverName: 'x' }, 'never uses TLS'],
+    [{ sslMode: 'verify-full', caSecretRef: { name: 'ca' } }, 'backendTLS.sslMode'],
+    [{ sslMode: 'Require', caSecretRef: { name: 'ca', key: '../etc' } }, 'a Secret key'],
+  ])('%j is an invalid spec', (backendTLS, message) => {
+    expect(() => spec({ ...base, backendTLS })).toThrow(message);
+  });
+});

@@ -93,7 +93,11 @@ export const BackendTLSSchema = z
     if ((t.sslMode === 'VerifyCA' || t.sslMode === 'VerifyFull') && !t.caSecretRef)
       ctx.addIssue({ code: 'custom', path: ['caSecretRef'], message: `sslMode ${t.sslMode} needs caSecretRef (the CA that signed the servers' certificates)` });
     if (t.sslMode === 'Disable' && (t.caSecretRef || t.serverName))
-      ctx.addIssue({ code: 'custom', path: ['sslMode'], message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName, or pick another sslMode' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sslMode'],
+        message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName, or pick another sslMode',
+      });
   })
   .meta({
     'x-kubernetes-validations': [
@@ -101,7 +105,10 @@ export const BackendTLSSchema = z
         rule: "!has(self.sslMode) || !(self.sslMode in ['VerifyCA', 'VerifyFull']) || has(self.caSecretRef)",
         message: 'sslMode VerifyCA and VerifyFull need caSecretRef',
       },
-      { rule: "!has(self.sslMode) || self.sslMode != 'Disable' || (!has(self.caSecretRef) && !has(self.serverName))", message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName' },
+      {
+        rule: "!has(self.sslMode) || self.sslMode != 'Disable' || (!has(self.caSecretRef) && !has(self.serverName))",
+        message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName',
+      },
     ],
   });
 
