@@ -37,6 +37,8 @@ export interface LoopCounts {
   connectFailures: number;
   /** The first few errors that counted as failed, for the report. */
   failures: string[];
+  /** The last error of any kind (connect failures and retries too), for a report when nothing works. */
+  lastError?: string;
 }
 
 export interface TxLoop {
@@ -52,7 +54,8 @@ export function startTxLoop(o: LoopOptions): TxLoop {
   // A Client that takes its address when the Pool makes it: new connections follow `pick`.
   class Routed extends pg.Client {
     constructor(cfg: pg.ClientConfig) {
-      super({ ...cfg, ...current });
+      // pg-pool keeps the password non-enumerable: a spread alone would drop it.
+      super({ ...cfg, password: cfg.password, ...current });
     }
   }
   const pool = new pg.Pool({
@@ -72,8 +75,9 @@ export function startTxLoop(o: LoopOptions): TxLoop {
     try {
       current = await o.pick();
       client = await pool.connect();
-    } catch {
+    } catch (err) {
       counts.connectFailures++;
+      counts.lastError = `connect: ${(err as Error).message}`;
       await new Promise((r) => setTimeout(r, 100));
       return;
     }
@@ -96,6 +100,7 @@ export function startTxLoop(o: LoopOptions): TxLoop {
     } catch (err) {
       client.removeListener('error', onError);
       client.release(err as Error); // a broken connection leaves the Pool
+      counts.lastError = `${begun ? 'in a transaction' : 'begin'}: ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`;
       if (begun) {
         counts.failed++;
         if (counts.failures.length < 5) counts.failures.push(`${(err as { code?: string }).code ?? ''} ${(err as Error).message}`);
