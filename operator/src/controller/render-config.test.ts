@@ -60,6 +60,12 @@ describe('renderConfig', () => {
     expect(ProxyConfigSchema.parse(renderConfig(input)).reader).toBeUndefined();
   });
 
+  it('renders the drain timeout with no delay of its own (the pod\'s preStop sleep waits instead)', () => {
+    expect(ProxyConfigSchema.parse(renderConfig(input)).shutdown).toEqual({ delay: 0, drainTimeout: 20_000 });
+    const custom = { ...input, spec: { ...input.spec, shutdown: { preStopDelay: '10s', drainTimeout: '45s' } } };
+    expect(ProxyConfigSchema.parse(renderConfig(custom)).shutdown).toEqual({ delay: 0, drainTimeout: 45_000 });
+  });
+
   it('sizes the reader pools from the readers when their size is known, else leaves them at the writer size', () => {
     const on = { ...input, spec: { ...input.spec, readerEndpoint: { enabled: true, whenNoReader: 'Wait' as const } }, readers: ['db-1:5432'] };
     const sized = ProxyConfigSchema.parse(renderConfig({ ...on, readerPoolSize: 7 })).reader;
