@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateSpec } from '../api/v1alpha1/validate.js';
 import { SPEC_HASH } from './names.js';
-import { networkPolicyObjects, type NetworkPolicyInput, type OperatorPeer } from './network-policy.js';
+import { forTypedSerializer, networkPolicyObjects, type NetworkPolicyInput, type OperatorPeer } from './network-policy.js';
 
 function spec(raw: Record<string, unknown>) {
   const r = validateSpec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'app' } }], ...raw }, 'orders');
@@ -121,5 +121,18 @@ describe('networkPolicyObjects', () => {
     const r = validateSpec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'app' } }], ...raw }, 'orders');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problems.join('; ')).toMatch(problem);
+  });
+
+  it("is handed to client-node's typed serializer with `_from`, the only name its model reads (the e2e spec shows the apiserver gets `from`)", () => {
+    const [np] = networkPolicyObjects(input({ networkPolicy: { enabled: true, from: [apps, office], metricsFrom: [prom] } }));
+    const typed = forTypedSerializer(np!) as { spec: { ingress: Record<string, unknown>[]; podSelector: unknown } };
+    const plain = (np as { spec: { ingress: Record<string, unknown>[]; podSelector: unknown } }).spec;
+    expect(typed.spec.ingress.length).toBe(plain.ingress.length);
+    for (const r of typed.spec.ingress) expect(Object.keys(r).sort()).toEqual(['_from', 'ports']);
+    expect(typed.spec.ingress.map((r) => r['_from'])).toEqual(plain.ingress.map((r) => r['from']));
+    expect(typed.spec.podSelector).toEqual(plain.podSelector);
+    expect(forTypedSerializer(np!).metadata).toEqual(np!.metadata);
+    const [open] = networkPolicyObjects(input({ networkPolicy: { enabled: true } }));
+    expect((forTypedSerializer(open!) as { spec: { ingress: object[] } }).spec.ingress[0]).toEqual({ ports: [{ protocol: 'TCP', port: 5432 }] });
   });
 });

@@ -55,3 +55,15 @@ export function networkPolicyObjects(i: NetworkPolicyInput): (KubernetesObject &
   const body = { ...NETWORK_POLICY, metadata, spec };
   return [{ ...body, metadata: { ...metadata, annotations: { [SPEC_HASH]: stableHash(body) } } }];
 }
+
+/**
+ * The same policy as client-node's typed serializer needs it for an apply: it writes
+ * V1NetworkPolicyIngressRule's `from` from a property named `_from` (a reserved word in its
+ * generated model) and drops a plain `from` — which would silently admit every source.
+ */
+export function forTypedSerializer(np: KubernetesObject & Record<string, unknown>): KubernetesObject & Record<string, unknown> {
+  const spec = np['spec'] as { ingress?: Record<string, unknown>[] } | undefined;
+  if (!spec?.ingress) return np;
+  const ingress = spec.ingress.map(({ from, ...rule }) => (from === undefined ? rule : { ...rule, _from: from }));
+  return { ...np, spec: { ...spec, ingress } };
+}

@@ -17,7 +17,8 @@ import { childNames } from './names.js';
 import { proxyPods, type PodConfigReport, type ProxyPod } from './pod-config.js';
 import type { TargetProber } from './prober.js';
 import type { ProxyPull } from './desired.js';
-import type { OperatorPeer } from './network-policy.js';
+import { NETWORK_POLICY, forTypedSerializer, type OperatorPeer } from './network-policy.js';
+import type { Obj } from './desired.js';
 import type { EndpointSliceLike } from './targets.js';
 
 /** What reconcile reads from an informer (Informer<T> satisfies it). */
@@ -153,6 +154,7 @@ async function applyActions(decision: Decision, log: Logger, d: ReconcileDeps, x
     }
     log.info({ action: a.type, kind: a.object.kind, name: a.object.metadata?.name, reason: a.reason }, 'apply child');
     if (a.object.kind === POD_MONITOR.kind) await applyPodMonitor(a.object, x, d);
+    else if (a.object.kind === NETWORK_POLICY.kind) await d.api.applyObject(d.kc, forTypedSerializer(a.object as Obj));
     else await d.api.applyObject(d.kc, a.object);
   }
 }
