@@ -78,6 +78,8 @@ export class BackendConnection implements BackendState {
   lastUsed = Date.now();
   /** While nobody holds it, the server sent something other than a notice: never reuse it. */
   stray = false;
+  /** The type of the first such message, for the log. */
+  strayType: string | undefined;
   /**
    * The scanner's visitor while nobody holds the backend: notices are dropped; any other message
    * is a reply the proxy did not expect (its model of the connection was wrong), so the backend is
@@ -85,7 +87,10 @@ export class BackendConnection implements BackendState {
    */
   readonly unowned: ServerMessageVisitor = {
     begin: (type) => {
-      if (!ASYNC.has(type)) this.stray = true;
+      if (!ASYNC.has(type) && !this.stray) {
+        this.stray = true;
+        this.strayType = String.fromCharCode(type);
+      }
       return false;
     },
     end: () => {},

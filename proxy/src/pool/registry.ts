@@ -194,10 +194,11 @@ export class PoolRegistry implements Iterable<PoolHandle> {
     backend.conn.setHandlers({
       data: (chunk) => {
         if (backend.owner) return backend.owner.onBackendData(chunk);
+        if (backend.closed) return; // closing already (Terminate sent): what still comes is not read
         try {
           backend.scanner.scan(chunk);
           if (backend.stray) {
-            log.warn({ backend: backend.id }, 'an idle database connection sent a reply nothing asked for: closing it');
+            log.warn({ backend: backend.id, type: backend.strayType }, 'an idle database connection sent a reply nothing asked for: closing it');
             backend.destroy();
             handle.pool.remove(backend);
           }
