@@ -1,5 +1,5 @@
 /** The backend leg's sslmode rules (libpq's), and the config checks of backendTls. */
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.js';
 import { afterSslReply, certificateCheck, isCertificateError, tlsConnectOptions, wantsSsl, type BackendTls, type SslMode } from './backend-tls.js';

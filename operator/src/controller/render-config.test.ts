@@ -60,7 +60,7 @@ describe('renderConfig', () => {
     expect(ProxyConfigSchema.parse(renderConfig(input)).reader).toBeUndefined();
   });
 
-  it('renders the drain timeout with no delay of its own (the pod\'s preStop sleep waits instead)', () => {
+  it("renders the drain timeout with no delay of its own (the pod's preStop sleep waits instead)", () => {
     expect(ProxyConfigSchema.parse(renderConfig(input)).shutdown).toEqual({ delay: 0, drainTimeout: 20_000 });
     const custom = { ...input, spec: { ...input.spec, shutdown: { preStopDelay: '10s', drainTimeout: '45s' } } };
     expect(ProxyConfigSchema.parse(renderConfig(custom)).shutdown).toEqual({ delay: 0, drainTimeout: 45_000 });

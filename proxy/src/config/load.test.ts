@@ -44,6 +44,7 @@ describe('defaults', () => {
       },
       idleClientTimeout: 1_800_000,
       limits: { maxClientConnections: 20_000, maxClientConnectionsPerUser: 0, startupTimeout: 10_000, authenticationTimeout: 60_000 },
+      shutdown: { delay: 0, drainTimeout: 20_000 },
       healthCheck: { interval: 1_000, failureThreshold: 2, timeout: 2_000 },
       maxMessageLength: 16 * 1024 * 1024,
       io: 'auto',
@@ -226,7 +227,13 @@ describe('files', () => {
     const fromYaml = await loadConfigFile(path.join(dir, 'proxy.yaml'));
     expect(fromYaml.auth.usersFile).toBe(path.join(dir, 'secrets', 'users.txt'));
     expect(fromYaml.auth.users.map((u) => u.username)).toEqual(['inline', 'file_user']);
-    expect(fromYaml.tls).toEqual({ certFile: path.join(dir, 'c.pem'), keyFile: '/abs/k.pem', require: false, minVersion: 'TLSv1.2', clientCertificates: 'none' });
+    expect(fromYaml.tls).toEqual({
+      certFile: path.join(dir, 'c.pem'),
+      keyFile: '/abs/k.pem',
+      require: false,
+      minVersion: 'TLSv1.2',
+      clientCertificates: 'none',
+    });
     const fromJson = await loadConfigFile(path.join(dir, 'proxy.json'));
     expect(fromJson.auth.users.map((u) => u.username)).toEqual(['file_user']);
   });
