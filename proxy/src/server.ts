@@ -34,7 +34,8 @@ import { TargetOwner, type Flip } from './health/target.js';
 import { metricsSource, serverStatus, type ServerView } from './server-status.js';
 import { ClientTlsReloader } from './tls/reloader.js';
 import type { ClientCertificates } from './tls/client-tls.js';
-import { drainReadiness, drainStep, refusesClients, type DrainAction, type DrainPhase, type DrainPlan } from './drain.js';
+import { drainReadiness, refusesClients, type DrainAction } from './drain.js';
+import { DrainRunner } from './drain-runner.js';
 
 const SWEEP_INTERVAL_MS = 1_000;
 /** Idle database connections above maxIdleConnections close after this long unused. */
@@ -74,9 +75,8 @@ export class ProxyServer implements SessionContext {
   reloadSource: (() => Promise<ProxyConfig>) | undefined;
   /** Which config runs, by its source's version, and the last refusal: the admin server's /config. */
   readonly configState = new ConfigState();
-  /** Where the shutdown is (drain.ts): `serving` until the stop signal. */
-  private drainPhase: DrainPhase = 'serving';
-  private stopping: Promise<void> | undefined;
+  /** The shutdown (drain.ts, drain-runner.ts): its phase is `serving` until the stop signal. */
+  private readonly drainer: DrainRunner;
   /** The client leg's certificate, reloaded when its files change (tls/reloader.ts). */
   private readonly clientTls: ClientTlsReloader;
   private decider: SqlDecider;
@@ -118,6 +118,7 @@ export class ProxyServer implements SessionContext {
       peers: () => this.peering.peers(),
       onResult: (result) => this.metrics.cancelRequests.inc({ result }),
     });
+    this.drainer = new DrainRunner({ log, clients: () => this.sessions.size, act: (a) => this.drainAction(a), closeAdmin: () => this.closeAdmin() });
     this.clientLimits = new ClientLimits({
       config: () => this.config.limits,
       log,
@@ -140,7 +141,7 @@ export class ProxyServer implements SessionContext {
       mover: this.mover,
       hasReader: () => this.config.reader !== undefined,
       readerAddress: () => this.address('reader'),
-      drainPhase: () => this.drainPhase,
+      drainPhase: () => this.drainer.phase,
       tls: () => this.clientTls.status(),
       tlsNotAfter: () => this.clientTls.notAfterSeconds,
     };
@@ -195,23 +196,12 @@ export class ProxyServer implements SessionContext {
    */
   shutdown(drainTimeoutMs?: number, delayMs?: number): Promise<void> {
     const s = this.config.shutdown;
-    this.stopping ??= this.drain({ delayMs: delayMs ?? s.delay, drainTimeoutMs: drainTimeoutMs ?? s.drainTimeout });
-    return this.stopping;
+    return this.drainer.start({ delayMs: delayMs ?? s.delay, drainTimeoutMs: drainTimeoutMs ?? s.drainTimeout });
   }
 
-  private async drain(plan: DrainPlan): Promise<void> {
-    const started = Date.now();
-    this.log.info({ clients: this.sessions.size, ...plan }, 'shutting down: unready now, then draining clients');
-    while (this.drainPhase !== 'stopped') {
-      const step = drainStep({ phase: this.drainPhase, elapsedMs: Date.now() - started, clients: this.sessions.size }, plan);
-      if (step.phase !== this.drainPhase) this.log.info({ phase: step.phase, clients: this.sessions.size }, 'shutdown phase');
-      this.drainPhase = step.phase;
-      for (const a of step.actions) this.drainAction(a);
-      if (this.drainPhase !== 'stopped') await new Promise((r) => setTimeout(r, 50));
-    }
+  private async closeAdmin(): Promise<void> {
     await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
     this.admin?.closeAllConnections?.();
-    this.log.info({ ms: Date.now() - started }, 'proxy stopped');
   }
 
   private drainAction(a: DrainAction): void {
@@ -325,7 +315,7 @@ export class ProxyServer implements SessionContext {
   }
 
   get shuttingDown(): boolean {
-    return refusesClients(this.drainPhase);
+    return refusesClients(this.drainer.phase);
   }
 
   get users(): UserStore {
@@ -398,7 +388,7 @@ export class ProxyServer implements SessionContext {
   // ------------------------------------------------------------ connections
 
   private accept(socket: net.Socket, endpoint: 'writer' | 'reader'): void {
-    if (refusesClients(this.drainPhase)) {
+    if (refusesClients(this.drainer.phase)) {
       socket.destroy();
       return;
     }
@@ -430,7 +420,7 @@ export class ProxyServer implements SessionContext {
   }
 
   private readiness(): { ok: boolean; reason?: string } {
-    if (this.drainPhase !== 'serving') return drainReadiness(this.drainPhase);
+    if (this.drainer.phase !== 'serving') return drainReadiness(this.drainer.phase);
     if (!this.listener?.listening) return { ok: false, reason: 'not listening' };
     if (!this.targets.target) return { ok: false, reason: 'no writer available' };
     return { ok: true };
