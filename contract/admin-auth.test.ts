@@ -59,6 +59,14 @@ describe('statusVerdict', () => {
   ] as const)('%s', (_, addr, headers, expected, want) => {
     expect(statusVerdict(addr, headers, expected)).toMatchObject(want);
   });
+
+  it.each([
+    ['untrusted loopback without a token', {}, TOKEN, { ok: false, code: 401 }],
+    ['untrusted loopback with the token', bearer(TOKEN), TOKEN, { ok: true }],
+    ['untrusted loopback, no token configured: open', {}, undefined, { ok: true }],
+  ] as const)('admin.trustLoopback false: %s', (_, headers, expected, want) => {
+    expect(statusVerdict('127.0.0.1', headers, expected, false)).toMatchObject(want);
+  });
 });
 
 describe('configuredStatusToken', () => {

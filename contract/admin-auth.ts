@@ -1,6 +1,7 @@
 /**
  * Who may read the admin server's `/status` (it lists client addresses, users and pinned sessions):
- * with no token configured, anyone who reaches the port; with one, loopback and holders of the token.
+ * with no token configured, anyone who reaches the port; with one, loopback (unless told not to trust
+ * it) and holders of the token.
  * docs/security.md explains the choice; admin-http.ts applies it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -40,9 +41,17 @@ export function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** May this request read /status? `expected` is what the StatusTokenSource gave (or the Error it threw). */
-export function statusVerdict(remoteAddress: string | undefined, headers: IncomingHttpHeaders, expected: string | undefined | Error): StatusVerdict {
-  if (isLoopback(remoteAddress)) return { ok: true };
+/**
+ * May this request read /status? `expected` is what the StatusTokenSource gave (or the Error it
+ * threw); `trustLoopback` false (admin.trustLoopback) asks loopback callers for the token too.
+ */
+export function statusVerdict(
+  remoteAddress: string | undefined,
+  headers: IncomingHttpHeaders,
+  expected: string | undefined | Error,
+  trustLoopback = true,
+): StatusVerdict {
+  if (trustLoopback && isLoopback(remoteAddress)) return { ok: true };
   // Fail closed: a token file that cannot be read does not open /status to everyone.
   if (expected instanceof Error) return { ok: false, code: 503, message: 'the status token cannot be read; see the proxy log' };
   if (expected === undefined) return { ok: true };

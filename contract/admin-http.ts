@@ -15,6 +15,8 @@ export interface AdminHandlers {
    * and the probes stay open either way: they hold no client details and no secrets.
    */
   statusToken?: StatusTokenSource;
+  /** False: loopback callers need the token too (admin.trustLoopback); absent: they do not. */
+  trustLoopback?(): boolean;
   /** Told when the status token cannot be read (the reply says only that it cannot). */
   onTokenError?(err: Error): void;
 }
@@ -43,7 +45,7 @@ export function startAdminServer(host: string, port: number, h: AdminHandlers): 
       case '/status':
         return void readToken(h)
           .then((expected) => {
-            const v = statusVerdict(req.socket.remoteAddress, req.headers, expected);
+            const v = statusVerdict(req.socket.remoteAddress, req.headers, expected, h.trustLoopback?.() ?? true);
             if (v.ok) return send(200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
             if (v.code === 401) res.setHeader('www-authenticate', 'Bearer realm="dbproxy-admin"');
             send(v.code, 'text/plain', `${v.message}\n`);

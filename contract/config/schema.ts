@@ -220,6 +220,8 @@ export const ProxyConfigSchema = z.strictObject({
       statusToken: z.string().min(16).optional(),
       /** The same, read from this file at each request (a mounted Secret rotates without a reload). */
       statusTokenFile: z.string().min(1).optional(),
+      /** With a token: loopback callers (the host, the pod's other containers) read /status without it. */
+      trustLoopback: z.boolean().default(true),
     })
     .refine((a) => a.statusToken === undefined || a.statusTokenFile === undefined, {
       message: 'statusToken and statusTokenFile: give one of them, not both',

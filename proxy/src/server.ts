@@ -164,6 +164,7 @@ export class ProxyServer implements SessionContext {
       status: () => this.status(),
       config: () => this.configState.snapshot(),
       statusToken: () => configuredStatusToken(this.config.admin),
+      trustLoopback: () => this.config.admin.trustLoopback,
       onTokenError: (err) => this.log.error({ err: err.message }, 'the admin status token cannot be read; /status refuses non-loopback requests'),
     });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);

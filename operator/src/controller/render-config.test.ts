@@ -127,7 +127,7 @@ describe('renderConfig', () => {
 
   it("admin users become the console's admin.users (sorted), and nothing when there are none", () => {
     const s = spec({ targets: [{ host: 'db' }], auth: [{ secretRef: { name: 'a' } }], adminUsers: ['zed', 'app'] });
-    expect(ProxyConfigSchema.parse(renderConfig({ ...input, spec: s })).admin).toEqual({ listen: '0.0.0.0:9187', users: ['app', 'zed'] });
+    expect(ProxyConfigSchema.parse(renderConfig({ ...input, spec: s })).admin).toEqual({ listen: '0.0.0.0:9187', users: ['app', 'zed'], trustLoopback: true });
     // The pods' own loader accepts them: they are among the rendered users.
     expect(parseConfigText(renderConfigYaml({ ...input, spec: s }), 'config.yaml').admin.users).toEqual(['app', 'zed']);
     expect(renderConfig(input).admin).toEqual({ listen: '0.0.0.0:9187' });

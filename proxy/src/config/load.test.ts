@@ -28,7 +28,7 @@ describe('defaults', () => {
   it('fills in every default; durations come out in milliseconds', () => {
     expect(parseConfig({ targets: ['db:5433'], auth: { method: 'trust' } }, 'test')).toEqual({
       listen: '0.0.0.0:5432',
-      admin: { listen: '127.0.0.1:9187', users: [] },
+      admin: { listen: '127.0.0.1:9187', users: [], trustLoopback: true },
       targets: [{ host: 'db', port: 5433 }],
       targetGeneration: 0,
       auth: { method: 'trust', users: [] },
