@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../protocol/errors.js';
 import { AuthProtocolError, formatScramVerifier, parseScramVerifier, ScramClient, ScramServer, scramSecretFromPassword } from './scram.js';
 
 // RFC 7677 section 3: user "user", password "pencil".
@@ -74,6 +75,19 @@ describe('SCRAM-SHA-256 client against server', () => {
   it('sends no user name by default, as libpq does, and escapes one when given', () => {
     expect(new ScramClient('x', 'abc').clientFirst()).toBe('n,,n=,r=abc');
     expect(new ScramClient('x', 'abc', 'a=b,c').clientFirst()).toBe('n,,n=a=3Db=2Cc,r=abc');
+  });
+
+  it('a malformed client-first is a protocol violation of that client: 08P01, not a proxy failure', () => {
+    const s = rfcServer();
+    let thrown: unknown;
+    try {
+      s.handleClientFirst('n,,n=user,r=abc,2=IfcGNZDt08h6dYK9\uFFFDS');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(AuthProtocolError);
+    expect(thrown).toBeInstanceOf(ProtocolError);
+    expect((thrown as ProtocolError).sqlstate).toBe('08P01');
   });
 
   it('refuses a replayed client-final and a second client-first', () => {

@@ -6,12 +6,17 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BASE64, parseScramVerifier, type ScramSecret } from '../../../contract/config/password-formats.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { saslprep } from './saslprep.js';
 
 export { formatScramVerifier, parseScramVerifier, type ScramSecret } from '../../../contract/config/password-formats.js';
 
-/** A malformed or out-of-order SCRAM message; the only error this module throws. */
-export class AuthProtocolError extends Error {
+/**
+ * A malformed or out-of-order SCRAM message; the only error this module throws. A protocol
+ * violation of that one client (08P01, as PostgreSQL answers a malformed SCRAM message), not a
+ * failure of the proxy: the session ends that client with it and logs a warning, not an error.
+ */
+export class AuthProtocolError extends ProtocolError {
   override name = 'AuthProtocolError';
 }
 

@@ -21,6 +21,7 @@ import { nativeUnavailable } from '../native-conn.js';
 import { hostileAuth } from './hostile-client.js';
 import { hostileLoad } from './hostile-load.js';
 import { HOSTILE_USER, LIMIT } from './knobs.js';
+import { QUEUE_LIMIT } from '../../client/session.js';
 import { prepareDatabase } from './proxy.js';
 
 const run = promisify(execFile);
@@ -29,14 +30,18 @@ const BENCH = { name: 'bench', password: 'bench-password', superuser: true };
 const HOSTILE_PASSWORD = 'hostile-password';
 const MIB = 1024 * 1024;
 const HOSTILE_WORKERS = 192;
+/** Hostile connections the proxy admits at once (the rest are refused at its client limit). */
+const ADMITTED = HOSTILE_WORKERS - 60;
 /**
- * The proxy may grow by this much over its warmed-up size at the peak of the run (runs on a loaded
- * 2-core machine peaked 12 to 90 MiB above it). What it holds for one connection is bounded
- * (docs/configuration.md, "Limits and backpressure"): a message of at most maxMessageLength (1 MiB
- * here), the borrow queue's 1 MiB, a socket's high-water mark each way. A backstop against growth
- * without bound; the exact per-connection bounds are backpressure.int.test.ts's.
+ * How much the proxy may grow over its warmed-up size at the peak of the run, from what it may hold
+ * for one admitted connection (docs/configuration.md, "Limits and backpressure": a message of at most
+ * maxMessageLength — LIMIT here —, the borrow queue's QUEUE_LIMIT, a socket's high-water mark each
+ * way) times the connections admitted at once, plus room for garbage the collector has not reclaimed
+ * yet. Without the caps, growth follows the bytes sent (a flood alone took 200 MiB in
+ * backpressure.int.test.ts), not this; unloaded runs peaked about 230 (native) and 310 MiB (node)
+ * above the warm size with over 8,000 hostile connections.
  */
-const PEAK_GROWTH = 256 * MIB;
+const PEAK_GROWTH = ADMITTED * (LIMIT + QUEUE_LIMIT + 2 * 64 * 1024) + 128 * MIB;
 
 let db: PgInstance;
 const seed = Number(process.env['HOSTILE_LOAD_SEED'] ?? randomInt(0, 0x7fffffff));
@@ -74,7 +79,7 @@ function proxyConfig(io: 'native' | 'node'): Record<string, unknown> {
     pool: { maxConnections: 10, maxUserConnections: 5 },
     // Short, so the stalling scenarios reach them; not so short that a loaded machine trips honest clients.
     // Fewer client connections than hostile workers: some of them are refused (pgbench connects first).
-    limits: { maxClientConnections: HOSTILE_WORKERS - 60, startupTimeout: '2s', authenticationTimeout: '3s' },
+    limits: { maxClientConnections: ADMITTED, startupTimeout: '2s', authenticationTimeout: '3s' },
     maxMessageLength: LIMIT,
     logLevel: 'warn',
   };
