@@ -4,16 +4,16 @@
  * a real PostgreSQL, /status with wrong and right tokens, and refused configs; then the whole
  * captured output (and /config) is searched for every secret.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PgInstance } from './testing/postgres.js';
+import { spawnDbproxy } from './testing/proxy-process.js';
 import { waitFor } from './testing/wait.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/dbproxy');
 const PASSWORD = 'pw-Quokka-7731-secret';
 const WRONG = 'pw-Wombat-9902-guess';
 const TOKEN = 'tok-Narwhal-4417-0123456789abcdef';
@@ -59,21 +59,10 @@ describe('secrets in the proxy log', () => {
   it('never prints a password or token, at trace level, whatever happens', async () => {
     const file = path.join(dir, 'dbproxy.yaml');
     writeFileSync(file, configText());
-    child = spawn(process.execPath, [BIN, 'proxy', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    await waitFor(
-      () => {
-        if (child!.exitCode !== null) throw new Error(`proxy did not start:\n${out}`);
-        return out.includes('proxy listening');
-      },
-      () => `the proxy to start:\n${out}`,
-      { timeoutMs: 20_000 },
-    );
-    const info = JSON.parse(out.split('\n').find((l) => l.includes('proxy listening'))!) as { listen: string; admin: string };
-    const port = Number(info.listen.split(':').pop());
-    const admin = `http://127.0.0.1:${Number(info.admin.split(':').pop())}`;
+    const proxy = await spawnDbproxy(['--config', file]);
+    child = proxy.child;
+    const port = proxy.port;
+    const admin = `http://127.0.0.1:${proxy.adminPort}`;
 
     // A wrong password: refused as PostgreSQL would (28P01).
     const wrong = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: WRONG, database: 'postgres' });
@@ -95,25 +84,25 @@ describe('secrets in the proxy log', () => {
     // Refused configs: broken YAML on the password's line, then a password of the wrong type.
     writeFileSync(file, configText().replace(`password: "${PASSWORD}"`, `password: "${BROKEN}`));
     await waitFor(
-      () => out.includes('config file rejected'),
-      () => `the broken config to be refused:\n${out}`,
+      () => proxy.output().includes('config file rejected'),
+      () => `the broken config to be refused:\n${proxy.output()}`,
       { timeoutMs: 20_000 },
     );
     writeFileSync(file, configText().replace(`password: "${PASSWORD}"`, `password: ${NUMERIC}`));
     await waitFor(
-      () => out.split('config file rejected').length > 2,
-      () => `the mistyped config to be refused:\n${out}`,
+      () => proxy.output().split('config file rejected').length > 2,
+      () => `the mistyped config to be refused:\n${proxy.output()}`,
       { timeoutMs: 20_000 },
     );
     const report = await (await fetch(`${admin}/config`)).text();
     expect(report).toContain('auth.users.0.password: expected a string, got a number');
 
     for (const s of SECRETS) {
-      expect(out, `the log holds ${s}`).not.toContain(s);
+      expect(proxy.output(), `the log holds ${s}`).not.toContain(s);
       expect(report, `/config holds ${s}`).not.toContain(s);
     }
     // The searched log is the real one: it has the start and both refusals.
-    expect(out).toContain('proxy listening');
-    expect(out).toContain('not valid YAML or JSON: Missing closing');
+    expect(proxy.output()).toContain('proxy listening');
+    expect(proxy.output()).toContain('not valid YAML or JSON: Missing closing');
   }, 60_000);
 });

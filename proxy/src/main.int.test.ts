@@ -2,7 +2,7 @@
  * `bin/dbproxy proxy` as a user runs it (needs `npm run build`): quick-mode flags, config file and
  * its reload, SIGTERM drain, psql and pgbench through it.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PgInstance } from './testing/postgres.js';
+import { spawnDbproxy, type SpawnedProxy } from './testing/proxy-process.js';
 import { waitFor } from './testing/wait.js';
 
 const run = promisify(execFile);
@@ -22,42 +23,17 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => db?.stop());
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  adminPort: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`proxy did not start:\n${out}`);
-      return out.includes('proxy listening');
-    },
-    () => `the proxy to start:\n${out}`,
-    { timeoutMs: 20_000 },
-  );
-  const line = out.split('\n').find((l) => l.includes('proxy listening'))!;
-  const info = JSON.parse(line) as { listen: string; admin: string };
-  return { child, port: Number(info.listen.split(':').pop()), adminPort: Number(info.admin.split(':').pop()), output: () => out, exited };
-}
+const start = spawnDbproxy;
 
 function quick(extra: string[] = []): string[] {
   return ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--target', `127.0.0.1:${db.port}`, '--auth', 'trust', '--log-level', 'info', ...extra];
 }
 
-async function status(r: Running): Promise<{ pools: { maxConnections: number }[]; clients: { total: number } }> {
+async function status(r: SpawnedProxy): Promise<{ pools: { maxConnections: number }[]; clients: { total: number } }> {
   return (await fetch(`http://127.0.0.1:${r.adminPort}/status`)).json() as never;
 }
 
-async function configReport(r: Running): Promise<{ source: string; appliedAt: string; refused?: { problems: string[] } }> {
+async function configReport(r: SpawnedProxy): Promise<{ source: string; appliedAt: string; refused?: { problems: string[] } }> {
   return (await fetch(`http://127.0.0.1:${r.adminPort}/config`)).json() as never;
 }
 

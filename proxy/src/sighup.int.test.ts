@@ -2,7 +2,7 @@
  * SIGHUP on `bin/dbproxy proxy` (needs `npm run build`): the config file is re-read and applied (pool
  * size, users), a bad one is logged and the old one kept, and the process never dies of it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +10,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './testing/ports.js';
 import { startPostgres, type PgInstance } from './testing/postgres.js';
+import { spawnDbproxy, type SpawnedProxy } from './testing/proxy-process.js';
 import { waitFor } from './testing/wait.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/dbproxy');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dbproxy-sighup-'));
 let db: PgInstance;
 const children: ChildProcess[] = [];
@@ -27,21 +27,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(args: string[]): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`proxy did not start:\n${out}`);
-      return out.includes('proxy listening');
-    },
-    () => `the proxy to start:\n${out}`,
-  );
-  return { child, output: () => out, exited };
+async function start(args: string[]): Promise<SpawnedProxy> {
+  const r = await spawnDbproxy(args);
+  children.push(r.child);
+  return r;
 }
 
 describe('SIGHUP', () => {

@@ -1,7 +1,8 @@
 /**
- * Test support: `bin/dbproxy proxy --config FILE` as its own process (needs `npm run build`), on
- * free loopback ports, with what a load test watches: whether it is up, its resident memory from
- * /proc, its /status, and the tail of its output.
+ * Test support: `bin/dbproxy proxy` as its own process (needs `npm run build`). startProxyProcess:
+ * from a config, on free loopback ports, with what a load test watches (whether it is up, its
+ * resident memory from /proc, its /status, the tail of its output); spawnDbproxy: with the given
+ * arguments, as a user runs it, until it says it listens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,35 @@ export interface ProxyProcess {
   /** The last 64 KiB the process wrote (stdout and stderr). */
   output(): string;
   stop(): Promise<void>;
+}
+
+export interface SpawnedProxy {
+  child: ChildProcess;
+  /** The ports its "proxy listening" line names. */
+  port: number;
+  adminPort: number;
+  /** Everything it wrote so far (stdout and stderr). */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `bin/dbproxy proxy ARGS`, once it logs "proxy listening"; rejects with its output if it exits first. */
+export async function spawnDbproxy(args: string[]): Promise<SpawnedProxy> {
+  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`proxy did not start:\n${out}`);
+      return out.includes('proxy listening');
+    },
+    () => `the proxy to start:\n${out}`,
+  );
+  const line = out.split('\n').find((l) => l.includes('proxy listening'))!;
+  const info = JSON.parse(line) as { listen: string; admin: string };
+  return { child, port: Number(info.listen.split(':').pop()), adminPort: Number(info.admin.split(':').pop()), output: () => out, exited };
 }
 
 /** Starts the proxy with `config` (file shape; listen and admin.listen are set here). */
