@@ -151,13 +151,13 @@ export class ProxyMetrics {
         this.set(source.tlsNotAfter?.() ?? 0);
       },
     });
-    this.tlsReloads = new Counter({
-      name: 'dbproxy_tls_certificate_reloads_total',
-      help: 'Changes of the client-leg TLS certificate files seen, by result (success: new handshakes get the new certificate; failure: refused, the running one stays).',
-      labelNames: ['result'],
+    this.tlsReloads = zeroedCounter(
       registers,
-    });
-    for (const result of ['success', 'failure']) this.tlsReloads.inc({ result }, 0);
+      'dbproxy_tls_certificate_reloads_total',
+      'Changes of the client-leg TLS certificate files seen, by result (success: new handshakes get the new certificate; failure: refused, the running one stays).',
+      'result',
+      ['success', 'failure'],
+    );
     new Gauge({
       name: 'dbproxy_io_connections',
       help: 'Open connections by leg (client, backend) and by the mover that carries their bytes (native I/O core, or Node sockets for TLS and where the core is not built).',
@@ -205,27 +205,27 @@ export class ProxyMetrics {
       labelNames: ['reason', ...POOL_LABELS],
       registers,
     });
-    this.setupFailures = new Counter({
-      name: 'dbproxy_client_connection_setup_failures_total',
-      help: 'Client connections refused before they were ready for queries, by reason (auth, tls, limits, timeout, backend, protocol, unsupported, shutdown).',
-      labelNames: ['reason'],
+    this.setupFailures = zeroedCounter(
       registers,
-    });
-    for (const reason of SETUP_FAILURES) this.setupFailures.inc({ reason }, 0);
-    this.limitRefusals = new Counter({
-      name: 'dbproxy_client_connections_refused_total',
-      help: 'Client connections refused or closed by one of the limits, by reason (max_client_connections, max_client_connections_per_user, startup_timeout, authentication_timeout).',
-      labelNames: ['reason'],
+      'dbproxy_client_connection_setup_failures_total',
+      'Client connections refused before they were ready for queries, by reason (auth, tls, limits, timeout, backend, protocol, unsupported, shutdown).',
+      'reason',
+      SETUP_FAILURES,
+    );
+    this.limitRefusals = zeroedCounter(
       registers,
-    });
-    for (const reason of LIMIT_REASONS) this.limitRefusals.inc({ reason }, 0);
-    this.cancelRequests = new Counter({
-      name: 'dbproxy_cancel_requests_total',
-      help: "CancelRequests, by result: local (sent to the database server running that client's request), not_running (its client runs nothing now), forwarded (to the peer proxy that owns the key), forward_failed, busy (too many forwards in flight), unknown (no such key here or on a peer).",
-      labelNames: ['result'],
+      'dbproxy_client_connections_refused_total',
+      'Client connections refused or closed by one of the limits, by reason (max_client_connections, max_client_connections_per_user, startup_timeout, authentication_timeout).',
+      'reason',
+      LIMIT_REASONS,
+    );
+    this.cancelRequests = zeroedCounter(
       registers,
-    });
-    for (const result of CANCEL_RESULTS) this.cancelRequests.inc({ result }, 0);
+      'dbproxy_cancel_requests_total',
+      "CancelRequests, by result: local (sent to the database server running that client's request), not_running (its client runs nothing now), forwarded (to the peer proxy that owns the key), forward_failed, busy (too many forwards in flight), unknown (no such key here or on a peer).",
+      'result',
+      CANCEL_RESULTS,
+    );
     this.sessionErrors = new Counter({
       name: 'dbproxy_client_session_errors_total',
       help: 'Client sessions ended on an error in their own handling, by kind (protocol_violation, server_message, internal).',
@@ -298,6 +298,13 @@ export class ProxyMetrics {
   limitReached(reason: LimitReason): void {
     this.limitRefusals.inc({ reason });
   }
+}
+
+/** A counter with one label, every value of which is exported from the start (at 0), so rates work before the first event. */
+function zeroedCounter<L extends string>(registers: Registry[], name: string, help: string, label: L, values: readonly string[]): Counter<L> {
+  const c = new Counter<L>({ name, help, labelNames: [label], registers });
+  for (const v of values) c.inc({ [label]: v } as Partial<Record<L, string>>, 0);
+  return c;
 }
 
 function labelsOf(p: PoolLabels): Record<PoolLabel, string> {
