@@ -40,16 +40,19 @@ describe('adminTokenOf', () => {
 });
 
 describe('the token in the desired objects', () => {
-  it('goes into Secret X-proxy-admin-token, before the config Secret, and into the config the pods load', () => {
-    const configYaml = renderConfigYaml({
+  const configWith = (adminToken: string | undefined) =>
+    renderConfigYaml({
       spec: spec(),
       users: [{ username: 'app', password: 'pw' }],
       writer: 'db:5432',
       fallbackTargets: [],
       poolSize: 5,
       targetGeneration: 1,
-      adminToken: TOKEN,
+      ...(adminToken !== undefined && { adminToken }),
     });
+
+  it('goes into Secret X-proxy-admin-token, before the config Secret, and into the config the pods load', () => {
+    const configYaml = configWith(TOKEN);
     const config = parseConfigText(configYaml, 'config.yaml');
     expect(config.admin).toMatchObject({ listen: '0.0.0.0:9187', statusToken: TOKEN });
     const objs = desiredObjects({ name: 'orders', namespace: 'shop', uid: 'u', spec: spec(), configYaml, defaultImage: 'img', adminToken: TOKEN });
@@ -63,14 +66,7 @@ describe('the token in the desired objects', () => {
   });
 
   it('without a token: no token Secret and no statusToken', () => {
-    const configYaml = renderConfigYaml({
-      spec: spec(),
-      users: [{ username: 'app', password: 'pw' }],
-      writer: 'db:5432',
-      fallbackTargets: [],
-      poolSize: 5,
-      targetGeneration: 1,
-    });
+    const configYaml = configWith(undefined);
     expect(parseConfigText(configYaml, 'config.yaml').admin.statusToken).toBeUndefined();
     const objs = desiredObjects({ name: 'orders', namespace: 'shop', uid: 'u', spec: spec(), configYaml, defaultImage: 'img' });
     expect(objs.some((o) => o.metadata?.name === 'orders-proxy-admin-token')).toBe(false);
