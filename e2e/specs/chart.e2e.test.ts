@@ -36,7 +36,7 @@ type Doc = {
   kind: string;
   metadata: { name: string; namespace?: string };
   spec?: any;
-  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[];
 };
 
 async function render(extra: string[] = []): Promise<Doc[]> {
@@ -46,7 +46,7 @@ async function render(extra: string[] = []): Promise<Doc[]> {
     .filter(Boolean);
 }
 
-type Review = { namespace: string; verb: string; group: string; resource: string };
+type Review = { namespace: string; verb: string; group: string; resource: string; name?: string };
 
 /** One SubjectAccessReview per check for `user` (a ServiceAccount of namespace saNs), created in one kubectl call. */
 async function allowed(user: string, saNs: string, checks: Review[]): Promise<boolean[]> {
@@ -62,6 +62,7 @@ async function allowed(user: string, saNs: string, checks: Review[]): Promise<bo
         group: c.group,
         resource: c.resource.split('/')[0],
         subresource: c.resource.split('/')[1] ?? '',
+        name: c.name ?? '',
       },
     },
   }));
@@ -72,17 +73,25 @@ async function allowed(user: string, saNs: string, checks: Review[]): Promise<bo
   return answers.map((a) => a.status.allowed);
 }
 
-const asChecks = (permissions: { group: string; resource: string; verbs: string[] }[], namespace: string): Review[] =>
-  permissions.flatMap((p) => p.verbs.map((verb) => ({ namespace, verb, group: p.group, resource: p.resource })));
-const named = (c: Review) => `${c.verb} ${c.resource} (${c.group || 'core'}) in ${c.namespace || 'all namespaces'}`;
+type Grant = { group: string; resource: string; verbs: string[]; resourceNames?: string[] };
+/** One check per verb (and per resource name, for a rule limited to names). */
+const asChecks = (permissions: Grant[], namespace: string): Review[] =>
+  permissions.flatMap((p) =>
+    p.verbs.flatMap((verb) =>
+      (p.resourceNames ?? [undefined]).map((name) => ({ namespace, verb, group: p.group, resource: p.resource, ...(name ? { name } : {}) })),
+    ),
+  );
+const named = (c: Review) => `${c.verb} ${c.resource}${c.name ? `/${c.name}` : ''} (${c.group || 'core'}) in ${c.namespace || 'all namespaces'}`;
 
 /** Every (group|resource|verb) a set of RBAC rules grants. */
 function grants(rules: Doc['rules']): Set<string> {
   const out = new Set<string>();
-  for (const rule of rules ?? []) for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) out.add(`${g}|${r}|${v}`);
+  for (const rule of rules ?? [])
+    for (const g of rule.apiGroups)
+      for (const r of rule.resources) for (const v of rule.verbs) out.add(`${g}|${r}|${v}|${(rule.resourceNames ?? []).join(',')}`);
   return out;
 }
-const keys = (ps: { group: string; resource: string; verbs: string[] }[]) => new Set(ps.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
+const keys = (ps: Grant[]) => new Set(ps.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}|${(p.resourceNames ?? []).join(',')}`)));
 
 beforeAll(async () => {
   ns = await createNamespace('dbp-chart');
@@ -222,10 +231,11 @@ describeOnPlane('charts/dbproxy-operator', () => {
   });
 
   it('grants the operator ServiceAccount every call the operator makes, in each watched namespace', async () => {
-    const { source, permissions, namespaced } = await operatorPermissions();
+    const { source, namespaced, lease } = await operatorPermissions();
     const user = `system:serviceaccount:${ns}:dbp-dbproxy-operator`;
     // One SubjectAccessReview per (resource, verb): what `auth can-i --as` asks. The Lease lives in ns.
-    const checks = [...asChecks(permissions, ns), ...asChecks(namespaced, ns2)];
+    // The TokenReview bindings are off by default in this mode (nothing cluster-wide).
+    const checks = [...asChecks([...namespaced, ...lease], ns), ...asChecks(namespaced, ns2)];
     const answers = await allowed(user, ns, checks);
     const denied = checks.filter((_, i) => !answers[i]).map(named);
     expect(denied, `checked against ${source}`).toEqual([]);
@@ -260,6 +270,16 @@ describeOnPlane('charts/dbproxy-operator', () => {
     ];
     const answers = await allowed(user, other, checks);
     expect(checks.filter((_, i) => !answers[i]).map(named), `checked against ${source}`).toEqual([]);
+    // It may bind system:auth-delegator (the TokenReview bindings) and no other role.
+    const escalations: Review[] = ['cluster-admin', 'admin', 'edit'].map((name) => ({
+      namespace: '',
+      verb: 'bind',
+      group: 'rbac.authorization.k8s.io',
+      resource: 'clusterroles',
+      name,
+    }));
+    const granted = await allowed(user, other, escalations);
+    expect(escalations.filter((_, i) => granted[i]).map(named)).toEqual([]);
   });
 
   it('lets the installed operator reconcile a DBProxy with only its ServiceAccount', async () => {
@@ -320,11 +340,19 @@ describeOnPlane('charts/dbproxy-operator', () => {
   });
 
   it('grants nothing beyond that list', async () => {
-    const { permissions, namespaced, lease } = await operatorPermissions();
+    const { permissions, namespaced, lease, tokenReview } = await operatorPermissions();
     const role = (await render()).find((d) => d.kind === 'ClusterRole')!;
     const needed = keys(permissions);
     const extra = [...grants(role.rules)].filter((k) => !needed.has(k));
     expect(extra).toEqual([]);
+    expect([...grants((await render(['--set', 'tokenReviewBindings=false'])).find((d) => d.kind === 'ClusterRole')!.rules)].sort()).toEqual(
+      [...keys(permissions.filter((p) => !tokenReview.includes(p)))].sort(),
+    );
+    // Namespaced with tokenReviewBindings: one ClusterRole holding exactly the bindings' rows.
+    const small = (await render(['--set', 'watchNamespaces={shop}', '--set', 'tokenReviewBindings=true'])).filter((d) => d.kind === 'ClusterRole');
+    expect(small.map((d) => [d.metadata.name, [...grants(d.rules)].sort()])).toEqual([
+      [`${RELEASE}-dbproxy-operator-token-review-bindings`, [...keys(tokenReview)].sort()],
+    ]);
     // The namespaced mode: each watched namespace's Role is exactly the namespaced list, the Lease's the Lease's.
     const roles = (await render(['--set', 'watchNamespaces={shop,billing}'])).filter((d) => d.kind === 'Role');
     for (const r of roles) {

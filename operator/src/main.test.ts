@@ -7,6 +7,7 @@ describe('parseOperatorArgs', () => {
   it('has the documented defaults', () => {
     expect(parse([], { POD_NAMESPACE: 'dbproxy-system', POD_NAME: 'op-0' })).toMatchObject({
       watchNamespaces: [],
+      tokenReviewBindings: true,
       operatorPeer: { namespace: 'dbproxy-system', podLabels: { 'app.kubernetes.io/name': 'dbproxy-operator' } },
       leaseNamespace: 'dbproxy-system',
       metricsHost: '0.0.0.0',
@@ -42,6 +43,13 @@ describe('parseOperatorArgs', () => {
     expect(() => parse(['--watch-namespaces', 'a,Bad_NS'])).toThrow(/"Bad_NS" is not a namespace name/);
   });
 
+  it('creates TokenReview bindings cluster-wide by default, not when namespaced unless told to', () => {
+    expect(parse([]).tokenReviewBindings).toBe(true);
+    expect(parse(['--watch-namespaces', 'a']).tokenReviewBindings).toBe(false);
+    expect(parse(['--watch-namespaces', 'a', '--token-review-bindings', 'true']).tokenReviewBindings).toBe(true);
+    expect(parse(['--token-review-bindings=false']).tokenReviewBindings).toBe(false);
+  });
+
   it("knows its own pods for the proxies' NetworkPolicies", () => {
     expect(
       parse(['--operator-pod-labels', 'app.kubernetes.io/name=dbproxy-operator,app.kubernetes.io/instance=dbp'], { POD_NAMESPACE: 'ops' }).operatorPeer,
@@ -63,6 +71,7 @@ describe('parseOperatorArgs', () => {
     [['--log-level', 'loud'], /--log-level/],
     [['--proxy-image-pull-policy', 'always'], /--proxy-image-pull-policy "always": expected Always\|IfNotPresent\|Never/],
     [['--proxy-image-pull-secrets', 'Reg_A'], /"Reg_A" is not a Secret name/],
+    [['--token-review-bindings', 'yes'], /--token-review-bindings "yes": expected true or false/],
     [['--bogus'], /Unknown option '--bogus'/],
   ])('%j is a UsageError with a clear message', (argv, msg) => {
     expect(() => parseOperatorArgs(argv, {})).toThrow(msg);

@@ -29,6 +29,9 @@ export const LEASE_NAME = 'dbproxy-operator';
 export const USAGE = `usage: dbproxy operator [flags]
   --watch-namespaces A,B   reconcile DBProxies in these namespaces only, with no cluster-wide reads (default: all)
   --watch-namespace NS     deprecated alias of --watch-namespaces (one namespace; both may be given)
+  --token-review-bindings true|false
+                           create the ClusterRoleBinding (to system:auth-delegator) that spec.kubernetesAuth needs
+                           for each such DBProxy (default: true cluster-wide, false with --watch-namespaces)
   --lease-namespace NS     namespace of the Lease "${LEASE_NAME}" (default: $POD_NAMESPACE, the service account's, or default)
   --metrics-listen H:P     admin HTTP: /metrics /healthz /readyz /status (default 0.0.0.0:8080)
   --proxy-image IMAGE      default proxy image (default: $DBPROXY_PROXY_IMAGE or ${DEFAULT_PROXY_IMAGE})
@@ -43,6 +46,8 @@ Kubernetes access: $KUBECONFIG, ~/.kube/config, or the in-cluster service accoun
 export interface OperatorOptions {
   /** Empty: all namespaces. */
   watchNamespaces: string[];
+  /** Whether the operator creates each spec.kubernetesAuth DBProxy's TokenReview ClusterRoleBinding. */
+  tokenReviewBindings: boolean;
   /** Undefined when the operator does not know its namespace (run outside a pod, no $POD_NAMESPACE). */
   operatorPeer: OperatorPeer | undefined;
   leaseNamespace: string;
@@ -71,6 +76,7 @@ function parseFlags(argv: string[]) {
       options: {
         'watch-namespace': { type: 'string' },
         'watch-namespaces': { type: 'string' },
+        'token-review-bindings': { type: 'string' },
         'operator-pod-labels': { type: 'string' },
         'lease-namespace': { type: 'string' },
         'metrics-listen': { type: 'string' },
@@ -104,6 +110,7 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   const podLabels = labelList(values['operator-pod-labels'] ?? 'app.kubernetes.io/name=dbproxy-operator');
   return {
     watchNamespaces,
+    tokenReviewBindings: booleanFlag('token-review-bindings', values['token-review-bindings'], watchNamespaces.length === 0),
     operatorPeer: ownNamespace ? { namespace: ownNamespace, podLabels } : undefined,
     leaseNamespace: values['lease-namespace'] ?? env['POD_NAMESPACE'] ?? serviceAccountNamespace() ?? 'default',
     metricsHost: hp.host,
@@ -115,6 +122,12 @@ export function parseOperatorArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     // Unique per process: a restarted pod with the same name must not think it still holds the Lease.
     identity: `${env['POD_NAME'] ?? hostname()}_${randomUUID().slice(0, 8)}`,
   };
+}
+
+function booleanFlag(name: string, value: string | undefined, byDefault: boolean): boolean {
+  if (value === undefined) return byDefault;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new UsageError(`--${name} "${value}": expected true or false`);
 }
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -217,6 +230,7 @@ export async function startOperator(o: OperatorOptions, deps: { kc?: KubeConfig;
         defaultImage: o.proxyImage,
         defaultPull: o.proxyPull,
         watchNamespaces: o.watchNamespaces,
+        tokenReviewBindings: o.tokenReviewBindings,
         operatorPeer: o.operatorPeer,
         concurrency: o.concurrency,
       }).then((c) => {

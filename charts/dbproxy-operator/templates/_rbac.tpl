@@ -56,6 +56,30 @@ leader election. Server-side apply is the `patch` verb.
   verbs: [get, create, update]
 {{- end -}}
 
+{{- define "dbproxy-operator.rules.tokenReview" -}}
+# The TokenReview ClusterRoleBinding of each spec.kubernetesAuth DBProxy (--token-review-bindings):
+# bind only system:auth-delegator, to nothing but the proxy pods' ServiceAccounts.
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [clusterrolebindings]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [clusterroles]
+  resourceNames: ["system:auth-delegator"]
+  verbs: [bind]
+{{- end -}}
+
+{{- /* "true" or "false": tokenReviewBindings, or by default whether the install is cluster-wide. */ -}}
+{{- define "dbproxy-operator.tokenReviewBindings" -}}
+{{- $v := .Values.tokenReviewBindings -}}
+{{- if or (kindIs "invalid" $v) (eq (toString $v) "") -}}
+{{- eq (include "dbproxy-operator.watchNamespaces" .) "" -}}
+{{- else if or (eq (toString $v) "true") (eq (toString $v) "false") -}}
+{{- toString $v -}}
+{{- else -}}
+{{- fail (printf "tokenReviewBindings: %q is not true, false or empty" (toString $v)) -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* The watched namespaces: watchNamespaces plus the deprecated watchNamespace, sorted, unique. */ -}}
 {{- define "dbproxy-operator.watchNamespaces" -}}
 {{- $all := concat (.Values.watchNamespaces | default list) (ternary (list .Values.watchNamespace) list (ne (.Values.watchNamespace | default "") "")) -}}

@@ -14,7 +14,8 @@ export interface OperatorProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startOperator(opts: { name: string; namespace: string; image: string }): Promise<OperatorProcess> {
+/** `args`: more flags, after the ones every spec uses. */
+export async function startOperator(opts: { name: string; namespace: string; image: string; args?: string[] }): Promise<OperatorProcess> {
   const port = await freePort();
   const logDir = path.join(ROOT, '.cache/kube/e2e-logs');
   mkdirSync(logDir, { recursive: true });
@@ -35,6 +36,7 @@ export async function startOperator(opts: { name: string; namespace: string; ima
       opts.image,
       '--log-level',
       'debug',
+      ...(opts.args ?? []),
     ],
     {
       stdio: ['ignore', log, log],

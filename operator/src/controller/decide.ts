@@ -21,6 +21,7 @@ import { poolSizePerPod, readerPoolSizePerPod } from './pool-size.js';
 import { renderConfigYaml } from './render-config.js';
 import { resolveSecrets, type SecretLookup } from './secrets.js';
 import { computeStatus, statusEqual, type DeploymentView } from './status.js';
+import { notBoundEvent, tokenReviewBinding } from './token-review.js';
 import { candidateEndpoints, chooseWriter, fallbackEndpoints, type EndpointSliceLike } from './targets.js';
 
 export interface Observed {
@@ -42,6 +43,8 @@ export interface Observed {
   podMonitorsServed?: boolean | undefined;
   /** What each proxy pod said on /config (pod-config.ts); undefined: the pods were not asked. */
   podConfigs?: PodConfigReport[] | undefined;
+  /** Whether this operator creates the TokenReview ClusterRoleBinding of spec.kubernetesAuth (token-review.ts). */
+  tokenReviewBindings?: boolean | undefined;
 }
 
 export interface ProbePlan {
@@ -183,7 +186,10 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
     adminToken,
   });
   const monitor = podMonitorPlan({ name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, spec }, o.podMonitorsServed);
-  const actions = plan([...desired, ...monitor.desired], o.children);
+  // Last: an operator without RBAC for it still applies everything else first (then Ready=False says why).
+  const ids = { name: metadata.name, namespace: metadata.namespace, uid: metadata.uid };
+  const binding = spec.kubernetesAuth && o.tokenReviewBindings ? [tokenReviewBinding(ids)] : [];
+  const actions = plan([...desired, ...monitor.desired, ...binding], o.children);
 
   const config = o.podConfigs && podConfigView(o, actions, o.podConfigs);
   const statusInput = {
@@ -201,6 +207,8 @@ function decideValid(o: Observed, spec: DBProxySpec, users: { username: string; 
   };
   const status = computeStatus(statusInput);
   const events: EventSpec[] = [...monitor.events];
+  if (spec.kubernetesAuth && !o.tokenReviewBindings && o.dbproxy.status?.observedGeneration !== metadata.generation)
+    events.push(notBoundEvent(metadata.namespace, metadata.name));
   if (choice.changed && choice.writer !== undefined) {
     events.push({
       type: 'Normal',

@@ -26,6 +26,7 @@ import { NamespacesInformer, collectionPath } from './namespaces-informer.js';
 import { reconcile, type Cache, type Caches, type ReconcileDeps } from './reconcile.js';
 import { dbproxiesForSlice, keyOf, referencedSecrets } from './refs.js';
 import { SecretWatches } from './secret-watches.js';
+import { bindingOwner } from './token-review.js';
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -37,6 +38,8 @@ export interface ControllerOptions {
   watchNamespaces: readonly string[];
   /** The operator's own pods, admitted by every DBProxy NetworkPolicy to the admin port. */
   operatorPeer?: OperatorPeer | undefined;
+  /** Create each spec.kubernetesAuth DBProxy's TokenReview ClusterRoleBinding (token-review.ts). */
+  tokenReviewBindings: boolean;
   concurrency?: number;
   resyncMs?: number;
 }
@@ -119,6 +122,28 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     get: (ns, name) => (secretWatches.get(ns, name) as KubernetesObject | undefined) ?? caches.ownSecrets.get(ns, name),
     list: (ns) => caches.ownSecrets.list(ns),
   };
+  // Cluster-scoped: one informer whatever the watched namespaces; a binding counts only if its DBProxy is watched.
+  const bindingsInformer = o.tokenReviewBindings
+    ? new Informer<KubernetesObject>({
+        kc,
+        path: collectionPath('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', undefined),
+        labelSelector: MANAGED_BY_SELECTOR,
+        resyncMs,
+        log: log.child({ informer: 'clusterrolebindings' }),
+      })
+    : undefined;
+  const watched = (b: KubernetesObject) => {
+    const owner = bindingOwner(b);
+    return owner && (namespaces.length === 0 || namespaces.includes(owner.namespace)) ? owner.key : undefined;
+  };
+  const clusterRoleBindings: Cache<KubernetesObject> | undefined = bindingsInformer && {
+    get: (_ns, name) => [bindingsInformer.get(undefined, name)].find((b) => b && watched(b)),
+    list: () => bindingsInformer.list().filter((b) => watched(b) !== undefined),
+  };
+  // A binding whose DBProxy is gone (deleted while no operator ran) is found on the first list and removed.
+  const onBinding = (b: KubernetesObject) => add(watched(b));
+  for (const on of ['onAdd', 'onUpdate', 'onDelete', 'onResync'] as const) bindingsInformer?.[on](onBinding);
+
   const onSlice = (s: KubernetesObject) => dbproxiesForSlice(s, dbp.list(s.metadata?.namespace)).forEach(add);
   caches.endpointSlices.onAdd(onSlice);
   caches.endpointSlices.onUpdate(onSlice);
@@ -133,14 +158,14 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     log: log.child({ component: 'podmonitors' }),
   });
 
-  const all = Object.values(caches);
+  const all = [...Object.values(caches), ...(bindingsInformer ? [bindingsInformer] : [])];
   await Promise.all(all.map((i) => i.start()));
   log.info({ namespaces: namespaces.length ? namespaces : '(all)' }, 'caches synced; reconciling');
 
   const deps: ReconcileDeps = {
     kc,
     log,
-    caches: { ...caches, secrets } as unknown as Caches,
+    caches: { ...caches, secrets, clusterRoleBindings } as unknown as Caches,
     prober,
     api: { applyObject, applyStatus, deleteObject },
     events: new EventRecorder(kc, MANAGER),

@@ -6,10 +6,11 @@ import { OPERATOR_PERMISSIONS } from './permissions.js';
 
 it('docs/install.md lists exactly the permissions the operator declares', () => {
   const doc = readFileSync(path.resolve(import.meta.dirname, '../../../docs/install.md'), 'utf8');
-  const rows = [...doc.matchAll(/^\| `([^`]*)` \| `([^`]+)` \| ([a-z, ]+) \|$/gm)].map((m) => ({
+  const rows = [...doc.matchAll(/^\| `([^`]*)` \| `([^`]+)` \| ([a-z, ]+) \| (?:`([^`]+)`)? *\|$/gm)].map((m) => ({
     group: m[1] === '""' ? '' : m[1]!,
     resource: m[2]!,
     verbs: m[3]!.split(', '),
+    ...(m[4] !== undefined ? { resourceNames: m[4].split('`, `') } : {}),
   }));
   expect(rows.length).toBeGreaterThan(0);
   expect(rows).toEqual(OPERATOR_PERMISSIONS);

@@ -15,14 +15,22 @@
  * - events are created, then patched to bump their count;
  * - leader election reads, creates and updates one Lease.
  *
+ * - the TokenReview ClusterRoleBindings of spec.kubernetesAuth (token-review.ts): the bindings, and
+ *   `bind` on the one ClusterRole they reference, so the operator can bind nothing else.
+ *
  * Cluster-wide install: one ClusterRole with all of these. Namespaced install (the chart's
  * watchNamespaces): a Role with NAMESPACED_PERMISSIONS in each watched namespace and a Role with
- * LEASE_PERMISSIONS in the Lease's namespace; nothing cluster-wide.
+ * LEASE_PERMISSIONS in the Lease's namespace; nothing cluster-wide unless the chart's
+ * tokenReviewBindings asks for a ClusterRole with TOKEN_REVIEW_PERMISSIONS.
  */
+import { TOKEN_REVIEW_ROLE } from './token-review.js';
+
 export interface Permission {
   group: string;
   resource: string;
   verbs: string[];
+  /** Only these objects (RBAC resourceNames); absent: any. */
+  resourceNames?: string[];
 }
 
 const CHILD_VERBS = ['list', 'watch', 'create', 'patch', 'delete'];
@@ -45,12 +53,18 @@ export const OPERATOR_PERMISSIONS: Permission[] = [
   { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'] },
+  { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verbs: CHILD_VERBS },
+  { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verbs: ['bind'], resourceNames: [TOKEN_REVIEW_ROLE] },
 ];
 
 const isLease = (p: Permission) => p.group === 'coordination.k8s.io' && p.resource === 'leases';
+const isTokenReview = (p: Permission) => p.group === 'rbac.authorization.k8s.io' && p.resource.startsWith('cluster');
 
 /** What a namespaced install grants in each watched namespace. */
-export const NAMESPACED_PERMISSIONS: Permission[] = OPERATOR_PERMISSIONS.filter((p) => !isLease(p));
+export const NAMESPACED_PERMISSIONS: Permission[] = OPERATOR_PERMISSIONS.filter((p) => !isLease(p) && !isTokenReview(p));
+
+/** What --token-review-bindings needs, cluster-wide (the bindings are cluster-scoped). */
+export const TOKEN_REVIEW_PERMISSIONS: Permission[] = OPERATOR_PERMISSIONS.filter(isTokenReview);
 
 /** What it grants in the Lease's namespace (leader election only). */
 export const LEASE_PERMISSIONS: Permission[] = OPERATOR_PERMISSIONS.filter(isLease);

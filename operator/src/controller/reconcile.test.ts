@@ -9,6 +9,7 @@ import type { TargetHealth } from '../../../contract/health/writer.js';
 import type { DBProxy } from '../api/v1alpha1/schema.js';
 import { OperatorMetrics } from '../metrics.js';
 import type { ProbePlan } from './decide.js';
+import { tokenReviewBinding } from './token-review.js';
 import { reconcile, type ApiWriter, type Cache, type Caches, type ReconcileDeps } from './reconcile.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -94,6 +95,37 @@ describe('reconcile', () => {
     await reconcile('shop/orders', t.deps);
     expect(t.sent).toEqual([]);
     expect(t.probes.get('shop/orders')).toBeUndefined();
+  });
+
+  it("a deleted DBProxy's TokenReview bindings are deleted (any uid), other DBProxies' are not", async () => {
+    const t = setup();
+    (t.caches.dbproxies as unknown as MemCache<KubernetesObject>).items = [];
+    t.caches.clusterRoleBindings = new MemCache([
+      tokenReviewBinding({ name: 'orders', namespace: 'shop', uid: 'u-0' }),
+      tokenReviewBinding({ name: 'orders', namespace: 'billing', uid: 'u-9' }),
+      tokenReviewBinding({ name: 'orders-2', namespace: 'shop', uid: 'u-8' }),
+    ]);
+    await reconcile('shop/orders', t.deps);
+    expect(t.sent).toEqual(['delete ClusterRoleBinding/dbproxy:shop:orders:token-review']);
+  });
+
+  it('a live DBProxy counts only the binding with its own uid as its child', async () => {
+    const t = setup();
+    t.x.spec = {
+      targets: [{ host: '10.0.0.1' }],
+      auth: [{ secretRef: { name: 'app' } }],
+      tls: { secretRef: { name: 'tls' } },
+      kubernetesAuth: { rules: [{ serviceAccount: { name: 'web' }, users: ['app'] }] },
+    };
+    (t.caches.secrets as MemCache<KubernetesObject>).items.push({
+      metadata: { name: 'tls', namespace: 'shop' },
+      data: { 'tls.crt': b64('c'), 'tls.key': b64('k') },
+    } as KubernetesObject);
+    t.caches.clusterRoleBindings = new MemCache([tokenReviewBinding({ name: 'orders', namespace: 'shop', uid: 'u-0' })]);
+    await reconcile('shop/orders', t.deps);
+    // The old incarnation's binding is not this one's child: it is applied again (taken over), not deleted.
+    expect(t.sent).toContain('apply ClusterRoleBinding/dbproxy:shop:orders:token-review');
+    expect(t.sent.at(-1)).toBe('apply ClusterRoleBinding/dbproxy:shop:orders:token-review');
   });
 
   it('Invalid from the apiserver becomes Ready=False ApplyFailed and a Warning, not a crash loop', async () => {

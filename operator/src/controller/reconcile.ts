@@ -20,6 +20,7 @@ import type { ProxyPull } from './desired.js';
 import { NETWORK_POLICY, forTypedSerializer, type OperatorPeer } from './network-policy.js';
 import type { Obj } from './desired.js';
 import type { EndpointSliceLike } from './targets.js';
+import { bindingOwner } from './token-review.js';
 
 /** What reconcile reads from an informer (Informer<T> satisfies it). */
 export interface Cache<T> {
@@ -44,6 +45,8 @@ export type ChildCache = (typeof CHILD_KINDS)[number]['cache'];
 export interface Caches extends Record<ChildCache, Cache<KubernetesObject>> {
   dbproxies: Cache<DBProxy>;
   endpointSlices: Cache<KubernetesObject>;
+  /** The TokenReview ClusterRoleBindings (token-review.ts); absent where this operator does not manage them. */
+  clusterRoleBindings?: Cache<KubernetesObject> | undefined;
 }
 
 export interface ApiWriter {
@@ -84,9 +87,11 @@ export async function reconcile(key: string, d: ReconcileDeps): Promise<Reconcil
   const [namespace = '', name = ''] = key.split('/');
   const x = d.caches.dbproxies.get(namespace, name);
   if (!x?.metadata.uid || (x.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
-    // Gone (or going): the garbage collector removes the children through their owner references.
+    // Gone (or going): the garbage collector removes the children through their owner references,
+    // all but the cluster-scoped binding, which cannot have a namespaced owner.
     d.prober.remove(key);
     d.metrics.forgetDBProxy(key);
+    await deleteBindingsOf(key, d);
     return;
   }
   await d.podMonitors?.refresh();
@@ -126,6 +131,9 @@ function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observe
       if (owned) children.push({ ...o, apiVersion: c.apiVersion, kind: c.kind });
     }
   }
+  for (const o of d.caches.clusterRoleBindings?.list() ?? []) {
+    if (bindingOwner(o)?.uid === x.metadata.uid) children.push({ ...o, apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' });
+  }
   for (const o of d.podMonitors?.list(ns) ?? []) {
     const owned = o.metadata?.ownerReferences?.some((r) => r.controller && r.uid === x.metadata.uid);
     if (owned) children.push({ ...o, apiVersion: POD_MONITOR.apiVersion, kind: POD_MONITOR.kind });
@@ -141,7 +149,18 @@ function observe(x: Observed['dbproxy'], key: string, d: ReconcileDeps): Observe
     defaultPull: d.defaultPull,
     operatorPeer: d.operatorPeer,
     podMonitorsServed: d.podMonitors?.served,
+    tokenReviewBindings: d.caches.clusterRoleBindings !== undefined,
   };
+}
+
+/** The bindings a DBProxy that is gone left behind (under any uid: an old incarnation's too). */
+async function deleteBindingsOf(key: string, d: ReconcileDeps): Promise<void> {
+  for (const o of d.caches.clusterRoleBindings?.list() ?? []) {
+    if (bindingOwner(o)?.key !== key) continue;
+    const name = o.metadata?.name ?? '';
+    d.log.info({ dbproxy: key, kind: 'ClusterRoleBinding', name }, 'delete binding of a deleted DBProxy');
+    await d.api.deleteObject(d.kc, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name });
+  }
 }
 
 async function applyActions(decision: Decision, log: Logger, d: ReconcileDeps, x: DBProxy): Promise<void> {
