@@ -45,6 +45,24 @@ describe('renderConfig', () => {
     expect(c.tls).toBeUndefined();
   });
 
+  it("spec.limits becomes the proxy's limits: its defaults when unset, each field when set", () => {
+    expect(ProxyConfigSchema.parse(renderConfig(input)).limits).toEqual({
+      maxClientConnections: 20_000,
+      maxClientConnectionsPerUser: 0,
+      startupTimeout: 10_000,
+      authenticationTimeout: 60_000,
+    });
+    const limits = { maxClientConnections: 500, maxClientConnectionsPerUser: 50, startupTimeout: '3s', authenticationTimeout: '15s' };
+    const set = { ...input, spec: spec({ targets: [{ host: 'db-0' }], auth: [{ secretRef: { name: 'a' } }], limits }) };
+    expect(ProxyConfigSchema.parse(renderConfig(set)).limits).toEqual({
+      maxClientConnections: 500,
+      maxClientConnectionsPerUser: 50,
+      startupTimeout: 3_000,
+      authenticationTimeout: 15_000,
+    });
+    expect(validateSpec({ targets: [{ host: 'db-0' }], auth: [{ secretRef: { name: 'a' } }], limits: { maxClientConnections: 0 } }).ok).toBe(false);
+  });
+
   it("a reader endpoint: its listener, the standbys the operator saw, and the fallback in the proxy's words", () => {
     const on = (whenNoReader: 'Wait' | 'UseWriter') => ({
       ...input,

@@ -80,6 +80,12 @@ export function renderConfig(i: RenderInput): ProxyConfigInput {
       sessionPinningFilters: [...pool.sessionPinningFilters],
     },
     idleClientTimeout: s.idleClientTimeout,
+    limits: {
+      maxClientConnections: s.limits.maxClientConnections,
+      ...(s.limits.maxClientConnectionsPerUser !== undefined ? { maxClientConnectionsPerUser: s.limits.maxClientConnectionsPerUser } : {}),
+      startupTimeout: s.limits.startupTimeout,
+      authenticationTimeout: s.limits.authenticationTimeout,
+    },
     // The pod's preStop sleep already waited for its endpoints to go: drain at once on SIGTERM.
     shutdown: { delay: '0s', drainTimeout: s.shutdown.drainTimeout },
     healthCheck: { interval: s.healthCheck.interval, failureThreshold: s.healthCheck.failureThreshold, timeout: POD_PROBE_TIMEOUT },

@@ -5,27 +5,23 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { PINNING_FILTERS } from '../../../../contract/pinning-filters.js';
+import { duration, name, passThrough } from './fields.js';
+import {
+  BackendTLSSchema,
+  CLIENT_TLS_DESCRIPTION,
+  ClientTLSSchema,
+  KUBERNETES_AUTH_DESCRIPTION,
+  KubernetesAuthSchema,
+  LimitsSchema,
+} from './security-schema.js';
+
+export { BackendTLSSchema, SSL_MODE_NAMES } from './security-schema.js';
 
 export const GROUP = 'dbproxy.io';
 export const VERSION = 'v1alpha1';
 export const KIND = 'DBProxy';
 export const PLURAL = 'dbproxies';
 export const API_VERSION = `${GROUP}/${VERSION}`;
-
-const duration = (def: string, description: string) =>
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h')
-    .default(def)
-    .meta({ description });
-
-const name = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name');
-
-const passThrough = (description: string) => z.record(z.string(), z.unknown()).meta({ description, 'x-kubernetes-preserve-unknown-fields': true });
 
 export const TargetSchema = z
   .object({
@@ -61,57 +57,6 @@ const NetworkPeerSchema = z
     ],
   });
 
-/** The proxy's sslmode for each CRD name (contract/config/backend-tls.ts has the rules). */
-export const SSL_MODE_NAMES = { Disable: 'disable', Prefer: 'prefer', Require: 'require', VerifyCA: 'verify-ca', VerifyFull: 'verify-full' } as const;
-type SslModeName = keyof typeof SSL_MODE_NAMES;
-const SSL_MODE_LIST = Object.keys(SSL_MODE_NAMES) as [SslModeName, ...SslModeName[]];
-
-export const BackendTLSSchema = z
-  .object({
-    sslMode: z.enum(SSL_MODE_LIST).default('Prefer').meta({
-      description:
-        "libpq's sslmode: Disable; Prefer (TLS when the server offers it); Require (TLS, any certificate; with caSecretRef the chain is checked); VerifyCA (the chain); VerifyFull (the chain and the host name).",
-    }),
-    caSecretRef: z
-      .object({
-        name,
-        key: z
-          .string()
-          .min(1)
-          .max(253)
-          .regex(/^[-._a-zA-Z0-9]+$/, 'a Secret key')
-          .default('ca.crt'),
-      })
-      .optional()
-      .meta({ description: "A Secret holding the PEM CA that signed the servers' certificates (key default ca.crt); needed by VerifyCA and VerifyFull." }),
-    serverName: z.string().min(1).max(253).optional().meta({
-      description:
-        "The name VerifyFull checks the server certificate for (and the SNI). Default: each target's host; serviceRef targets are pod IPs, so set this (e.g. the Service's DNS name) unless the certificate carries those IPs.",
-    }),
-  })
-  .superRefine((t, ctx) => {
-    if ((t.sslMode === 'VerifyCA' || t.sslMode === 'VerifyFull') && !t.caSecretRef)
-      ctx.addIssue({ code: 'custom', path: ['caSecretRef'], message: `sslMode ${t.sslMode} needs caSecretRef (the CA that signed the servers' certificates)` });
-    if (t.sslMode === 'Disable' && (t.caSecretRef || t.serverName))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['sslMode'],
-        message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName, or pick another sslMode',
-      });
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      {
-        rule: "!has(self.sslMode) || !(self.sslMode in ['VerifyCA', 'VerifyFull']) || has(self.caSecretRef)",
-        message: 'sslMode VerifyCA and VerifyFull need caSecretRef',
-      },
-      {
-        rule: "!has(self.sslMode) || self.sslMode != 'Disable' || (!has(self.caSecretRef) && !has(self.serverName))",
-        message: 'sslMode Disable never uses TLS: remove caSecretRef and serverName',
-      },
-    ],
-  });
-
 /** The port a host target uses when none is given. */
 export const DEFAULT_PG_PORT = 5432;
 
@@ -133,55 +78,13 @@ export const DBProxySpecSchema = z
     }),
     clientPasswordAuthType: z.enum(['SCRAM_SHA_256', 'MD5']).default('SCRAM_SHA_256'),
     requireTLS: z.boolean().default(false),
-    tls: z
-      .object({
-        secretRef: z.object({ name }),
-        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').meta({ description: 'The oldest TLS version a client may use.' }),
-        clientCertificates: z.enum(['None', 'VerifyCA', 'VerifyFull']).default('None').meta({
-          description:
-            "Client certificates, as PostgreSQL's clientcert: VerifyCA needs one signed by the Secret's ca.crt, VerifyFull also its CN to be the user name. The Secret's ca.crt is used only then.",
-        }),
-      })
-      .optional()
-      .meta({
-        description:
-          'A kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt; cert-manager shape) for client connections. A change of its content is picked up by the running pods (no restart).',
-      }),
+    tls: ClientTLSSchema.optional().meta({ description: CLIENT_TLS_DESCRIPTION }),
     backendTLS: BackendTLSSchema.optional().meta({
       description:
         "TLS from the proxy to the databases, for the pooled connections and the health probes (the proxy's and the operator's). Unset: Prefer, as libpq's default.",
     }),
-    kubernetesAuth: z
-      .object({
-        audience: z
-          .string()
-          .min(1)
-          .max(253)
-          .optional()
-          .meta({ description: 'The audience client tokens must be issued for; default dbproxy.io/NAMESPACE/NAME (this DBProxy).' }),
-        rules: z
-          .array(
-            z.object({
-              serviceAccount: z.object({
-                namespace: z.string().min(1).max(63).optional().meta({ description: "Default: the DBProxy's namespace." }),
-                name: z.string().min(1).max(253).meta({ description: 'A ServiceAccount name, or * for every one in the namespace.' }),
-              }),
-              users: z
-                .array(z.string().min(1).max(128))
-                .min(1)
-                .max(64)
-                .meta({ description: 'Database users it may log in as; each needs a spec.auth Secret (the proxy logs in to the database with it).' }),
-            }),
-          )
-          .min(1)
-          .max(64),
-        cacheTtl: duration('30s', 'How long the proxy reuses a successful TokenReview (never past the token expiry).'),
-      })
-      .optional()
-      .meta({
-        description:
-          'Kubernetes identity auth (like RDS IAM auth): over TLS (spec.tls), users named in the rules may give a projected ServiceAccount token as their password; the proxy checks it with TokenReview. The proxy pods need create tokenreviews: a ClusterRoleBinding of their ServiceAccount X-proxy to system:auth-delegator.',
-      }),
+    kubernetesAuth: KubernetesAuthSchema.optional().meta({ description: KUBERNETES_AUTH_DESCRIPTION }),
+    limits: LimitsSchema,
     idleClientTimeout: duration('1800s', 'Close client connections idle this long.'),
     shutdown: z
       .object({
