@@ -1,3 +1,4 @@
+/** How both halves reach the Kubernetes API: the kubeconfig (or in-cluster account) and the pod's own namespace. */
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 

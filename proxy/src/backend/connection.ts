@@ -1,3 +1,4 @@
+/** One server connection: connect (TLS per backendTls), authenticate, startup, and the state the session machine keeps on it. */
 import { serialize } from 'pg-protocol';
 import { ScramClient } from '../auth/scram.js';
 import { md5Response } from '../auth/md5.js';

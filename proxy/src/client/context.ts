@@ -1,3 +1,4 @@
+/** What a client session needs from the server around it: pools, auth, limits, metrics, logging (the server implements it). */
 import type { SecureContext } from 'node:tls';
 import type { ClientCertificates } from '../tls/client-tls.js';
 import type { Logger } from 'pino';

@@ -1,3 +1,4 @@
+/** The pinning decision for a statement's SQL, with a bounded cache of the ones the fast path does not settle. */
 import { classify, decide } from '../pinning/index.js';
 import type { SqlDecision } from './context.js';
 

@@ -3,25 +3,27 @@
  * decodes the client's bytes, runs the handshake, feeds events to the machine and carries out its
  * effects; any exception on one connection's path ends that connection only.
  */
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { AdminConsole, CONSOLE_DATABASE, consoleRefusal } from '../admin/console/console.js';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Conn, ConnHandlers } from '../io/conn.js';
 import { NodeConn } from '../io/node-conn.js';
-import { ProtocolError } from '../protocol/errors.js';
 import { ClientFramer } from '../protocol/framer.js';
 import { authenticationOk, errorResponse, type ErrorInfo } from '../protocol/messages.js';
 import { decodeFrontend } from '../session/frontend.js';
 import { SessionMachine, type SessionIO } from '../session/machine.js';
-import { StartupOptionsError } from '../session/params.js';
 import { ADMIN_SHUTDOWN } from '../session/replies.js';
 import { Mode } from '../session/state.js';
 import type { PoolHandle, SessionContext } from './context.js';
 import { BackendSide, type SessionLink } from './backend-side.js';
+import { endAfterError } from './containment.js';
+import { Effects } from './effects.js';
 import { Flow } from './flow.js';
 import type { SetupFailure } from './setup-failure.js';
-import { peerOf } from '../tls/client-tls.js';
+import { peerOf, upgradeToTls } from '../tls/client-tls.js';
 import type { LimitReason } from './limits.js';
+import { openMachine } from './login.js';
+import { SetupWatch } from './setup-watch.js';
 import { StartupPhase, welcomeMessages, type StartupOwner } from './startup.js';
 
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -64,14 +66,10 @@ export class ClientSession implements SessionLink, ConnHandlers {
   readonly side: BackendSide = new BackendSide(this);
   /** The client's socket is closed, or closing. */
   ended = false;
-  /** Welcomed, or its refusal counted: a connection's setup outcome is counted once. */
-  private setupOver = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  /** limits.startupTimeout, then limits.authenticationTimeout; cleared once authenticated or closed. */
-  private setupTimer: NodeJS.Timeout | undefined;
-  /** The user this connection is counted for (limits.maxClientConnectionsPerUser), until it closes. */
-  private countedUser: string | undefined;
+  /** Its timers, its place in the per-user count, the one count of a failed setup. */
+  private readonly setup: SetupWatch;
 
   constructor(
     conn: Conn,
@@ -86,20 +84,13 @@ export class ClientSession implements SessionLink, ConnHandlers {
     this.framer = new ClientFramer(Math.min(ctx.maxMessageLength, AUTH_MESSAGE_LIMIT));
     this.startup = new StartupPhase(ctx, this.framer, this.startupOwner());
     this.startup.refusal = refusal;
+    this.setup = new SetupWatch(ctx, (reason) => this.guard(() => this.setupTimedOut(reason)));
     this.attach(conn);
-    this.armSetupTimer('startup_timeout', ctx.limits.startupTimeout);
-  }
-
-  /** One timer per connection for the stage it is in; a new stage replaces it. */
-  private armSetupTimer(reason: LimitReason, ms: number): void {
-    clearTimeout(this.setupTimer);
-    this.setupTimer = setTimeout(() => this.guard(() => this.setupTimedOut(reason)), ms);
-    this.setupTimer.unref();
+    this.setup.arm('startup_timeout', ctx.limits.startupTimeout);
   }
 
   /** As PostgreSQL past authentication_timeout: the connection closes, the client is told nothing. */
   private setupTimedOut(reason: LimitReason): void {
-    this.setupTimer = undefined;
     if (this.ended || this.startup === undefined) return;
     this.ctx.log.info({ client: this.remoteAddress, reason }, 'closing a client that did not finish its startup in time');
     this.ctx.onLimit(reason);
@@ -149,12 +140,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
       peer: () => (this.tlsSocket ? peerOf(this.tlsSocket) : undefined),
       closed: () => this.ended,
       upgradeToTls: (context) => {
-        // TLS runs on Node's sockets: the connection leaves the native core here, if it was there.
-        const raw = this.conn.toSocket();
-        raw.on('error', () => {}); // reported by the TLS socket over it
         // Asked for, a client certificate is checked at startup (handshake.ts), where the client is told why.
-        const requestCert = this.ctx.clientCertificates !== 'none';
-        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context, requestCert, rejectUnauthorized: false });
+        const secure = upgradeToTls(this.conn, context, this.ctx.clientCertificates !== 'none');
         this.tlsSocket = secure;
         secure.once('error', () => this.setupFailed('tls')); // counts only before the welcome
         this.conn = new NodeConn(secure);
@@ -163,23 +150,19 @@ export class ClientSession implements SessionLink, ConnHandlers {
       },
       closeSocket: (fatal) => this.closeSocket(fatal),
       setupFailed: (reason) => this.setupFailed(reason),
-      authenticating: () => this.armSetupTimer('authentication_timeout', this.ctx.limits.authenticationTimeout),
+      authenticating: () => this.setup.arm('authentication_timeout', this.ctx.limits.authenticationTimeout),
       authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
     };
   }
 
   private onAuthenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void {
-    clearTimeout(this.setupTimer);
-    this.setupTimer = undefined;
-    // As PostgreSQL counts a role's connections: after authentication, so strangers cannot use up a user's share.
-    const refused = this.ctx.userLogin(user);
+    const refused = this.setup.login(user);
     if (refused) {
       this.ctx.log.info({ client: this.remoteAddress, user }, 'refused a client: limits.maxClientConnectionsPerUser');
       this.ctx.onLimit('max_client_connections_per_user');
       this.setupFailed('limits');
       return this.closeSocket(refused);
     }
-    this.countedUser = user;
     this.framer.maxLength = this.ctx.maxMessageLength;
     if (database === CONSOLE_DATABASE) return this.openConsole(user, params, prefix);
     this.user = user;
@@ -187,22 +170,10 @@ export class ClientSession implements SessionLink, ConnHandlers {
     this.startupParams = params;
     this.applicationName = params.get('application_name') ?? '';
     this.handle = this.ctx.poolFor(database, user, this.endpoint);
-    let machine: SessionMachine<BackendConnection>;
-    try {
-      machine = new SessionMachine(params, this.ctx, this.io, this.handle.serverParams === undefined);
-    } catch (err) {
-      if (err instanceof StartupOptionsError) {
-        this.setupFailed('unsupported');
-        return this.closeSocket({ severity: 'FATAL', code: '0A000', message: err.message });
-      }
-      throw err;
-    }
-    const scs = machine.settings.settings.get('standard_conforming_strings');
-    if (scs !== undefined && !/^'(on|true|yes|1)'$/i.test(scs)) {
-      // The pinning classifier reads literals as the server does with it on (the default since 9.1).
-      const message = 'the proxy requires standard_conforming_strings = on (the PostgreSQL default); connect without setting it off';
+    const machine = openMachine(params, this.ctx, this.io, this.handle.serverParams === undefined);
+    if (!(machine instanceof SessionMachine)) {
       this.setupFailed('unsupported');
-      return this.closeSocket({ severity: 'FATAL', code: '0A000', message });
+      return this.closeSocket(machine);
     }
     this.machine = machine;
     this.startup = undefined;
@@ -220,7 +191,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
       this.setupFailed('auth');
       return this.closeSocket(refused);
     }
-    this.setupOver = true;
+    this.setup.succeeded();
     this.user = user;
     this.database = CONSOLE_DATABASE;
     this.applicationName = params.get('application_name') ?? '';
@@ -232,7 +203,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
   }
 
   welcome(server: ReadonlyMap<string, string>): void {
-    this.setupOver = true;
+    this.setup.succeeded();
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
@@ -293,31 +264,8 @@ export class ClientSession implements SessionLink, ConnHandlers {
       if (this.machine !== undefined) this.flow.queueFull(this.conn, !this.ended && this.machine.queuedBytes() > QUEUE_LIMIT);
       this.armDrainTimer();
     } catch (err) {
-      this.failed(err, from);
+      endAfterError(this, err, from);
     }
-  }
-
-  private failed(err: unknown, from: BackendConnection | undefined): void {
-    const e = err as Error & { sqlstate?: string };
-    const protocol = err instanceof ProtocolError;
-    if (protocol) this.ctx.log.warn({ client: this.remoteAddress, err: e.message }, 'protocol violation');
-    else this.ctx.log.error({ client: this.remoteAddress, err }, 'client session failed');
-    this.ctx.onSessionError(protocol ? 'protocol_violation' : from ? 'server_message' : 'internal');
-    if (protocol) this.setupFailed('protocol');
-    else if (from) this.setupFailed('backend');
-    this.flow.drop();
-    const m = this.machine;
-    const b = from ?? m?.backend;
-    // After an exception the session's view of its backend cannot be trusted: close it.
-    if (b) {
-      this.side.abandon();
-      this.side.detach(b);
-      b.destroy();
-      this.handle?.pool.remove(b);
-    }
-    m?.abort();
-    const message = from ? `the database connection failed: ${e.message}` : e.message;
-    this.closeSocket({ severity: 'FATAL', code: protocol ? (e.sqlstate ?? '08P01') : from ? '08006' : 'XX000', message });
   }
 
   private armDrainTimer(): void {
@@ -329,18 +277,13 @@ export class ClientSession implements SessionLink, ConnHandlers {
 
   /** Counts why this connection was refused, if it was not welcomed yet (and only once). */
   setupFailed(reason: SetupFailure): void {
-    if (this.setupOver) return;
-    this.setupOver = true;
-    this.ctx.onSetupFailure(reason);
+    this.setup.failed(reason);
   }
 
   closeSocket(fatal?: ErrorInfo): void {
     if (this.processId) this.ctx.unregister(this.processId);
     this.processId = 0;
-    clearTimeout(this.setupTimer);
-    this.setupTimer = undefined;
-    if (this.countedUser !== undefined) this.ctx.userLogout(this.countedUser);
-    this.countedUser = undefined;
+    this.setup.closed();
     this.ctx.onClose(this);
     const conn = this.conn;
     if (this.ended || conn.destroyed) return;
@@ -369,53 +312,3 @@ export class ClientSession implements SessionLink, ConnHandlers {
 }
 
 const NO_PARAMS: ReadonlyMap<string, string> = new Map();
-
-/** The machine's effects, carried out on one session (methods, not per-session closures). */
-class Effects implements SessionIO<BackendConnection> {
-  constructor(private readonly s: ClientSession) {}
-
-  toClient(bytes: Buffer): void {
-    this.s.side.toClient(bytes);
-  }
-
-  toBackend(backend: BackendConnection, bytes: Buffer): void {
-    this.s.flow.toBackend(backend, bytes);
-  }
-
-  borrow(): void {
-    this.s.handle!.pool.acquire(this.s.side);
-  }
-
-  cancelBorrow(): void {
-    this.s.handle!.pool.cancel(this.s.side);
-  }
-
-  release(b: BackendConnection): void {
-    this.s.side.later(() => this.s.side.giveBack(b, undefined));
-  }
-
-  discard(b: BackendConnection, reason: string): void {
-    this.s.side.later(() => this.s.side.giveBack(b, reason));
-  }
-
-  welcome(server: ReadonlyMap<string, string>): void {
-    this.s.welcome(server);
-  }
-
-  end(fatal?: ErrorInfo): void {
-    this.s.side.later(() => this.s.closeSocket(fatal));
-  }
-
-  pinned(reason: string, rule: string): void {
-    this.s.ctx.onPin(reason, rule, this.s.handle);
-    this.s.ctx.log.info({ client: this.s.remoteAddress, user: this.s.user, reason, rule }, 'session pinned');
-  }
-
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.s.ctx.log.warn({ client: this.s.remoteAddress, ...fields }, message);
-  }
-
-  serverReadOnly(): void {
-    if (this.s.handle) this.s.ctx.onServerReadOnly(this.s.handle.endpoint);
-  }
-}

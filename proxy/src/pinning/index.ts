@@ -1,3 +1,4 @@
+/** The pinning classifier's public face: classify, decide, the rule table, the tokenizer. */
 export { classify, classifySlow, type Classification } from './classify.js';
 export { decide, type Decision, type SetOp } from './decide.js';
 export { PINNING_FILTERS, type PinningFilter } from '../../../contract/pinning-filters.js';

@@ -1,3 +1,4 @@
+/** The incremental framer of client → server messages, over buffer offsets. */
 import { owned } from '../io/read-buffer.js';
 import { ProtocolError } from './errors.js';
 

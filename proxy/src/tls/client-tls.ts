@@ -1,8 +1,9 @@
-/** The client leg's TLS material: the certificate, key and client CA read from files, checked, and made into a SecureContext. */
+/** The client leg's TLS: the certificate, key and client CA read from files, checked, made into a SecureContext, and the upgrade of a connection. */
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { ProxyConfig } from '../../../contract/config/schema.js';
+import type { Conn } from '../io/conn.js';
 
 export type TlsConfig = NonNullable<ProxyConfig['tls']>;
 export type ClientCertificates = TlsConfig['clientCertificates'];
@@ -145,4 +146,14 @@ export function peerOf(socket: tls.TLSSocket): PeerCertificate {
     if (typeof cn === 'string') peer.commonName = cn;
   }
   return peer;
+}
+
+/**
+ * The server side of TLS over a client's connection, after its SSLRequest. TLS runs on Node's
+ * sockets: the connection leaves the native core here, if it was there.
+ */
+export function upgradeToTls(conn: Conn, context: tls.SecureContext, requestCert: boolean): tls.TLSSocket {
+  const raw = conn.toSocket();
+  raw.on('error', () => {}); // reported by the TLS socket over it
+  return new tls.TLSSocket(raw, { isServer: true, secureContext: context, requestCert, rejectUnauthorized: false });
 }
