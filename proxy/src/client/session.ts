@@ -19,7 +19,6 @@ import { BackendSide, type SessionLink } from './backend-side.js';
 import { endAfterError } from './containment.js';
 import { Effects } from './effects.js';
 import { Flow } from './flow.js';
-import type { SetupFailure } from './setup-failure.js';
 import { peerOf, upgradeToTls } from '../tls/client-tls.js';
 import type { LimitReason } from './limits.js';
 import { openMachine } from './login.js';
@@ -39,7 +38,7 @@ export const AUTH_MESSAGE_LIMIT = 65_535;
  */
 export const QUEUE_LIMIT = 1 << 20;
 
-export class ClientSession implements SessionLink, ConnHandlers {
+export class ClientSession extends SetupWatch implements SessionLink, ConnHandlers {
   conn: Conn;
   /** The connection runs over TLS. */
   secure = false;
@@ -68,8 +67,6 @@ export class ClientSession implements SessionLink, ConnHandlers {
   ended = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  /** Its timers, its place in the per-user count, the one count of a failed setup. */
-  private readonly setup: SetupWatch;
 
   constructor(
     conn: Conn,
@@ -79,14 +76,18 @@ export class ClientSession implements SessionLink, ConnHandlers {
     /** Past limits.maxClientConnections: the error its StartupMessage gets (client/limits.ts). */
     refusal?: ErrorInfo,
   ) {
+    super();
     this.conn = conn;
     this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
     this.framer = new ClientFramer(Math.min(ctx.maxMessageLength, AUTH_MESSAGE_LIMIT));
     this.startup = new StartupPhase(ctx, this.framer, this.startupOwner());
     this.startup.refusal = refusal;
-    this.setup = new SetupWatch(ctx, (reason) => this.guard(() => this.setupTimedOut(reason)));
     this.attach(conn);
-    this.setup.arm('startup_timeout', ctx.limits.startupTimeout);
+    this.armSetupTimer('startup_timeout', ctx.limits.startupTimeout);
+  }
+
+  protected onSetupTimeout(reason: LimitReason): void {
+    this.guard(() => this.setupTimedOut(reason));
   }
 
   /** As PostgreSQL past authentication_timeout: the connection closes, the client is told nothing. */
@@ -150,13 +151,13 @@ export class ClientSession implements SessionLink, ConnHandlers {
       },
       closeSocket: (fatal) => this.closeSocket(fatal),
       setupFailed: (reason) => this.setupFailed(reason),
-      authenticating: () => this.setup.arm('authentication_timeout', this.ctx.limits.authenticationTimeout),
+      authenticating: () => this.armSetupTimer('authentication_timeout', this.ctx.limits.authenticationTimeout),
       authenticated: (user, database, params, prefix) => this.onAuthenticated(user, database, params, prefix),
     };
   }
 
   private onAuthenticated(user: string, database: string, params: Map<string, string>, prefix?: Buffer): void {
-    const refused = this.setup.login(user);
+    const refused = this.countLogin(user);
     if (refused) {
       this.ctx.log.info({ client: this.remoteAddress, user }, 'refused a client: limits.maxClientConnectionsPerUser');
       this.ctx.onLimit('max_client_connections_per_user');
@@ -191,7 +192,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
       this.setupFailed('auth');
       return this.closeSocket(refused);
     }
-    this.setup.succeeded();
+    this.setupSucceeded();
     this.user = user;
     this.database = CONSOLE_DATABASE;
     this.applicationName = params.get('application_name') ?? '';
@@ -203,7 +204,7 @@ export class ClientSession implements SessionLink, ConnHandlers {
   }
 
   welcome(server: ReadonlyMap<string, string>): void {
-    this.setup.succeeded();
+    this.setupSucceeded();
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
@@ -275,15 +276,10 @@ export class ClientSession implements SessionLink, ConnHandlers {
     this.drainTimer.unref();
   }
 
-  /** Counts why this connection was refused, if it was not welcomed yet (and only once). */
-  setupFailed(reason: SetupFailure): void {
-    this.setup.failed(reason);
-  }
-
   closeSocket(fatal?: ErrorInfo): void {
     if (this.processId) this.ctx.unregister(this.processId);
     this.processId = 0;
-    this.setup.closed();
+    this.setupClosed();
     this.ctx.onClose(this);
     const conn = this.conn;
     if (this.ended || conn.destroyed) return;
