@@ -280,7 +280,7 @@ export function openBackend(opts: BackendOptions): Promise<BackendConnection> {
     const startup = {
       data: (chunk: Buffer) => {
         try {
-          framer.push(chunk, onMessage);
+          framer.push(chunk, { onMessage });
         } catch (err) {
           fail(err as Error);
         }

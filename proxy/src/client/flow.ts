@@ -19,7 +19,8 @@ const enum Hold {
 }
 
 export class Flow {
-  private pending: Buffer[] = [];
+  /** Bytes for `target` until the event's flush: one message alone (the usual case: no array made), or several. */
+  private pending: Buffer | Buffer[] | undefined;
   private target: BackendConnection | undefined;
   /** The backend paused until the client's socket drains. */
   private paused: BackendConnection | undefined;
@@ -34,17 +35,20 @@ export class Flow {
   toBackend(backend: BackendConnection, bytes: Buffer): void {
     if (this.target !== backend) this.flush(undefined);
     this.target = backend;
-    this.pending.push(bytes);
+    const p = this.pending;
+    if (p === undefined) this.pending = bytes;
+    else if (Array.isArray(p)) p.push(bytes);
+    else this.pending = [p, bytes];
   }
 
   /** Writes what is queued. `client`: paused while the backend's socket is full (not after it ended). */
   flush(client: Conn | undefined): void {
     const b = this.target;
     const out = this.pending;
-    if (b === undefined || out.length === 0) return;
-    this.pending = [];
+    if (b === undefined || out === undefined) return;
+    this.pending = undefined;
     if (b.closed) return;
-    const ok = b.conn.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const ok = b.conn.write(Array.isArray(out) ? Buffer.concat(out) : out);
     // A backend that cannot take bytes any more (its server is gone) never drains: its close
     // answers the client, which must go on reading.
     if (ok || !client || !b.conn.writable || this.heldBy) return;
@@ -67,7 +71,7 @@ export class Flow {
 
   /** Drops what is queued (the session failed). */
   drop(): void {
-    this.pending = [];
+    this.pending = undefined;
   }
 
   /** Writes to the client; a full socket pauses `backend`, and the client's reading, until it drains. */

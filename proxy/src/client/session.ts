@@ -50,7 +50,8 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
   processId = 0;
   lastActive = Date.now();
   readonly connectedAt = Date.now();
-  readonly remoteAddress: string;
+  /** The connection accepted (a TLS upgrade replaces `conn`): where the client is. */
+  private readonly origin: Conn;
   machine: SessionMachine<BackendConnection> | undefined;
   /** Set instead of the machine for a client of the admin console (the virtual database). */
   console: AdminConsole | undefined;
@@ -78,7 +79,7 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
   ) {
     super();
     this.conn = conn;
-    this.remoteAddress = `${conn.remoteAddress}:${conn.remotePort}`;
+    this.origin = conn;
     this.framer = new ClientFramer(Math.min(ctx.maxMessageLength, AUTH_MESSAGE_LIMIT));
     this.startup = new StartupPhase(ctx, this.framer, this.startupOwner());
     this.startup.refusal = refusal;
@@ -97,6 +98,11 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
     this.ctx.onLimit(reason);
     this.setupFailed('timeout');
     this.closeSocket();
+  }
+
+  /** Made when asked (logs, SHOW CLIENTS): not kept as a string by every idle client. */
+  get remoteAddress(): string {
+    return `${this.origin.remoteAddress}:${this.origin.remotePort}`;
   }
 
   /** For the server: the handshake phase, then the machine's mode. */
@@ -122,16 +128,17 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
   data(chunk: Buffer): void {
     this.lastActive = Date.now();
     this.guard(() => {
-      this.framer.push(chunk, this.onClientMessage);
+      this.framer.push(chunk, this);
       this.startup?.afterChunk();
     });
   }
 
-  private readonly onClientMessage = (buf: Buffer, start: number, end: number): void => {
+  /** MessageSink: one whole message from the client. */
+  onMessage(buf: Buffer, start: number, end: number): void {
     if (this.console !== undefined) return this.console.onMessage(buf, start, end);
     if (this.machine === undefined) return this.startup?.onMessage(buf, start, end);
     this.machine.onClientMessage(decodeFrontend(buf, start, end));
-  };
+  }
 
   /** The startup phase's callbacks (they go with it). */
   private startupOwner(): StartupOwner {

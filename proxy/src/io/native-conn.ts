@@ -120,7 +120,8 @@ function errnoError(errno: number, what: string): Error {
 export class NativeConn implements Conn {
   readonly mover = 'native' as const;
   private h: ConnHandlers = NOOP_HANDLERS;
-  private drains: (() => void)[] = [];
+  /** Made at the first wait for a drain (most connections never fill their socket). */
+  private drains: (() => void)[] | undefined;
   private gone = false;
   private ended = false;
   private connecting = false;
@@ -176,7 +177,7 @@ export class NativeConn implements Conn {
   }
 
   whenDrained(f: () => void): void {
-    this.drains.push(f);
+    (this.drains ??= []).push(f);
   }
 
   end(last?: Buffer): void {
@@ -215,13 +216,14 @@ export class NativeConn implements Conn {
 
   onDrain(): void {
     const f = this.drains;
-    this.drains = [];
+    if (f === undefined) return;
+    this.drains = undefined;
     for (const d of f) d();
   }
 
   onClose(errno: number): void {
     this.gone = true;
-    this.drains = [];
+    this.drains = undefined;
     const what = this.connecting ? `connect` : 'connection lost';
     const err = errno === 0 ? undefined : errnoError(-errno, what);
     if (err && this.connecting) err.message = `connect ${(err as Error & { code: string }).code} ${this.remoteAddress}:${this.remotePort}`;

@@ -10,9 +10,11 @@ function frame(chunks: Buffer[], opts: { startup?: boolean; max?: number } = {})
   if (!opts.startup) f.mode = FrameMode.Typed;
   const out: string[] = [];
   for (const c of chunks) {
-    f.push(c, (buf, start, end) => {
-      out.push(buf.toString('hex', start, end));
-      if (f.mode === FrameMode.Startup) f.mode = FrameMode.Typed;
+    f.push(c, {
+      onMessage: (buf, start, end) => {
+        out.push(buf.toString('hex', start, end));
+        if (f.mode === FrameMode.Startup) f.mode = FrameMode.Typed;
+      },
     });
   }
   return out;
@@ -69,7 +71,7 @@ describe('ClientFramer', () => {
     f.mode = FrameMode.Typed;
     const chunk = Buffer.concat(typed.slice(0, 2));
     const seen: Buffer[] = [];
-    f.push(chunk, (buf) => seen.push(buf));
+    f.push(chunk, { onMessage: (buf) => seen.push(buf) });
     expect(seen.every((b) => b === chunk)).toBe(true);
   });
 
@@ -103,10 +105,10 @@ describe('ClientFramer', () => {
     f.mode = FrameMode.Typed;
     const q = serialize.query('select 42');
     const got: number[] = [];
-    f.push(q.subarray(0, 7), () => got.push(1));
+    f.push(q.subarray(0, 7), { onMessage: () => got.push(1) });
     expect(got).toEqual([]);
     expect(f.buffered).toBe(7);
-    f.push(q.subarray(7), () => got.push(1));
+    f.push(q.subarray(7), { onMessage: () => got.push(1) });
     expect(got).toEqual([1]);
     expect(f.buffered).toBe(0);
   });
@@ -116,9 +118,11 @@ describe('ClientFramer', () => {
     const ssl = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
     const extra = Buffer.from('junk');
     const seen: number[] = [];
-    f.push(Buffer.concat([ssl, extra]), (_b, s, e) => {
-      seen.push(e - s);
-      f.detach();
+    f.push(Buffer.concat([ssl, extra]), {
+      onMessage: (_b, s, e) => {
+        seen.push(e - s);
+        f.detach();
+      },
     });
     expect(seen).toEqual([8]);
     expect(f.takeRemainder().toString()).toBe('junk');

@@ -2,8 +2,13 @@
 import { owned } from '../io/read-buffer.js';
 import { ProtocolError } from './errors.js';
 
-/** Called once per complete message: `buf[start]` is the type byte (or the length for startup). */
-export type MessageHandler = (buf: Buffer, start: number, end: number) => void;
+/**
+ * Told of each complete message: `buf[start]` is the type byte (or the length for startup). An
+ * object, not a callback, so that a session is its own sink (no closure kept per connection).
+ */
+export interface MessageSink {
+  onMessage(buf: Buffer, start: number, end: number): void;
+}
 
 /** The startup-phase messages carry no type byte; after startup every message is `type int32 body`. */
 export const enum FrameMode {
@@ -23,7 +28,8 @@ export class ClientFramer {
   mode: FrameMode = FrameMode.Startup;
   /** In typed mode, the message types accepted (1 = valid); others end the client before their length is read. */
   validTypes: Uint8Array | undefined;
-  private parts: Buffer[] = [];
+  /** A message's first chunks, while it straddles reads (none most of the time). */
+  private parts: Buffer[] | undefined;
   private partsLength = 0;
 
   /** The longest message accepted; the session raises it once the client is authenticated. */
@@ -34,17 +40,18 @@ export class ClientFramer {
     return this.partsLength;
   }
 
-  push(chunk: Buffer, onMessage: MessageHandler): void {
+  push(chunk: Buffer, sink: MessageSink): void {
     let buf = chunk;
     if (this.partsLength > 0) {
-      const need = this.messageLength(this.parts, this.partsLength);
+      const parts = this.parts!;
+      const need = this.messageLength(parts, this.partsLength);
       if (need < 0 || this.partsLength + chunk.length < need) {
-        this.parts.push(owned(chunk));
+        parts.push(owned(chunk));
         this.partsLength += chunk.length;
-        if (need < 0 && this.partsLength >= this.headerSize()) this.push(this.takeParts(), onMessage);
+        if (need < 0 && this.partsLength >= this.headerSize()) this.push(this.takeParts(), sink);
         return;
       }
-      this.parts.push(chunk);
+      parts.push(chunk);
       this.partsLength += chunk.length;
       buf = this.takeParts();
     }
@@ -54,7 +61,7 @@ export class ClientFramer {
       if (available < this.headerSize()) break;
       const len = this.lengthAt(buf, offset);
       if (available < len) break;
-      onMessage(buf, offset, offset + len);
+      sink.onMessage(buf, offset, offset + len);
       offset += len;
       // A TLS upgrade replaces the stream: stop at the boundary; the owner reads what is left.
       if (this.detached) {
@@ -116,8 +123,9 @@ export class ClientFramer {
   }
 
   private takeParts(): Buffer {
-    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLength);
-    this.parts = [];
+    const parts = this.parts!;
+    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.partsLength);
+    this.parts = undefined;
     this.partsLength = 0;
     return buf;
   }

@@ -12,6 +12,8 @@ import { Mode, transition } from './state.js';
 import { discarding, inFailedTransaction, whenIdle, type Answer } from './unlinked.js';
 
 type AfterSync = { readonly mode: Mode.Idle | Mode.FailedTransaction; readonly status: 'I' | 'E' };
+/** No message waiting, shared by every session (frozen: a push to it throws instead of leaking). */
+const NONE_PENDING = Object.freeze([]) as unknown as FrontendMessage[];
 const BACK_TO_IDLE: AfterSync = { mode: Mode.Idle, status: 'I' };
 
 export abstract class SessionBase<B extends BackendState> {
@@ -21,7 +23,7 @@ export abstract class SessionBase<B extends BackendState> {
   readonly settings: SettingsTracker;
   readonly statements = new ClientStatements();
   /** Messages of a unit of work that arrived before a backend was linked. */
-  protected pending: FrontendMessage[] = [];
+  protected pending: FrontendMessage[] = NONE_PENDING;
   /** The client sent Terminate or closed: nothing more will come from it. */
   protected clientDone = false;
   /** The client's connection is still open: replies to what it sent before Terminate reach it. */
@@ -53,7 +55,7 @@ export abstract class SessionBase<B extends BackendState> {
       case Mode.Welcoming:
       case Mode.Waiting:
         if (this.clientDone) return;
-        this.pending.push(retain(m));
+        this.queue(retain(m));
         if (m.type === FrontendCode.Terminate) this.clientDone = true;
         return;
       case Mode.Linked:
@@ -70,6 +72,18 @@ export abstract class SessionBase<B extends BackendState> {
     }
   }
 
+  protected queue(m: FrontendMessage): void {
+    if (this.pending === NONE_PENDING) this.pending = [m];
+    else this.pending.push(m);
+  }
+
+  /** Forgets the messages waiting (they were handed on or answered). */
+  protected takePending(): FrontendMessage[] {
+    const p = this.pending;
+    this.pending = NONE_PENDING;
+    return p;
+  }
+
   /** The size of the messages waiting for a backend, each with its bookkeeping: the session caps it. */
   queuedBytes(): number {
     let n = 0;
@@ -84,7 +98,7 @@ export abstract class SessionBase<B extends BackendState> {
     if (a.discardUntilSync) return this.discardUntilSync(a.discardUntilSync.after, a.discardUntilSync.status);
     if (a.next) this.go(a.next);
     if (a.borrow) {
-      this.pending.push(m!);
+      this.queue(m!);
       this.go(Mode.Waiting);
       this.io.borrow();
       // Kept past this event only when no backend came at once: then the bytes need their own copy.
@@ -132,7 +146,7 @@ export abstract class SessionBase<B extends BackendState> {
 
   protected finish(): void {
     if (this.mode === Mode.Waiting || this.mode === Mode.Welcoming) this.io.cancelBorrow();
-    this.pending = [];
+    this.pending = NONE_PENDING;
     this.statements.retireAll();
     this.clientOpen = false;
     this.io.end();
@@ -143,7 +157,7 @@ export abstract class SessionBase<B extends BackendState> {
   abort(): void {
     if (this.mode === Mode.Waiting || this.mode === Mode.Welcoming) this.io.cancelBorrow();
     this.unlink();
-    this.pending = [];
+    this.pending = NONE_PENDING;
     this.statements.retireAll();
     if (this.mode !== Mode.Closed) this.go(Mode.Closed);
   }

@@ -9,20 +9,29 @@ import { FrontendCode, noticeResponse } from '../protocol/messages.js';
 import { bytesOf, type FrontendMessage } from './frontend.js';
 import type { BackendState, MachineContext, SessionIO } from './io.js';
 import { Req, reqOf, type Hook } from './ledger.js';
-import { INJECTED, PreparedRouter, type Send } from './prepared.js';
+import { INJECTED, PreparedRouter, type Sender } from './prepared.js';
 import type { SettingsTracker } from './settings.js';
 import { SYNC, type ClientStatements } from './statements.js';
 
-export class Forwarder<B extends BackendState> {
+/** What the classifier decided for SQL the client sent (pin, SETs to track): the machine applies it. */
+export interface DecisionSink {
+  applyDecision(d: Decision): void;
+}
+
+export class Forwarder<B extends BackendState> implements Sender {
   private readonly router: PreparedRouter;
+  /**
+   * The backend of the message being forwarded: the router's requests go there (Sender). A field,
+   * not a closure per backend linked: no allocation per unit of work, none kept by an idle client.
+   */
+  private target: B | undefined;
 
   constructor(
     private readonly io: SessionIO<B>,
     private readonly ctx: MachineContext,
     private readonly settings: SettingsTracker,
     statements: ClientStatements,
-    /** What the classifier decided for SQL the client sent (pin, SETs to track). */
-    private readonly onDecision: (d: Decision) => void,
+    private readonly decisions: DecisionSink,
   ) {
     this.router = new PreparedRouter(statements);
   }
@@ -31,13 +40,13 @@ export class Forwarder<B extends BackendState> {
   prepare(b: B): void {
     const closes = b.statements.takeCloses();
     if (closes.length > 0) {
-      for (const c of closes) this.send(b, c, Req.Close, INJECTED);
-      this.send(b, SYNC, Req.Sync, INJECTED);
+      for (const c of closes) this.sendOn(b, c, Req.Close, INJECTED);
+      this.sendOn(b, SYNC, Req.Sync, INJECTED);
     }
     const sql = this.settings.syncSql(b.params);
     if (sql !== '') {
       b.statements.unnamed = undefined;
-      this.send(b, serialize.query(sql), Req.Query, this.settingsHook(b));
+      this.sendOn(b, serialize.query(sql), Req.Query, this.settingsHook(b));
     }
   }
 
@@ -59,53 +68,47 @@ export class Forwarder<B extends BackendState> {
     };
   }
 
-  send(b: B, bytes: Buffer, req: Req, hook?: Hook): void {
+  sendOn(b: B, bytes: Buffer, req: Req, hook?: Hook): void {
     this.io.toBackend(b, bytes);
     b.ledger.push(req, hook);
   }
 
+  /** Sender: a request for the backend of the message being forwarded. */
+  send(bytes: Buffer, req: Req, hook?: Hook): void {
+    this.sendOn(this.target!, bytes, req, hook);
+  }
+
   /** One client message (not Terminate) for the linked backend `b`. */
   forward(b: B, m: FrontendMessage): void {
+    this.target = b;
     switch (m.type) {
       case FrontendCode.Query:
-        return this.forwardQuery(m, b, this.sender(b));
+        return this.forwardQuery(m, b);
       case FrontendCode.Parse:
-        this.onDecision(this.ctx.decide(m.sql));
-        return this.router.parse(m, b.statements, this.sender(b));
+        this.decisions.applyDecision(this.ctx.decide(m.sql));
+        return this.router.parse(m, b.statements, this);
       case FrontendCode.Bind:
-        return this.router.bind(m, b.statements, this.sender(b));
+        return this.router.bind(m, b.statements, this);
       case FrontendCode.Describe:
-        if (m.kind === 0x53) return this.router.describe(m, b.statements, this.sender(b));
-        return this.send(b, bytesOf(m), Req.DescribePortal);
+        if (m.kind === 0x53) return this.router.describe(m, b.statements, this);
+        return this.sendOn(b, bytesOf(m), Req.DescribePortal);
       case FrontendCode.Close:
-        if (m.kind === 0x53) return this.router.close(m, b.statements, this.sender(b));
-        return this.send(b, bytesOf(m), Req.Close);
+        if (m.kind === 0x53) return this.router.close(m, b.statements, this);
+        return this.sendOn(b, bytesOf(m), Req.Close);
       default:
-        return this.send(b, bytesOf(m), reqOf(m.type)!);
+        return this.sendOn(b, bytesOf(m), reqOf(m.type)!);
     }
   }
 
-  private senderFor: B | undefined;
-  private senderFn: Send | undefined;
-
-  /** A `send` bound to `b`, made once per backend linked (not once per message). */
-  private sender(b: B): Send {
-    if (this.senderFor !== b || this.senderFn === undefined) {
-      this.senderFor = b;
-      this.senderFn = (bytes, req, hook) => this.send(b, bytes, req, hook);
-    }
-    return this.senderFn;
-  }
-
-  private forwardQuery(m: FrontendMessage, b: B, send: Send): void {
+  private forwardQuery(m: FrontendMessage, b: B): void {
     const d = this.ctx.decide(m.sql);
-    this.onDecision(d);
+    this.decisions.applyDecision(d);
     const undoUnnamed = this.router.query(b.statements);
     if (d.deallocate !== undefined) {
-      const mapped = this.router.deallocate(d.deallocate, b.statements, b.ledger, send);
-      if (mapped) return send(mapped.bytes, Req.Query, mapped.hook);
+      const mapped = this.router.deallocate(d.deallocate, b.statements, b.ledger, this);
+      if (mapped) return this.sendOn(b, mapped.bytes, Req.Query, mapped.hook);
     }
-    if (d.deallocateAll || d.discardAll) return send(bytesOf(m), Req.Query, this.router.deallocateAll(b.statements, b.ledger));
-    send(bytesOf(m), Req.Query, undoUnnamed);
+    if (d.deallocateAll || d.discardAll) return this.sendOn(b, bytesOf(m), Req.Query, this.router.deallocateAll(b.statements, b.ledger));
+    this.sendOn(b, bytesOf(m), Req.Query, undoUnnamed);
   }
 }

@@ -48,7 +48,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
 
   constructor(startupParams: ReadonlyMap<string, string>, ctx: MachineContext, io: SessionIO<B>, welcoming: boolean) {
     super(startupParams, ctx, io, welcoming);
-    this.fwd = new Forwarder(io, ctx, this.settings, this.statements, (d) => this.applyDecision(d));
+    this.fwd = new Forwarder(io, ctx, this.settings, this.statements, this);
   }
 
   // ------------------------------------------------------------------ borrowing
@@ -74,9 +74,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   onBorrowError(err: { sqlstate: string; message: string }): void {
     if (this.mode === Mode.Welcoming) return this.end({ severity: 'FATAL', code: err.sqlstate, message: err.message });
     if (this.mode !== Mode.Waiting) return;
-    const pending = this.pending;
-    this.pending = [];
-    const a = borrowFailed(pending, err);
+    const a = borrowFailed(this.takePending(), err);
     if (a.bytes) this.io.toClient(a.bytes);
     if (this.clientDone) return this.finish();
     this.apply({ ...a, bytes: undefined });
@@ -86,9 +84,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     this.backend = b;
     this.go(this.pin ? Mode.Pinned : Mode.Linked);
     this.fwd.prepare(b);
-    const pending = this.pending;
-    this.pending = [];
-    for (const m of pending) {
+    for (const m of this.takePending()) {
       if (this.mode !== Mode.Linked && this.mode !== Mode.Pinned) break;
       this.forward(m);
     }
@@ -108,7 +104,8 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     this.leave();
   }
 
-  private applyDecision(d: Decision): void {
+  /** DecisionSink: what the classifier decided for SQL the client sent. */
+  applyDecision(d: Decision): void {
     if (d.pin && !this.pin) {
       this.pin = d.pin;
       this.io.pinned(d.pin.reason, d.pin.rule);
@@ -241,7 +238,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
       case 'send':
         this.cleaning = true;
         if (step.reset) this.reset = true;
-        for (const [bytes, req, hook] of step.requests) this.fwd.send(b, bytes, req, hook);
+        for (const [bytes, req, hook] of step.requests) this.fwd.sendOn(b, bytes, req, hook);
         return;
       case 'release':
         this.unlink();
@@ -306,7 +303,7 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     this.replays++;
     this.unlink();
     b.ledger.clear();
-    this.pending.unshift(queryMessage(sql));
+    this.pending = [queryMessage(sql), ...this.pending];
     this.go(Mode.Waiting);
     this.io.borrow();
     return true;

@@ -23,7 +23,10 @@ import {
   type ClientStatements,
 } from './statements.js';
 
-export type Send = (bytes: Buffer, req: Req, hook?: Hook) => void;
+/** Where the router's requests go: the linked backend (the session's Forwarder). */
+export interface Sender {
+  send(bytes: Buffer, req: Req, hook?: Hook): void;
+}
 
 const INJECTED: Hook = { injected: true };
 const UNNAMED_MISSING: Hook = { injected: false, rewrite: unnamedMissing };
@@ -31,15 +34,15 @@ const UNNAMED_MISSING: Hook = { injected: false, rewrite: unnamedMissing };
 export class PreparedRouter {
   constructor(readonly client: ClientStatements) {}
 
-  parse(m: FrontendMessage, b: BackendStatements, send: Send): void {
+  parse(m: FrontendMessage, b: BackendStatements, out: Sender): void {
     const tail = Buffer.from(m.buf.subarray(m.at, m.end));
-    if (m.name === '') return this.parseUnnamed(m, tail, b, send);
+    if (m.name === '') return this.parseUnnamed(m, tail, b, out);
     const name = m.name;
     const live = this.client.named.get(name);
     if (live !== undefined) {
       // PostgreSQL refuses to redefine a live name (42P05): let the server say so, under the backend name.
-      this.hold(live, b, send);
-      send(parseMessage(live.backendName, tail), Req.Parse, { injected: false, rewrite: renamer(live.backendName, name) });
+      this.hold(live, b, out);
+      out.send(parseMessage(live.backendName, tail), Req.Parse, { injected: false, rewrite: renamer(live.backendName, name) });
       return;
     }
     const s = new Statement(tail, true);
@@ -47,7 +50,7 @@ export class PreparedRouter {
     b.add(s);
     const rewrite = renamer(s.backendName, name);
     s.hook = { injected: false, rewrite };
-    send(s.parse(), Req.Parse, {
+    out.send(s.parse(), Req.Parse, {
       injected: false,
       rewrite,
       done: (o) => {
@@ -59,13 +62,13 @@ export class PreparedRouter {
     });
   }
 
-  private parseUnnamed(m: FrontendMessage, tail: Buffer, b: BackendStatements, send: Send): void {
+  private parseUnnamed(m: FrontendMessage, tail: Buffer, b: BackendStatements, out: Sender): void {
     const s = new Statement(tail, false);
     const before = this.client.unnamed;
     const beforeOnBackend = b.unnamed;
     this.client.unnamed = s;
     b.unnamed = s;
-    send(bytesOf(m), Req.Parse, {
+    out.send(bytesOf(m), Req.Parse, {
       injected: false,
       done: (o) => {
         if (o === Outcome.Ok) return;
@@ -76,37 +79,37 @@ export class PreparedRouter {
     });
   }
 
-  bind(m: FrontendMessage, b: BackendStatements, send: Send): void {
+  bind(m: FrontendMessage, b: BackendStatements, out: Sender): void {
     if (m.name === '') {
       const u = this.client.unnamed;
-      if (u === undefined) return send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, MISSING), Req.Bind, UNNAMED_MISSING);
-      this.holdUnnamed(u, b, send);
-      return send(bytesOf(m), Req.Bind);
+      if (u === undefined) return out.send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, MISSING), Req.Bind, UNNAMED_MISSING);
+      this.holdUnnamed(u, b, out);
+      return out.send(bytesOf(m), Req.Bind);
     }
     const s = this.client.named.get(m.name);
     if (s === undefined) {
-      return send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, MISSING), Req.Bind, { injected: false, rewrite: renamer(MISSING, m.name) });
+      return out.send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, MISSING), Req.Bind, { injected: false, rewrite: renamer(MISSING, m.name) });
     }
-    this.hold(s, b, send);
-    send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, s.backendName), Req.Bind, s.hook);
+    this.hold(s, b, out);
+    out.send(renameBind(m.buf, m.start, m.end, m.at, m.restAt, s.backendName), Req.Bind, s.hook);
   }
 
-  describe(m: FrontendMessage, b: BackendStatements, send: Send): void {
+  describe(m: FrontendMessage, b: BackendStatements, out: Sender): void {
     if (m.name === '') {
       const u = this.client.unnamed;
-      if (u === undefined) return send(statementTarget(FrontendCode.Describe, MISSING), Req.DescribeStatement, UNNAMED_MISSING);
-      this.holdUnnamed(u, b, send);
-      return send(bytesOf(m), Req.DescribeStatement);
+      if (u === undefined) return out.send(statementTarget(FrontendCode.Describe, MISSING), Req.DescribeStatement, UNNAMED_MISSING);
+      this.holdUnnamed(u, b, out);
+      return out.send(bytesOf(m), Req.DescribeStatement);
     }
     const s = this.client.named.get(m.name);
     if (s === undefined) {
-      return send(statementTarget(FrontendCode.Describe, MISSING), Req.DescribeStatement, { injected: false, rewrite: renamer(MISSING, m.name) });
+      return out.send(statementTarget(FrontendCode.Describe, MISSING), Req.DescribeStatement, { injected: false, rewrite: renamer(MISSING, m.name) });
     }
-    this.hold(s, b, send);
-    send(statementTarget(FrontendCode.Describe, s.backendName), Req.DescribeStatement, s.hook);
+    this.hold(s, b, out);
+    out.send(statementTarget(FrontendCode.Describe, s.backendName), Req.DescribeStatement, s.hook);
   }
 
-  close(m: FrontendMessage, b: BackendStatements, send: Send): void {
+  close(m: FrontendMessage, b: BackendStatements, out: Sender): void {
     if (m.name === '') {
       const u = this.client.unnamed;
       this.client.unnamed = undefined;
@@ -117,15 +120,15 @@ export class PreparedRouter {
         if (this.client.unnamed === undefined) this.client.unnamed = u;
         if (own && b.unnamed === undefined) b.unnamed = u;
       };
-      return send(own ? bytesOf(m) : closeStatement(MISSING), Req.Close, u ? { injected: false, done: restore } : undefined);
+      return out.send(own ? bytesOf(m) : closeStatement(MISSING), Req.Close, u ? { injected: false, done: restore } : undefined);
     }
     const name = m.name;
     const s = this.client.named.get(name);
     // Closing a name that does not exist is not an error.
-    if (s === undefined) return send(closeStatement(MISSING), Req.Close);
+    if (s === undefined) return out.send(closeStatement(MISSING), Req.Close);
     this.client.named.delete(name);
     const held = b.holds(s);
-    send(held ? closeStatement(s.backendName) : closeStatement(MISSING), Req.Close, {
+    out.send(held ? closeStatement(s.backendName) : closeStatement(MISSING), Req.Close, {
       injected: false,
       done: (o) => {
         if (o === Outcome.Ok) {
@@ -163,7 +166,7 @@ export class PreparedRouter {
    * under its backend name. Returns the Query to send instead, or undefined for a name the client
    * did not prepare in the protocol (an SQL PREPARE, which pins: the server knows it).
    */
-  deallocate(name: string, b: BackendStatements, ledger: ReplyLedger, send: Send): { bytes: Buffer; hook: Hook } | undefined {
+  deallocate(name: string, b: BackendStatements, ledger: ReplyLedger, out: Sender): { bytes: Buffer; hook: Hook } | undefined {
     const s = this.client.named.get(name);
     if (s === undefined) return undefined;
     if (!b.holds(s)) {
@@ -172,8 +175,8 @@ export class PreparedRouter {
       // Inside an open batch of the client's that would change what an error skips: not done there.
       if (ledger.awaitsSync()) return undefined;
       b.add(s);
-      send(s.parse(), Req.Parse, { injected: true, done: (o) => o !== Outcome.Ok && b.forget(s) });
-      send(SYNC, Req.Sync, INJECTED);
+      out.send(s.parse(), Req.Parse, { injected: true, done: (o) => o !== Outcome.Ok && b.forget(s) });
+      out.send(SYNC, Req.Sync, INJECTED);
     }
     this.client.named.delete(name);
     const hook: Hook = {
@@ -211,10 +214,10 @@ export class PreparedRouter {
   }
 
   /** Makes sure the backend holds `s`, preparing it first (the reply is the proxy's). */
-  private hold(s: Statement, b: BackendStatements, send: Send): void {
+  private hold(s: Statement, b: BackendStatements, out: Sender): void {
     if (b.holds(s)) return;
     b.add(s);
-    send(s.parse(), Req.Parse, {
+    out.send(s.parse(), Req.Parse, {
       injected: true,
       forwardErrors: true,
       done: (o) => {
@@ -223,10 +226,10 @@ export class PreparedRouter {
     });
   }
 
-  private holdUnnamed(u: Statement, b: BackendStatements, send: Send): void {
+  private holdUnnamed(u: Statement, b: BackendStatements, out: Sender): void {
     if (b.unnamed === u) return;
     b.unnamed = u;
-    send(parseMessage('', u.tail), Req.Parse, {
+    out.send(parseMessage('', u.tail), Req.Parse, {
       injected: true,
       forwardErrors: true,
       done: (o) => {
