@@ -39,6 +39,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   await registerNode(api);
   const ips = new IpPool();
   const runners = new Map<string, PodRunner>();
+  // Pods in their grace period: out of `runners`, still to be cleaned up (network, scratch dir, mount points).
+  const leaving = new Set<PodRunner>();
   const finishing = new Set<string>();
   const abort = new AbortController();
   const beat = setInterval(() => heartbeat(api).catch((e: Error) => log(`heartbeat: ${e.message}`)), 20_000);
@@ -47,7 +49,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const r = runners.get(key);
     if (!r) return;
     runners.delete(key);
+    leaving.add(r);
     await r.stop(graceMs);
+    leaving.delete(r);
     ips.release(r.podIP);
   };
 
@@ -147,7 +151,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       abort.abort();
       clearInterval(beat);
       await running;
-      await Promise.all([...runners.keys()].map((k) => stopRunner(k, 5_000)));
+      // A node going down kills what is still in its grace period, so its clean-up runs before the exit.
+      await Promise.all([...[...runners.keys()].map((k) => stopRunner(k, 5_000)), ...[...leaving].map((r) => r.stop(0))]);
       api.close();
     },
   };

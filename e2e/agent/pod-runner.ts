@@ -1,8 +1,8 @@
 /**
  * One pod run as local processes: its own network namespace on the pod bridge, the container's
  * command (images.ts) in it as a process group with the container's env, a service-account
- * kubeconfig, probes, restarts with backoff, and the result written to pods/status. All decisions are
- * in the pure modules; this file only does the I/O.
+ * kubeconfig, Secret volumes (pod-volumes.ts), probes, restarts with backoff, and the result written
+ * to pods/status. All decisions are in the pure modules; this file only does the I/O.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { imageFor, type LocalImage } from './images.js';
 import { graceAfterHook, resolvePreStop } from './lifecycle.js';
 import { addPodNetwork, removePodNetwork } from './pod-network.js';
 import { computePodStatus, restartDelayMs, statusChanged, type ContainerState } from './pod-status.js';
+import { PodVolumes } from './pod-volumes.js';
 import { describeCheck, resolveProbe, type Probe, type ProbeCheck } from './probe-target.js';
 import { podKubeconfigText, requestPodToken, writePodKubeconfig } from './token.js';
 
@@ -65,6 +66,7 @@ export class PodRunner {
   private syncing: Promise<void> = Promise.resolve();
   private netns: string | undefined;
   private podDir: string | undefined;
+  private volumes: PodVolumes | undefined;
   readonly key: string;
 
   constructor(
@@ -111,6 +113,8 @@ export class PodRunner {
         chmodSync(this.podDir, 0o711); // images that drop root (postgres) must reach their data under it
       }
       this.netns ??= addPodNetwork(this.podIP);
+      this.volumes ??= new PodVolumes(pod, this.podDir, this.deps.api, this.deps.log);
+      await this.volumes.setUp(); // a missing Secret: CreateContainerConfigError, retried below
       netns = this.netns;
       env = { ...image.env(this.podDir), ...resolveEnv(pod, container.env, this.podIP) };
       args = expandArgs(container.args, env);
@@ -134,11 +138,11 @@ export class PodRunner {
       this.after(restartDelayMs(++this.restartCount), () => void this.launch());
       return;
     }
-    if (this.stopping) return;
+    if (this.stopping) return this.volumes?.stop(); // stop() ran while the volumes were being set up
     const log = openSync(this.file('log'), 'a');
     // A process group of its own (detached), so stopping the pod stops everything the container started.
     // DBPROXY_NETNS marks the pod's processes as this plane's, for e2e/cluster/exec's clean-up.
-    const child = spawn('ip', ['netns', 'exec', netns, ...image.command(this.deps.root, args)], {
+    const child = spawn('ip', ['netns', 'exec', netns, ...this.volumes!.command(image.command(this.deps.root, args))], {
       stdio: ['ignore', log, log],
       detached: true,
       env: {
@@ -255,6 +259,7 @@ export class PodRunner {
       await stopChild(child, left, { signal, group: true });
       this.deps.log(`${this.key}: stopped`);
     }
+    this.volumes?.stop();
     if (this.netns) removePodNetwork(this.podIP);
     if (this.podDir) rmSync(this.podDir, { recursive: true, force: true });
   }
