@@ -2,7 +2,6 @@
  * The proxy process: the PostgreSQL listeners, the pools, the target, the admin server and config
  * reloads. It implements the context client sessions run in; sessions do the per-connection work.
  */
-import type net from 'node:net';
 import type tls from 'node:tls';
 import type http from 'node:http';
 import type { Logger } from 'pino';
@@ -25,8 +24,8 @@ import { ConfigError } from '../../contract/config/load.js';
 import type { ProxyConfig } from '../../contract/config/schema.js';
 import { parseHostPort } from '../../contract/config/schema.js';
 import type { Conn, Mover } from './io/conn.js';
-import { addressOf, listenPostgres } from './io/listen.js';
-import { clientConn, resolveMover } from './io/movers.js';
+import { addressOf, listenPostgres, type Listener } from './io/listen.js';
+import { resolveMover } from './io/movers.js';
 import { onDispatchError } from './io/native-conn.js';
 import { PoolRegistry } from './pool/registry.js';
 import { Mode } from './session/state.js';
@@ -52,8 +51,8 @@ export class ProxyServer implements SessionContext {
   private readonly peering: Peering;
   /** limits.maxClientConnections at accept, and the per-user counts (client/limits.ts). */
   private readonly clientLimits: ClientLimits;
-  private listener: net.Server | undefined;
-  private readerListener: net.Server | undefined;
+  private listener: Listener | undefined;
+  private readerListener: Listener | undefined;
   private admin: http.Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   /** The writer new database connections go to, and its generation. */
@@ -175,13 +174,13 @@ export class ProxyServer implements SessionContext {
     );
   }
 
-  private listen(hostPort: string, endpoint: 'writer' | 'reader'): Promise<net.Server> {
+  private listen(hostPort: string, endpoint: 'writer' | 'reader'): Promise<Listener> {
     const at = parseHostPort(hostPort);
-    return listenPostgres(this.bindHost ?? at.host, at.port, this.mover, (socket) => this.accept(socket, endpoint));
+    return listenPostgres(this.bindHost ?? at.host, at.port, this.mover, (conn) => this.accept(conn, endpoint));
   }
 
   address(endpoint: 'writer' | 'reader' = 'writer'): string {
-    return addressOf(endpoint === 'reader' ? this.readerListener : this.listener);
+    return (endpoint === 'reader' ? this.readerListener : this.listener)?.address ?? '';
   }
 
   adminAddress(): string {
@@ -388,18 +387,9 @@ export class ProxyServer implements SessionContext {
 
   // ------------------------------------------------------------ connections
 
-  private accept(socket: net.Socket, endpoint: 'writer' | 'reader'): void {
+  private accept(conn: Conn, endpoint: 'writer' | 'reader'): void {
     if (refusesClients(this.drainer.phase)) {
-      socket.destroy();
-      return;
-    }
-    socket.on('error', () => {});
-    let conn: Conn;
-    try {
-      conn = clientConn(socket, this.mover);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not take a client connection');
-      socket.destroy();
+      conn.destroy();
       return;
     }
     const refusal = this.clientLimits.admit(this.sessions.size, conn);

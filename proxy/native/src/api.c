@@ -6,7 +6,8 @@
  * with every event of that iteration. It moves bytes and nothing more: framing, accounting and
  * every decision stay in TypeScript (proxy/src/io/native-conn.ts).
  *
- * This file is the JavaScript API (Node-API); loop.c is the loop side, core.h what they share.
+ * This file is the JavaScript API (Node-API); loop.c is the loop side, listen.c the listeners, core.h
+ * what they share.
  */
 #include "core.h"
 
@@ -88,29 +89,35 @@ static napi_value js_adopt(napi_env env, napi_callback_info info) {
   return watch(env, fd, 0);
 }
 
-/* connect(ip: string, port) → id, or -errno; EV_CONNECT (or EV_CLOSE with the error) follows. */
-static napi_value js_connect(napi_env env, napi_callback_info info) {
-  ARGS(2);
+/* (ip: string, port) → a socket address in `ss` and its length, or 0 if `ip` is not a numeric address. */
+static socklen_t address_arg(napi_env env, napi_value ipv, napi_value portv, struct sockaddr_storage *ss) {
   char ip[64];
   size_t iplen = 0;
-  if (napi_get_value_string_utf8(env, argv[0], ip, sizeof ip, &iplen) != napi_ok) return int_value(env, -EINVAL);
-  int port = arg_int(env, argv[1]);
-  struct sockaddr_storage ss;
-  socklen_t sl;
-  memset(&ss, 0, sizeof ss);
-  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (napi_get_value_string_utf8(env, ipv, ip, sizeof ip, &iplen) != napi_ok) return 0;
+  int port = arg_int(env, portv);
+  if (port < 0 || port > 65535) return 0;
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
   if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
     a4->sin_family = AF_INET;
     a4->sin_port = htons((uint16_t)port);
-    sl = sizeof *a4;
-  } else if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+    return sizeof *a4;
+  }
+  if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
     a6->sin6_family = AF_INET6;
     a6->sin6_port = htons((uint16_t)port);
-    sl = sizeof *a6;
-  } else {
-    return int_value(env, -EINVAL);
+    return sizeof *a6;
   }
+  return 0;
+}
+
+/* connect(ip: string, port) → id, or -errno; EV_CONNECT (or EV_CLOSE with the error) follows. */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  struct sockaddr_storage ss;
+  socklen_t sl = address_arg(env, argv[0], argv[1], &ss);
+  if (sl == 0) return int_value(env, -EINVAL);
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return int_value(env, -errno);
   prepare_fd(fd);
@@ -120,6 +127,47 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
     return int_value(env, -e);
   }
   return watch(env, fd, 1);
+}
+
+/* listen(ip: string, port, backlog) → listener id, or -errno; EV_ACCEPT for each client. */
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  struct sockaddr_storage ss;
+  socklen_t sl = address_arg(env, argv[0], argv[1], &ss);
+  if (sl == 0) return int_value(env, -EINVAL);
+  int backlog = arg_int(env, argv[2]);
+  return int_value(env, listener_open((struct sockaddr *)&ss, sl, backlog > 0 ? backlog : 511));
+}
+
+/* listenPort(listener) → the port it is bound to, or -errno. */
+static napi_value js_listen_port(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  return int_value(env, listener_port(arg_int(env, argv[0])));
+}
+
+/* unlisten(listener): stops accepting and closes the socket. */
+static napi_value js_unlisten(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  listener_close(arg_int(env, argv[0]));
+  return NULL;
+}
+
+/* peer(id) → "address port" of an accepted connection ("" for another). */
+static napi_value js_peer(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  conn *c = lookup(arg_int(env, argv[0]));
+  char text[INET6_ADDRSTRLEN + 8] = "";
+  if (c && (c->peer.sa.sa_family == AF_INET || c->peer.sa.sa_family == AF_INET6)) {
+    int v4 = c->peer.sa.sa_family == AF_INET;
+    const void *addr = v4 ? (const void *)&c->peer.in4.sin_addr : (const void *)&c->peer.in6.sin6_addr;
+    if (inet_ntop(c->peer.sa.sa_family, addr, text, INET6_ADDRSTRLEN)) {
+      size_t n = strlen(text);
+      snprintf(text + n, sizeof text - n, " %u", (unsigned)ntohs(v4 ? c->peer.in4.sin_port : c->peer.in6.sin6_port));
+    }
+  }
+  napi_value r;
+  napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &r);
+  return r;
 }
 
 /* write(id, buffer) → 1 while under the high-water mark, 0 when full (EV_DRAIN follows), -1 if gone. */
@@ -192,6 +240,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
       {"adopt", NULL, js_adopt, NULL, NULL, NULL, napi_default, NULL},
       {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
+      {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"listenPort", NULL, js_listen_port, NULL, NULL, NULL, napi_default, NULL},
+      {"unlisten", NULL, js_unlisten, NULL, NULL, NULL, napi_default, NULL},
+      {"peer", NULL, js_peer, NULL, NULL, NULL, napi_default, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
       {"pause", NULL, js_pause, NULL, NULL, NULL, napi_default, NULL},
       {"resume", NULL, js_resume, NULL, NULL, NULL, napi_default, NULL},

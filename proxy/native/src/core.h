@@ -1,4 +1,4 @@
-/* The native I/O core's shared definitions: a connection, the core's state, what loop.c offers api.c. */
+/* The native I/O core's shared definitions: a connection, the core's state, what loop.c and listen.c offer api.c. */
 #ifndef DBPROXY_CORE_H
 #define DBPROXY_CORE_H
 
@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,8 +16,11 @@
 #include <node_api.h>
 #include <uv.h>
 
-/* Event kinds in the queue JavaScript reads: (kind, id, value, offset). */
-enum { EV_DATA = 0, EV_DRAIN = 1, EV_CLOSE = 2, EV_CONNECT = 3 };
+/* Event kinds in the queue JavaScript reads: (kind, id, value, offset); EV_ACCEPT: (kind, new conn id, listener id, 0). */
+enum { EV_DATA = 0, EV_DRAIN = 1, EV_CLOSE = 2, EV_CONNECT = 3, EV_ACCEPT = 4 };
+
+/* Listening sockets the core accepts on (a proxy has one or two: the writer's and the reader's). */
+#define MAX_LISTENERS 16
 
 /* Above this many queued bytes write() reports "full" (as a stream's highWaterMark). */
 #define HIGH_WATER (64 * 1024)
@@ -38,6 +42,11 @@ typedef struct conn {
   int need_drain; /* write() said "full": tell JavaScript when the queue empties */
   int peer_done;  /* the peer closed its side: close once the queue is out (as Node's sockets do) */
   int error;      /* errno that ends the connection, reported with EV_CLOSE */
+  union {         /* the peer of an accepted connection (JavaScript asks once, with peer()) */
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+  } peer;
   char *out;
   size_t out_off, out_len, out_cap;
 } conn;
@@ -67,6 +76,7 @@ extern struct core g;
 
 
 void flush_events(void);
+void queue_event(int32_t kind, int32_t id, int32_t value, int32_t offset);
 void on_check(uv_check_t *h);
 conn *lookup(int32_t id);
 conn *new_conn(int fd, int connecting);
@@ -74,5 +84,9 @@ int prepare_fd(int fd);
 void update_poll(conn *c);
 void close_conn(conn *c, int error);
 int conn_write(conn *c, const char *data, size_t len);
+
+int32_t listener_open(const struct sockaddr *sa, socklen_t len, int backlog);
+int listener_port(int32_t id);
+void listener_close(int32_t id);
 
 #endif

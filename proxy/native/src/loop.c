@@ -30,7 +30,7 @@ void flush_events(void) {
 }
 
 /* Queues an event for the next call into JavaScript (at the end of this loop iteration's poll phase). */
-static void queue_event(int32_t kind, int32_t id, int32_t value, int32_t offset) {
+void queue_event(int32_t kind, int32_t id, int32_t value, int32_t offset) {
   if (g.nevents == g.max_events) flush_events();
   int32_t *e = g.events + 4 * g.nevents++;
   e[0] = kind;

@@ -12,10 +12,15 @@ import type { Conn, ConnHandlers } from './conn.js';
 import { NOOP_HANDLERS } from './conn.js';
 import { READ_BUFFER } from './read-buffer.js';
 
-interface Addon {
+/** The addon's functions (proxy/native/src/api.c). */
+export interface NativeCore {
   init(readBuffer: ArrayBuffer, events: ArrayBuffer, callback: (count: number) => void): void;
   adopt(fd: number): number;
   connect(ip: string, port: number): number;
+  listen(ip: string, port: number, backlog: number): number;
+  listenPort(listener: number): number;
+  unlisten(listener: number): void;
+  peer(id: number): string;
   write(id: number, bytes: Buffer): number;
   pause(id: number): void;
   resume(id: number): void;
@@ -30,12 +35,15 @@ const enum Event {
   Drain = 1,
   Close = 2,
   Connect = 3,
+  Accept = 4,
 }
 
 const table: (NativeConn | undefined)[] = [];
+/** Who takes the connections each listener of the core accepts (native-listener.ts). */
+const acceptors: (((c: NativeConn) => void) | undefined)[] = [];
 /** The core's event queue: 4 int32 per event (kind, id, value, offset of the data in READ_BUFFER). */
 const EVENTS = new Int32Array(4 * 1024);
-let addon: Addon | undefined;
+let addon: NativeCore | undefined;
 let loadError: string | undefined;
 
 /** Where the addon is: DBPROXY_NATIVE_ADDON, else proxy/native/build/Release (from src/ or dist/). */
@@ -47,7 +55,7 @@ function candidates(): string[] {
 }
 
 /** Loads the native core once; undefined (with `nativeUnavailable()` saying why) if it cannot. */
-export function nativeCore(): Addon | undefined {
+export function nativeCore(): NativeCore | undefined {
   if (addon || loadError) return addon;
   const found = candidates().find((p) => existsSync(p));
   if (!found) {
@@ -55,7 +63,7 @@ export function nativeCore(): Addon | undefined {
     return undefined;
   }
   try {
-    const a = createRequire(import.meta.url)(found) as Addon;
+    const a = createRequire(import.meta.url)(found) as NativeCore;
     a.init(READ_BUFFER, EVENTS.buffer, dispatch);
     addon = a;
   } catch (err) {
@@ -84,6 +92,10 @@ function dispatch(count: number): void {
   const e = EVENTS;
   for (let i = 0; i < count * 4; i += 4) {
     const id = e[i + 1]!;
+    if (e[i] === Event.Accept) {
+      accepted(id, e[i + 2]!);
+      continue;
+    }
     const c = table[id];
     if (c === undefined) continue;
     try {
@@ -93,6 +105,25 @@ function dispatch(count: number): void {
       dispatchError(err);
     }
   }
+}
+
+/** A client the core accepted on `listener`: before any of its data (the core queues it first). */
+function accepted(id: number, listener: number): void {
+  const c = NativeConn.accepted(addon!, id);
+  const to = acceptors[listener];
+  // Accepted in the same loop iteration as its listener closed: refused, as the backlog's are.
+  if (to === undefined) return c.destroy();
+  try {
+    to(c);
+  } catch (err) {
+    c.destroy();
+    dispatchError(err);
+  }
+}
+
+/** Routes what `listener` accepts to `f` (undefined: none any more). */
+export function setAcceptor(listener: number, f: ((c: NativeConn) => void) | undefined): void {
+  acceptors[listener] = f;
 }
 
 function deliver(c: NativeConn, kind: number, id: number, value: number, offset: number): void {
@@ -112,7 +143,7 @@ function deliver(c: NativeConn, kind: number, id: number, value: number, offset:
 }
 
 /** `errno`: negative, as libuv and Node write them. */
-function errnoError(errno: number, what: string): Error {
+export function errnoError(errno: number, what: string): Error {
   const code = getSystemErrorName(errno);
   return Object.assign(new Error(`${what}: ${code}`), { code, errno });
 }
@@ -127,7 +158,7 @@ export class NativeConn implements Conn {
   private connecting = false;
 
   private constructor(
-    private readonly core: Addon,
+    private readonly core: NativeCore,
     private readonly id: number,
     readonly remoteAddress: string,
     readonly remotePort: number,
@@ -136,7 +167,7 @@ export class NativeConn implements Conn {
   }
 
   /** Takes over an accepted Node socket (paused since accept): the core reads and writes it from now on. */
-  static adopt(core: Addon, socket: net.Socket): NativeConn {
+  static adopt(core: NativeCore, socket: net.Socket): NativeConn {
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     if (fd === undefined || fd < 0) throw new Error('the accepted socket has no file descriptor');
     const id = core.adopt(fd);
@@ -146,8 +177,15 @@ export class NativeConn implements Conn {
     return c;
   }
 
+  /** A connection the core accepted itself (listen): where it came from is asked once. */
+  static accepted(core: NativeCore, id: number): NativeConn {
+    const peer = core.peer(id);
+    const space = peer.lastIndexOf(' ');
+    return space < 0 ? new NativeConn(core, id, '?', 0) : new NativeConn(core, id, peer.slice(0, space), Number(peer.slice(space + 1)));
+  }
+
   /** Connects to `ip:port` (a numeric address); `connect` or `close` follows. */
-  static connect(core: Addon, ip: string, port: number, h: ConnHandlers): NativeConn {
+  static connect(core: NativeCore, ip: string, port: number, h: ConnHandlers): NativeConn {
     const id = core.connect(ip, port);
     if (id < 0) throw errnoError(id, `cannot connect to ${ip}:${port}`);
     const c = new NativeConn(core, id, ip, port);
