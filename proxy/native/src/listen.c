@@ -13,6 +13,15 @@ typedef struct listener {
 } listener;
 
 static listener *listeners[MAX_LISTENERS];
+/* Ids are slot + MAX_LISTENERS × the slot's use count, so a closed listener's id is never handed out
+ * again: an accept queued for it in the loop iteration it closed cannot reach its successor. */
+static int32_t uses[MAX_LISTENERS];
+
+static listener *find(int32_t id) {
+  if (id < 0) return NULL;
+  listener *l = listeners[id % MAX_LISTENERS];
+  return l && l->id == id ? l : NULL;
+}
 
 /* Accepting at most this many per wake-up keeps one listener from starving the loop's other work. */
 #define ACCEPT_BATCH 128
@@ -64,9 +73,9 @@ static void on_accept(uv_poll_t *p, int status, int events) {
 
 /* Listens on `sa` → listener id, or -errno. */
 int32_t listener_open(const struct sockaddr *sa, socklen_t len, int backlog) {
-  int32_t id = 0;
-  while (id < MAX_LISTENERS && listeners[id]) id++;
-  if (id == MAX_LISTENERS) return -EMFILE;
+  int32_t slot = 0;
+  while (slot < MAX_LISTENERS && listeners[slot]) slot++;
+  if (slot == MAX_LISTENERS || uses[slot] == INT32_MAX / MAX_LISTENERS) return -EMFILE;
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1, zero = 0;
@@ -86,20 +95,21 @@ int32_t listener_open(const struct sockaddr *sa, socklen_t len, int backlog) {
   }
   uv_timer_init(g.loop, &l->backoff);
   l->fd = fd;
-  l->id = id;
+  l->id = slot + MAX_LISTENERS * uses[slot]++;
   l->poll.data = l;
   l->backoff.data = l;
-  listeners[id] = l;
+  listeners[slot] = l;
   uv_poll_start(&l->poll, UV_READABLE, on_accept);
-  return id;
+  return l->id;
 }
 
 /* The port a listener is bound to (for port 0), or -errno. */
 int listener_port(int32_t id) {
-  if (id < 0 || id >= MAX_LISTENERS || !listeners[id]) return -EBADF;
+  listener *l = find(id);
+  if (!l) return -EBADF;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  if (getsockname(listeners[id]->fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+  if (getsockname(l->fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
   return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
@@ -114,9 +124,9 @@ static void on_poll_closed(uv_handle_t *h) {
 
 /* Stops accepting: the socket closes now (clients still in its backlog are refused, as by Node). */
 void listener_close(int32_t id) {
-  if (id < 0 || id >= MAX_LISTENERS || !listeners[id]) return;
-  listener *l = listeners[id];
-  listeners[id] = NULL;
+  listener *l = find(id);
+  if (!l) return;
+  listeners[id % MAX_LISTENERS] = NULL;
   uv_poll_stop(&l->poll);
   uv_timer_stop(&l->backoff);
   close(l->fd);

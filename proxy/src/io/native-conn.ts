@@ -40,7 +40,7 @@ const enum Event {
 
 const table: (NativeConn | undefined)[] = [];
 /** Who takes the connections each listener of the core accepts (native-listener.ts). */
-const acceptors: (((c: NativeConn) => void) | undefined)[] = [];
+const acceptors = new Map<number, (c: NativeConn) => void>();
 /** The core's event queue: 4 int32 per event (kind, id, value, offset of the data in READ_BUFFER). */
 const EVENTS = new Int32Array(4 * 1024);
 let addon: NativeCore | undefined;
@@ -110,7 +110,7 @@ function dispatch(count: number): void {
 /** A client the core accepted on `listener`: before any of its data (the core queues it first). */
 function accepted(id: number, listener: number): void {
   const c = NativeConn.accepted(addon!, id);
-  const to = acceptors[listener];
+  const to = acceptors.get(listener);
   // Accepted in the same loop iteration as its listener closed: refused, as the backlog's are.
   if (to === undefined) return c.destroy();
   try {
@@ -123,7 +123,8 @@ function accepted(id: number, listener: number): void {
 
 /** Routes what `listener` accepts to `f` (undefined: none any more). */
 export function setAcceptor(listener: number, f: ((c: NativeConn) => void) | undefined): void {
-  acceptors[listener] = f;
+  if (f === undefined) acceptors.delete(listener);
+  else acceptors.set(listener, f);
 }
 
 function deliver(c: NativeConn, kind: number, id: number, value: number, offset: number): void {
