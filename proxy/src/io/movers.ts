@@ -2,10 +2,9 @@
  * Which mover serves a connection: the native core for plaintext TCP when it is built and allowed
  * (`io: auto|native|node`; DBPROXY_IO sets what `auto` means, for tests), Node's sockets otherwise.
  */
-import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Conn, ConnHandlers, Mover } from './conn.js';
-import { NativeConn, nativeCore, nativeUnavailable } from './native-conn.js';
+import { NativeConn, nativeCore, nativeUnavailable, numericAddress } from './native-conn.js';
 import { NodeConn } from './node-conn.js';
 
 export type IoSetting = 'auto' | 'native' | 'node';
@@ -43,6 +42,6 @@ export async function connectConn(host: string, port: number, mover: Mover, h: C
     c.setHandlers(h);
     return c;
   }
-  const ip = net.isIP(host) ? host : (await lookup(host)).address;
+  const ip = await numericAddress(host);
   return NativeConn.connect(core, ip, port, h);
 }

@@ -3,6 +3,7 @@
  * same interface as Node's sockets. One callback from the core carries every event; chunks read
  * are views of READ_BUFFER (no copy, no allocation per read).
  */
+import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -143,8 +144,13 @@ function deliver(c: NativeConn, kind: number, id: number, value: number, offset:
   }
 }
 
+/** The core takes numeric addresses only: a name is looked up first (its first address, as Node's connect and listen take). */
+export async function numericAddress(host: string): Promise<string> {
+  return net.isIP(host) ? host : (await lookup(host)).address;
+}
+
 /** `errno`: negative, as libuv and Node write them. */
-export function errnoError(errno: number, what: string): Error {
+function errnoError(errno: number, what: string): Error {
   const code = getSystemErrorName(errno);
   return Object.assign(new Error(`${what}: ${code}`), { code, errno });
 }

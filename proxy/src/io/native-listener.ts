@@ -3,12 +3,10 @@
  * connection costs no Node socket (made, then destroyed, to hand its descriptor over). The same
  * face as a Node listener (listen.ts): listening, address, close.
  */
-import { lookup } from 'node:dns/promises';
-import net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
 import type { Conn } from './conn.js';
 import type { Listener } from './listen.js';
-import { type NativeCore, setAcceptor } from './native-conn.js';
+import { type NativeCore, numericAddress, setAcceptor } from './native-conn.js';
 
 export class NativeListener implements Listener {
   private open = true;
@@ -21,7 +19,7 @@ export class NativeListener implements Listener {
 
   /** Listens on `host`:`port` (a name is looked up first, as Node's listen does); every client goes to `onConn`. */
   static async listen(core: NativeCore, host: string, port: number, backlog: number, onConn: (conn: Conn) => void): Promise<NativeListener> {
-    const ip = net.isIP(host) ? host : (await lookup(host)).address;
+    const ip = await numericAddress(host);
     const id = core.listen(ip, port, backlog);
     if (id < 0) throw listenError(id, ip, port);
     const bound = core.listenPort(id);

@@ -72,6 +72,7 @@ export abstract class SessionBase<B extends BackendState> {
     }
   }
 
+  /** Keeps `m` until a backend is linked (the first one makes the array). */
   protected queue(m: FrontendMessage): void {
     if (this.pending === NONE_PENDING) this.pending = [m];
     else this.pending.push(m);
