@@ -4,6 +4,7 @@
  * inserted where they belong), and a backend changes hands only after the chunk being scanned has
  * been written to the client.
  */
+import { performance } from 'node:perf_hooks';
 import type { BackendConnection, BackendOwner } from '../backend/connection.js';
 import type { Conn } from '../io/conn.js';
 import type { BorrowError, Waiter } from '../pool/pool.js';
@@ -26,6 +27,9 @@ export interface SessionLink {
   readonly database: string;
   /** Runs one event of the session; an exception ends the session only. */
   guard(f: () => void, from?: BackendConnection): void;
+  /** guard() written out, for the hot path: after the event, and when it threw. */
+  afterEvent(): void;
+  failed(err: unknown, from?: BackendConnection): void;
   /** The connection is refused before its welcome (counted once). */
   setupFailed(reason: SetupFailure): void;
 }
@@ -33,6 +37,7 @@ export interface SessionLink {
 /**
  * Epoch milliseconds from the monotonic clock, fractional: lastUsed reads as a time of day (SHOW
  * SERVERS) and, subtracted, gives sub-millisecond latencies that a stepped wall clock cannot skew.
+ * (`performance` imported: the global one is a getter, looked up on every call.)
  */
 const EPOCH_MS = performance.timeOrigin;
 const clockMs = (): number => EPOCH_MS + performance.now();
@@ -108,24 +113,32 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
   onBackendData(chunk: Buffer): void {
     const b = this.s.machine?.backend;
     if (b === undefined) return;
-    this.s.guard(() => {
-      this.scanning = b;
-      let whole: boolean;
-      try {
-        whole = b.scanner.scan(chunk);
-      } finally {
-        this.scanning = undefined;
-      }
-      if (!this.s.ended) {
-        if (whole) this.writeClient(chunk);
-        else for (const part of b.scanner.out) this.writeClient(part);
-      }
-      if (this.afterScan !== undefined) {
-        const after = this.afterScan;
-        this.afterScan = undefined;
-        for (const f of after) f();
-      }
-    }, b);
+    // The session's guard() written out: no closure made for every chunk.
+    try {
+      this.scan(b, chunk);
+      this.s.afterEvent();
+    } catch (err) {
+      this.s.failed(err, b);
+    }
+  }
+
+  private scan(b: BackendConnection, chunk: Buffer): void {
+    this.scanning = b;
+    let whole: boolean;
+    try {
+      whole = b.scanner.scan(chunk);
+    } finally {
+      this.scanning = undefined;
+    }
+    if (!this.s.ended) {
+      if (whole) this.writeClient(chunk);
+      else for (const part of b.scanner.out) this.writeClient(part);
+    }
+    if (this.afterScan !== undefined) {
+      const after = this.afterScan;
+      this.afterScan = undefined;
+      for (const f of after) f();
+    }
   }
 
   /**
@@ -141,10 +154,10 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
     return m.onServerBegin(type);
   }
 
-  end(type: number, body: Buffer): void {
+  end(type: number, buf: Buffer, start: number, end: number): void {
     const m = this.s.machine;
     if (m === undefined || m.backend === undefined || m.backend !== this.scanning) return;
-    m.onServerEnd(type, body);
+    m.onServerEnd(type, buf, start, end);
   }
 
   onBackendLost(reason: string): void {

@@ -1,5 +1,5 @@
 /** The pinning decision for a statement's SQL, with a bounded cache of the ones the fast path does not settle. */
-import { classify, decide } from '../pinning/index.js';
+import { classify, classifySlow, decide, isFastPlain } from '../pinning/index.js';
 import type { SqlDecision } from './context.js';
 
 const CACHE_LIMIT = 10_000;
@@ -12,15 +12,20 @@ const MAX_CACHED_LENGTH = 4096;
  */
 export class SqlDecider {
   private cache = new Map<string, SqlDecision>();
+  /** What the fast path's "plain" decides (the same shared, frozen decision for every such statement). */
+  private readonly plain: SqlDecision;
 
-  constructor(private readonly filters: ReadonlySet<string>) {}
+  constructor(private readonly filters: ReadonlySet<string>) {
+    this.plain = decide(classify('SELECT 1'), filters);
+  }
 
   decide(sql: string): SqlDecision {
+    // The fast path first: a cache look-up would hash every (usually unique) plain statement.
+    if (isFastPlain(sql)) return this.plain;
     const cached = this.cache.get(sql);
     if (cached) return cached;
-    const c = classify(sql);
-    const d = decide(c, this.filters);
-    if (!c.fast && sql.length <= MAX_CACHED_LENGTH) {
+    const d = decide(classifySlow(sql), this.filters);
+    if (sql.length <= MAX_CACHED_LENGTH) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(sql, d);
     }

@@ -5,6 +5,7 @@
  * server that does not read pauses the client; so does a client whose messages queue for a backend
  * past a cap. Each leg thus holds at most a socket's high-water mark and one chunk for a connection.
  */
+import { Buffer } from 'node:buffer';
 import type { BackendConnection } from '../backend/connection.js';
 import type { Conn } from '../io/conn.js';
 

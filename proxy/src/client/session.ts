@@ -127,10 +127,14 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
   /** ConnHandlers: bytes from the client. */
   data(chunk: Buffer): void {
     this.lastActive = Date.now();
-    this.guard(() => {
+    // guard() written out: no closure made for every read.
+    try {
       this.framer.push(chunk, this);
       this.startup?.afterChunk();
-    });
+      this.afterEvent();
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   /** MessageSink: one whole message from the client. */
@@ -268,12 +272,22 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
   guard(f: () => void, from?: BackendConnection): void {
     try {
       f();
-      this.flow.flush(this.ended ? undefined : this.conn);
-      if (this.machine !== undefined) this.flow.queueFull(this.conn, !this.ended && this.machine.queuedBytes() > QUEUE_LIMIT);
-      this.armDrainTimer();
+      this.afterEvent();
     } catch (err) {
-      endAfterError(this, err, from);
+      this.failed(err, from);
     }
+  }
+
+  /** After each event: what it queued for the backend goes out; the client's reading follows the queue. */
+  afterEvent(): void {
+    this.flow.flush(this.ended ? undefined : this.conn);
+    if (this.machine !== undefined) this.flow.queueFull(this.conn, !this.ended && this.machine.queuedBytes() > QUEUE_LIMIT);
+    this.armDrainTimer();
+  }
+
+  /** An event threw: this session ends (and `from`, a backend that sent a malformed message). */
+  failed(err: unknown, from?: BackendConnection): void {
+    endAfterError(this, err, from);
   }
 
   private armDrainTimer(): void {

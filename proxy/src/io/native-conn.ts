@@ -3,6 +3,7 @@
  * same interface as Node's sockets. One callback from the core carries every event; chunks read
  * are views of READ_BUFFER (no copy, no allocation per read).
  */
+import { Buffer } from 'node:buffer';
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

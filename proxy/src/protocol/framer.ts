@@ -1,4 +1,5 @@
 /** The incremental framer of client → server messages, over buffer offsets. */
+import { Buffer } from 'node:buffer';
 import { owned } from '../io/read-buffer.js';
 import { ProtocolError } from './errors.js';
 

@@ -3,6 +3,7 @@
  * the proxy itself says to clients. Names follow the PostgreSQL protocol documentation. Offsets are
  * into the framed buffer: `start` is the message's type byte, `end` one past its last byte.
  */
+import { Buffer } from 'node:buffer';
 import { ProtocolError } from './errors.js';
 
 export const PROTOCOL_3 = 196608;

@@ -32,9 +32,9 @@ function run(chunks: Buffer[], drop = '', after = '', insert: Buffer = Buffer.al
   const bodies: [string, string][] = [];
   const visitor: ServerMessageVisitor = {
     begin: (t) => !drop.includes(String.fromCharCode(t)),
-    end: (t, body) => {
+    end: (t, buf, start, end) => {
       const type = String.fromCharCode(t);
-      if (type === 'Z' || type === 'C') bodies.push([type, body.toString('latin1')]);
+      if (type === 'Z' || type === 'C') bodies.push([type, buf.toString('latin1', start, end)]);
       if (after.includes(type)) s.insert(insert);
     },
   };

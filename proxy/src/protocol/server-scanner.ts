@@ -5,12 +5,16 @@
  * `insert` bytes there (a rewritten message), in order. When every byte of a chunk is forwarded (the
  * normal case) the chunk goes out whole.
  */
+import { Buffer } from 'node:buffer';
 import { owned } from '../io/read-buffer.js';
 
 export interface ServerMessageVisitor {
   begin(type: number): boolean;
-  /** `body` is the whole body for wanted types, empty for the others. */
-  end(type: number, body: Buffer): void;
+  /**
+   * The body is `buf[start, end)` for wanted types, empty for the others; `buf` may be the chunk
+   * being scanned (a body inside one chunk is not copied or sliced), valid during this call only.
+   */
+  end(type: number, buf: Buffer, start: number, end: number): void;
 }
 
 export class ServerProtocolError extends Error {
@@ -38,7 +42,10 @@ export class ServerScanner {
   private remaining = 0;
   private want = false;
   private keeping = true;
+  /** A wanted body split over chunks: its parts so far. */
   private parts: Buffer[] = [];
+  /** A wanted body wholly inside the chunk being scanned: where it starts (else -1). */
+  private bodyAt = -1;
   // While scanning a chunk:
   private chunk: Buffer = EMPTY;
   private runStart = -1;
@@ -54,7 +61,8 @@ export class ServerScanner {
   /** True when the whole chunk is to be forwarded; else `out` has what is. */
   scan(chunk: Buffer): boolean {
     const n = chunk.length;
-    this.out.length = 0;
+    // (Setting an array's length calls into the runtime and drops its storage: only when needed.)
+    if (this.out.length !== 0) this.out.length = 0;
     this.chunk = chunk;
     this.whole = this.keeping;
     this.runStart = this.keeping ? 0 : -1;
@@ -87,7 +95,10 @@ export class ServerScanner {
         if (++this.lengthBytes === 4) this.startBody();
       } else {
         const take = Math.min(this.remaining, n - i);
-        if (this.want) this.parts.push(chunk.subarray(i, i + take));
+        if (this.want) {
+          if (take === this.remaining && this.parts.length === 0) this.bodyAt = i;
+          else this.parts.push(chunk.subarray(i, i + take));
+        }
         i += take;
         this.remaining -= take;
         this.pos = i;
@@ -128,18 +139,19 @@ export class ServerScanner {
     if (this.length < 4) throw new ServerProtocolError(`server sent a message with invalid length ${this.length}`);
     this.remaining = this.length - 4;
     this.want = this.wantBody[this.type] === 1;
+    this.bodyAt = -1;
     this.stage = Stage.Body;
     if (this.remaining === 0) this.finish();
   }
 
   private finish(): void {
     this.stage = Stage.Type;
-    let body: Buffer = EMPTY;
-    if (this.want) {
-      const parts = this.parts;
-      body = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      this.parts = [];
-    }
-    this.visitor.end(this.type, body);
+    if (!this.want) return this.visitor.end(this.type, EMPTY, 0, 0);
+    if (this.bodyAt >= 0) return this.visitor.end(this.type, this.chunk, this.bodyAt, this.pos);
+    const parts = this.parts;
+    if (parts.length === 0) return this.visitor.end(this.type, EMPTY, 0, 0);
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.parts = [];
+    this.visitor.end(this.type, body, 0, body.length);
   }
 }

@@ -3,6 +3,7 @@
  * arrives: a malformed message fails here, on the path of the connection that sent it, never later
  * inside another client's callback.
  */
+import { Buffer } from 'node:buffer';
 import { ProtocolError } from '../protocol/errors.js';
 import { FrontendCode, decodeBind, decodeParse, decodeQuery, decodeTarget } from '../protocol/messages.js';
 
@@ -44,13 +45,15 @@ const VALID = new Set<number>([
 
 for (const t of VALID) FRONTEND_TYPES[t] = 1;
 
-/** Messages with no body: anything more is malformed. */
-const EMPTY_BODY = new Set<number>([FrontendCode.Sync, FrontendCode.Flush, FrontendCode.Terminate, FrontendCode.CopyDone]);
+/** Messages with no body (1 = none): anything more is malformed. */
+const EMPTY_BODY = new Uint8Array(256);
+for (const t of [FrontendCode.Sync, FrontendCode.Flush, FrontendCode.Terminate, FrontendCode.CopyDone]) EMPTY_BODY[t] = 1;
 
 export function decodeFrontend(buf: Buffer, start: number, end: number): FrontendMessage {
   const type = buf[start]!;
-  if (!VALID.has(type)) throw new ProtocolError(`invalid frontend message type ${type}`);
-  if (EMPTY_BODY.has(type) && end - start !== 5) throw new ProtocolError('invalid message format');
+  // (Tables, not Sets: this runs for every client message.)
+  if (FRONTEND_TYPES[type] !== 1) throw new ProtocolError(`invalid frontend message type ${type}`);
+  if (EMPTY_BODY[type] === 1 && end - start !== 5) throw new ProtocolError('invalid message format');
   let sql = '';
   let name = '';
   let kind = 0;

@@ -138,16 +138,19 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     }
   }
 
-  /** At the end of each server message; `body` is there for the types the join collects. */
-  onServerEnd(type: number, body: Buffer): void {
+  /**
+   * At the end of each server message; its body, `buf[start, end)`, is there for the types the join
+   * collects (a view of the read, valid during this call: sliced only where it is decoded).
+   */
+  onServerEnd(type: number, buf: Buffer, start = 0, end = buf.length): void {
     const b = this.backend!;
     const hook = b.ledger.currentHook();
     const match = this.match;
-    if (type === BackendCode.ErrorResponse) this.onServerError(b, hook, match, body);
+    if (type === BackendCode.ErrorResponse) this.onServerError(b, hook, match, buf.subarray(start, end));
     else if (type === BackendCode.CommandComplete && match === Match.Client && this.settings.tracking) {
-      this.settings.onCommandComplete(decodeCommandComplete(body));
+      this.settings.onCommandComplete(decodeCommandComplete(buf.subarray(start, end)));
     }
-    const status = type === BackendCode.ReadyForQuery ? body[0]! : 0;
+    const status = type === BackendCode.ReadyForQuery ? buf[start]! : 0;
     if (!b.ledger.end(type, status)) {
       this.io.warn({ backend: b.id, type: String.fromCharCode(type) }, 'the database reply does not fit the request: the connection will not be reused');
       b.ledger.unreliable = true;

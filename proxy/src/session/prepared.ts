@@ -4,6 +4,7 @@
  * first, and each name is committed only when the server confirms it — a failed or skipped Parse
  * leaves nothing behind, as on PostgreSQL.
  */
+import { Buffer } from 'node:buffer';
 import { serialize } from 'pg-protocol';
 import { FrontendCode } from '../protocol/messages.js';
 import { bytesOf, type FrontendMessage } from './frontend.js';

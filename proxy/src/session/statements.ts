@@ -4,6 +4,7 @@
  * later uses the statement on another backend, the proxy prepares it there first. Nothing is shared
  * between clients, so one client's Close, DDL recovery or name reuse never touches another's.
  */
+import { Buffer } from 'node:buffer';
 import { FrontendCode } from '../protocol/messages.js';
 import type { Hook } from './requests.js';
 
