@@ -29,7 +29,7 @@ export function classify(sql: string): Classification {
   return isFastPlain(sql) ? PLAIN_FAST : classifySlow(sql);
 }
 
-/** The tokenizer path alone (tests check it agrees with the fast path; the benchmark times it). */
+/** The tokenizer path alone (the session's decider, after its own fast-path check; tests check it agrees with the fast path; the benchmark times it). */
 export function classifySlow(sql: string): Classification {
   try {
     const stmts = statements(tokenize(sql)).map((s) => classifyStatement(sql, s));
