@@ -39,6 +39,26 @@ const proxyPods = () =>
     '-l',
     `app.kubernetes.io/instance=${NAME},app.kubernetes.io/component=proxy`,
   ]).then((l) => l.items);
+/** The admin token the operator keeps for the DBProxy: /status wants it from the pod network (docs/security.md). */
+const adminToken = async () =>
+  Buffer.from((await getJson<{ data: { token: string } }>(['-n', ns, 'get', 'secret', `${NAME}-proxy-admin-token`])).data.token, 'base64').toString('utf8');
+/** Runs `fn`; on failure appends the pods' logs and each proxy pod's /status (its pools, targets and clients) to the error. */
+async function withProxyState<T>(proxies: string[], fn: () => Promise<T>): Promise<T> {
+  return withPodLogs(ns, async () => {
+    try {
+      return await fn();
+    } catch (err) {
+      const token = await adminToken().catch(() => '');
+      for (const host of proxies) {
+        const st = await fetch(`http://${host}:9187/status`, { headers: { authorization: `Bearer ${token}` } })
+          .then((r) => r.text())
+          .catch((e: Error) => e.message);
+        (err as Error).message += `\n\n/status of proxy pod ${host}: ${st}`;
+      }
+      throw err;
+    }
+  });
+}
 const serverAddr = (host: string, port: number) =>
   psql({ host, port, user: USER, password: PASSWORD, sql: 'select host(inet_server_addr())' }).then((o) => o.trim());
 
@@ -112,6 +132,8 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
     const dropped: string[] = [];
     const failed: number[] = clients.map(() => 0);
     const lastServer: string[] = clients.map(() => '');
+    const lastError: string[] = clients.map(() => '');
+    const sentAt: number[] = clients.map(() => 0);
     let running = true;
     await Promise.all(
       clients.map((c, i) =>
@@ -123,12 +145,15 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
     );
     const loops = clients.map(async (c, i) => {
       while (running) {
+        sentAt[i] = Date.now();
         try {
           const r = await c.query('insert into orders (client) values ($1) returning host(inet_server_addr()) as server', [i]);
           lastServer[i] = r.rows[0].server;
-        } catch {
+        } catch (e) {
           failed[i]!++;
+          lastError[i] = (e as Error).message;
         }
+        sentAt[i] = 0;
         await new Promise((r) => setTimeout(r, 20));
       }
     });
@@ -139,7 +164,25 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
       await db.makeWriter(1);
       await withPodLogs(ns, () => waitFor('status.currentTarget on the promoted standby', async () => (await status()).currentTarget === `${ip[1]}:5432`));
       expect(await kubectl(['-n', ns, 'get', 'dbp', NAME, '--no-headers'])).toContain(`${ip[1]}:5432`);
-      await waitFor('every client served by the new writer', async () => lastServer.every((s) => s === ip[1]), 60_000);
+      // When this times out, its last observation says what each client still waits on; the pods' logs and /status follow.
+      await withProxyState(proxies, () =>
+        waitFor(
+          'every client served by the new writer',
+          async () => {
+            if (lastServer.every((s) => s === ip[1])) return true;
+            const now = Date.now();
+            const behind = clients.flatMap((_, i) =>
+              lastServer[i] === ip[1]
+                ? []
+                : [
+                    `client ${i} (pod ${proxies[Math.floor(i / CLIENTS_PER_POD)]}): last served by ${lastServer[i]}, ${failed[i]} failed (last: ${lastError[i] || 'none'}), ${sentAt[i] ? `a statement in flight for ${now - sentAt[i]!} ms` : 'between statements'}`,
+                  ],
+            );
+            throw new Error(behind.join('; '));
+          },
+          60_000,
+        ),
+      );
     } finally {
       running = false;
       await Promise.all(loops);
@@ -164,9 +207,7 @@ describeOnLocalPlane('failover on the pod network, through serviceRef Services',
       events.items.some((e) => e.reason === 'TargetChanged' && e.message.includes(`${ip[1]}:5432`)),
       JSON.stringify(events.items.map((e) => e.reason)),
     ).toBe(true);
-    // /status wants the DBProxy's admin token from the pod network (docs/security.md); the operator keeps it in a Secret.
-    const tokenSecret = await getJson<{ data: { token: string } }>(['-n', ns, 'get', 'secret', `${NAME}-proxy-admin-token`]);
-    const token = Buffer.from(tokenSecret.data.token, 'base64').toString('utf8');
+    const token = await adminToken();
     for (const host of proxies) {
       expect((await fetch(`http://${host}:9187/status`)).status, `proxy pod ${host} without the token`).toBe(401);
       const st = await fetch(`http://${host}:9187/status`, { headers: { authorization: `Bearer ${token}` } }).then(
