@@ -16,6 +16,11 @@ export class ReplyLedger {
   private reqs: Req[] = [];
   private hooks: (Hook | undefined)[] = [];
   private head = 0;
+  /**
+   * The end of the queue: the arrays are reused, not truncated, when it empties (setting an array's
+   * length is a runtime call, and this happens once per unit of work); slots from `tail` on are spare.
+   */
+  private tail = 0;
   mode = ServerMode.Ready;
   /** Status byte of the last ReadyForQuery: `I`, `T` or `E`. */
   status = 0x49;
@@ -28,13 +33,14 @@ export class ReplyLedger {
   private sawParameterDescription = false;
 
   get length(): number {
-    return this.reqs.length - this.head;
+    return this.tail - this.head;
   }
 
   /** Records a request forwarded to the server. */
   push(r: Req, hook?: Hook): void {
-    this.reqs.push(r);
-    this.hooks.push(hook);
+    this.reqs[this.tail] = r;
+    this.hooks[this.tail] = hook;
+    this.tail++;
   }
 
   /** Nothing owed and no transaction or batch open: the backend can serve another client. */
@@ -50,7 +56,7 @@ export class ReplyLedger {
   /** Some request still has replies to come. */
   owes(): boolean {
     if (this.mode === ServerMode.Query || this.mode === ServerMode.CopyIn || this.mode === ServerMode.CopyOut) return true;
-    for (let i = this.head; i < this.reqs.length; i++) if (!silent(this.reqs[i]!, this.mode)) return true;
+    for (let i = this.head; i < this.tail; i++) if (!silent(this.reqs[i]!, this.mode)) return true;
     return false;
   }
 
@@ -60,7 +66,7 @@ export class ReplyLedger {
    */
   awaitsSync(): boolean {
     const skipping = this.mode === ServerMode.Skip;
-    for (let i = this.reqs.length - 1; i >= this.head; i--) {
+    for (let i = this.tail - 1; i >= this.head; i--) {
       const r = this.reqs[i]!;
       if (r === Req.Sync) return false;
       if (!skipping && (r === Req.Query || r === Req.FunctionCall)) return false;
@@ -74,7 +80,7 @@ export class ReplyLedger {
    * messages with neither after them (it sends nothing of them before the client asks).
    */
   awaitsFlush(): boolean {
-    for (let i = this.reqs.length - 1; i >= this.head; i--) {
+    for (let i = this.tail - 1; i >= this.head; i--) {
       const r = this.reqs[i]!;
       if (r === Req.Sync || r === Req.Query || r === Req.FunctionCall || r === Req.Flush) return false;
       if (isExtended(r)) return true;
@@ -85,7 +91,7 @@ export class ReplyLedger {
   /** COPY FROM STDIN is running and nothing queued ends it. */
   awaitsCopyEnd(): boolean {
     if (this.mode !== ServerMode.CopyIn) return false;
-    for (let i = this.head + 1; i < this.reqs.length; i++) {
+    for (let i = this.head + 1; i < this.tail; i++) {
       const r = this.reqs[i]!;
       if (r !== Req.CopyData && r !== Req.Sync && r !== Req.Flush) return false;
     }
@@ -99,7 +105,7 @@ export class ReplyLedger {
       return Match.Async;
     }
     this.settle();
-    this.current = this.head < this.reqs.length ? this.head : -1;
+    this.current = this.head < this.tail ? this.head : -1;
     if (this.current < 0) return Match.Unexpected;
     return this.hooks[this.current]?.injected ? Match.Injected : Match.Client;
   }
@@ -129,15 +135,16 @@ export class ReplyLedger {
   /** The requests not yet answered, oldest first (to answer them when the backend is gone). */
   outstanding(): Req[] {
     this.settle();
-    return this.reqs.slice(this.head);
+    return this.reqs.slice(this.head, this.tail);
   }
 
   /** Forgets everything (the backend is gone), telling every hook its request failed. */
   clear(): void {
-    for (let i = this.head; i < this.reqs.length; i++) this.hooks[i]?.done?.(Outcome.Failed);
+    for (let i = this.head; i < this.tail; i++) this.hooks[i]?.done?.(Outcome.Failed);
     this.reqs = [];
     this.hooks = [];
     this.head = 0;
+    this.tail = 0;
     this.mode = ServerMode.Ready;
   }
 
@@ -241,7 +248,7 @@ export class ReplyLedger {
   private consumeCopyInput(failed: boolean): void {
     let sawData = false;
     let i = this.head + 1;
-    for (; i < this.reqs.length; i++) {
+    for (; i < this.tail; i++) {
       const r = this.reqs[i]!;
       if (r === Req.CopyData) sawData = true;
       else if (r === Req.Sync && failed && sawData) {
@@ -254,6 +261,7 @@ export class ReplyLedger {
     }
     const consumed = this.reqs.splice(this.head + 1, i - this.head - 1);
     const hooks = this.hooks.splice(this.head + 1, consumed.length);
+    this.tail -= consumed.length;
     for (const h of hooks) h?.done?.(failed ? Outcome.Failed : Outcome.Ok);
   }
 
@@ -283,13 +291,13 @@ export class ReplyLedger {
     this.reqs[this.head] = Req.Flush;
     this.hooks[this.head] = undefined;
     this.head++;
-    if (this.head === this.reqs.length) {
-      this.reqs.length = 0;
-      this.hooks.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
-    } else if (this.head > 64 && this.head * 2 > this.reqs.length) {
-      this.reqs = this.reqs.slice(this.head);
-      this.hooks = this.hooks.slice(this.head);
+      this.tail = 0;
+    } else if (this.head > 64 && this.head * 2 > this.tail) {
+      this.reqs = this.reqs.slice(this.head, this.tail);
+      this.hooks = this.hooks.slice(this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
     hook?.done?.(outcome);
@@ -297,7 +305,7 @@ export class ReplyLedger {
 
   /** Drops the requests the server consumed without a reply before whatever comes next. */
   private settle(): void {
-    while (this.head < this.reqs.length && this.mode !== ServerMode.CopyIn && this.mode !== ServerMode.Query && this.mode !== ServerMode.CopyOut) {
+    while (this.head < this.tail && this.mode !== ServerMode.CopyIn && this.mode !== ServerMode.Query && this.mode !== ServerMode.CopyOut) {
       const r = this.reqs[this.head]!;
       if (!silent(r, this.mode)) return;
       this.pop(this.mode === ServerMode.Skip ? Outcome.Skipped : Outcome.Ok);
