@@ -189,11 +189,12 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
     }
     this.machine = machine;
     this.startup = undefined;
-    if (prefix) this.conn.write(prefix);
-    this.conn.write(authenticationOk());
-    if (this.handle.serverParams) this.welcome(this.handle.serverParams);
+    const ok = prefix ? [prefix, authenticationOk()] : [authenticationOk()];
+    // The pool knows what its server reports: the whole welcome goes in one write.
+    if (this.handle.serverParams) return this.welcome(this.handle.serverParams, ok);
+    for (const b of ok) this.conn.write(b);
     // The first client of a pool waits for one backend, to learn what the server reports.
-    else this.handle.pool.acquire(this.side);
+    this.handle.pool.acquire(this.side);
   }
 
   /** The virtual database: the admin console instead of a pool, for admin users only. */
@@ -214,12 +215,13 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
     this.conn.write(Buffer.concat([prefix ?? Buffer.alloc(0), authenticationOk(), this.console.welcome(params, keys)]));
   }
 
-  welcome(server: ReadonlyMap<string, string>): void {
+  /** The welcome, after `before` (what the handshake still had to say, when it is sent together). */
+  welcome(server: ReadonlyMap<string, string>, before?: readonly Buffer[]): void {
     this.setupSucceeded();
     this.handle!.serverParams ??= server;
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
-    this.conn.write(welcomeMessages(server, this.startupParams, keys));
+    this.conn.write(welcomeMessages(server, this.startupParams, keys, before));
     this.startupParams = NO_PARAMS;
   }
 

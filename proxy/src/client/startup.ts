@@ -112,17 +112,41 @@ export class StartupPhase {
   }
 }
 
-/** What a client is told once authenticated: the server's parameters (with its own), its key, Z. */
+/** What a client is told once authenticated: the server's parameters (with its own), its key, Z; after `before` (AuthenticationOk), in one buffer for one write. */
 export function welcomeMessages(
   server: ReadonlyMap<string, string>,
   startup: ReadonlyMap<string, string>,
   keys: { processId: number; secretKey: number },
+  before: readonly Buffer[] = [],
 ): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of server) {
-    const own = REPORTED.includes(name) ? (startup.get(name) ?? startup.get(name.toLowerCase())) : undefined;
-    parts.push(parameterStatus(name, own ?? value));
+  const parts: Buffer[] = [...before];
+  for (const p of statusMessages(server)) {
+    const own = p.reported ? (startup.get(p.name) ?? startup.get(p.name.toLowerCase())) : undefined;
+    parts.push(own === undefined || own === p.value ? p.bytes : parameterStatus(p.name, own));
   }
-  parts.push(backendKeyData(keys.processId, keys.secretKey), readyForQuery('I'));
+  parts.push(backendKeyData(keys.processId, keys.secretKey), READY_IDLE);
   return Buffer.concat(parts);
+}
+
+interface StatusMessage {
+  name: string;
+  value: string;
+  reported: boolean;
+  bytes: Buffer;
+}
+
+/**
+ * A pool's server parameters as ParameterStatus messages, encoded once per map, not per client (a
+ * backend's map is complete, and no longer changes, when its open resolves; the pool keeps the first).
+ */
+const encoded = new WeakMap<ReadonlyMap<string, string>, readonly StatusMessage[]>();
+const READY_IDLE = readyForQuery('I');
+
+function statusMessages(server: ReadonlyMap<string, string>): readonly StatusMessage[] {
+  let list = encoded.get(server);
+  if (list === undefined) {
+    list = [...server].map(([name, value]) => ({ name, value, reported: REPORTED.includes(name), bytes: parameterStatus(name, value) }));
+    encoded.set(server, list);
+  }
+  return list;
 }
