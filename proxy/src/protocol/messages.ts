@@ -173,13 +173,22 @@ export function message(type: number, body: Buffer): Buffer {
   return out;
 }
 
+/** NUL-terminated UTF-8 strings, in one allocation (the welcome encodes some for every client). */
 function cstrings(...values: string[]): Buffer {
-  return Buffer.from(values.map((v) => v + '\0').join(''), 'utf8');
+  let n = 0;
+  for (let i = 0; i < values.length; i++) n += Buffer.byteLength(values[i]!) + 1;
+  const b = Buffer.allocUnsafe(n);
+  let at = 0;
+  for (let i = 0; i < values.length; i++) {
+    at += b.write(values[i]!, at);
+    b[at++] = 0;
+  }
+  return b;
 }
 
 function int32(...values: number[]): Buffer {
   const b = Buffer.allocUnsafe(4 * values.length);
-  values.forEach((v, i) => b.writeInt32BE(v, i * 4));
+  for (let i = 0; i < values.length; i++) b.writeInt32BE(values[i]!, i * 4);
   return b;
 }
 
