@@ -61,6 +61,28 @@ describe('ReplyLedger, table', () => {
     expect(l.idle()).toBe(idle);
   });
 
+  it.each([
+    ['short batches', 3],
+    ['a pipeline longer than the spare storage kept', 1_000],
+  ])('one ledger reused across units of work: %s, then a batch with hooks', (_, n) => {
+    const l = new ReplyLedger();
+    for (let unit = 0; unit < 3; unit++) {
+      for (let i = 0; i < n; i++) l.push(Req.Query);
+      feed(l, 'CZ'.repeat(n));
+      expect(l.length).toBe(0);
+      expect(l.idle()).toBe(true);
+    }
+    const seen: Outcome[] = [];
+    l.push(Req.Parse, { injected: true, done: (o) => seen.push(o) });
+    l.push(Req.Sync);
+    expect(reply(l, '1').match).toBe(Match.Injected);
+    expect(l.length).toBe(1);
+    expect(l.outstanding()).toEqual([Req.Sync]);
+    expect(reply(l, 'Z').match).toBe(Match.Client);
+    expect(seen).toEqual([Outcome.Ok]);
+    expect(l.idle()).toBe(true);
+  });
+
   it('says which replies are the proxy’s own, and forgets nothing', () => {
     const l = new ReplyLedger();
     const seen: Outcome[] = [];

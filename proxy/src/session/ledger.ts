@@ -12,6 +12,9 @@ import { isExtended, Match, Outcome, Req, ServerMode, silent, type Hook } from '
 
 export { describeReq, isExtended, Match, Outcome, reqOf, Req, ServerMode, type Hook } from './requests.js';
 
+/** Past this many slots an emptied ledger lets its arrays go instead of reusing them. */
+const SPARE_LIMIT = 256;
+
 export class ReplyLedger {
   private reqs: Req[] = [];
   private hooks: (Hook | undefined)[] = [];
@@ -294,6 +297,11 @@ export class ReplyLedger {
     if (this.head === this.tail) {
       this.head = 0;
       this.tail = 0;
+      // A long pipeline's storage is not kept for the backend's life.
+      if (this.reqs.length > SPARE_LIMIT) {
+        this.reqs = [];
+        this.hooks = [];
+      }
     } else if (this.head > 64 && this.head * 2 > this.tail) {
       this.reqs = this.reqs.slice(this.head, this.tail);
       this.hooks = this.hooks.slice(this.head, this.tail);
