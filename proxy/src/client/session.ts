@@ -189,7 +189,7 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
     }
     this.machine = machine;
     this.startup = undefined;
-    const ok = prefix ? [prefix, authenticationOk()] : [authenticationOk()];
+    const ok = handshakeEnd(prefix);
     // The pool knows what its server reports: the whole welcome goes in one write.
     if (this.handle.serverParams) return this.welcome(this.handle.serverParams, ok);
     for (const b of ok) this.conn.write(b);
@@ -212,7 +212,7 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
     const keys = this.ctx.register(this);
     this.processId = keys.processId;
     this.console = new AdminConsole(this.ctx.console, this);
-    this.conn.write(Buffer.concat([prefix ?? Buffer.alloc(0), authenticationOk(), this.console.welcome(params, keys)]));
+    this.conn.write(Buffer.concat([...handshakeEnd(prefix), this.console.welcome(params, keys)]));
   }
 
   /** The welcome, after `before` (what the handshake still had to say, when it is sent together). */
@@ -331,3 +331,6 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
 }
 
 const NO_PARAMS: ReadonlyMap<string, string> = new Map();
+
+/** The handshake's last messages: what it still had to say (SASL's final message), then AuthenticationOk. */
+const handshakeEnd = (prefix: Buffer | undefined): Buffer[] => (prefix ? [prefix, authenticationOk()] : [authenticationOk()]);

@@ -10,8 +10,13 @@ import {
   readyForQuery,
 } from './messages.js';
 
-const header = (type: string, bodyLength: number) =>
-  Buffer.concat([Buffer.from(type), Buffer.from([0, 0, 0, 0].map((_, i) => ((4 + bodyLength) >> (24 - 8 * i)) & 0xff))]);
+/** A message header written by hand: the type byte, then the length (itself included) big-endian. */
+function header(type: string, bodyLength: number): Buffer {
+  const h = Buffer.alloc(5);
+  h.write(type, 0, 'latin1');
+  h.writeUInt32BE(4 + bodyLength, 1);
+  return h;
+}
 
 describe('encoders', () => {
   it.each([
