@@ -5,7 +5,6 @@ import type { PoolHandle } from './client/context.js';
 import type { ClientSession } from './client/session.js';
 import type { TargetOwner } from './health/target.js';
 import type { Mover } from './io/conn.js';
-import { passCounts } from './io/native-conn.js';
 import type { PoolRegistry } from './pool/registry.js';
 import type { DrainPhase } from './drain.js';
 
@@ -41,7 +40,7 @@ export function serverStatus(v: ServerView): unknown {
     shutdown: { phase: v.drainPhase() },
     tls: v.tls?.() ?? null,
     targetGeneration: v.targets.generation,
-    io: { mover: v.mover, connections: connectionsByMover(v), replyPasses: passCounts() },
+    io: { mover: v.mover, connections: connectionsByMover(v) },
     clients: { total: v.sessions.size, byState },
     databaseConnections: connectionCounts(v.pools),
     connectionBudget: v.pools.budgets.status(v.pools, v.hasReader()),

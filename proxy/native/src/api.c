@@ -3,13 +3,11 @@
  * into one reusable buffer that JavaScript sees (no copy, no allocation per read), writes with
  * write(2) straight from JavaScript's buffers, queues only what the kernel did not take, and tells
  * JavaScript about data, drain, connect and close through one callback, once per loop iteration
- * with every event of that iteration. It moves bytes and frames headers, nothing more: while
- * TypeScript has armed it for one request, a backend's replies go straight to the client up to the
- * first message TypeScript must see (pass.c); accounting and every decision stay in TypeScript
- * (proxy/src/io/native-conn.ts).
+ * with every event of that iteration. It moves bytes and nothing more: framing, accounting and
+ * every decision stay in TypeScript (proxy/src/io/native-conn.ts).
  *
- * This file is the JavaScript API (Node-API); loop.c is the loop side, listen.c the listeners,
- * pass.c the reply pass-through, core.h what they share.
+ * This file is the JavaScript API (Node-API); loop.c is the loop side, listen.c the listeners, core.h
+ * what they share.
  */
 #include "core.h"
 
@@ -237,41 +235,6 @@ static napi_value js_queued(napi_env env, napi_callback_info info) {
   return int_value(env, c ? (int64_t)(c->out_len - c->out_off) : 0);
 }
 
-/* passMask(index, Uint8Array(256)): per message type PASS_NO, PASS_FORWARD or PASS_LAST. */
-static napi_value js_pass_mask(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  int32_t index = arg_int(env, argv[0]);
-  napi_typedarray_type type;
-  size_t len;
-  void *data;
-  if (index < 0 || index >= PASS_MASKS || napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || len != 256) {
-    napi_throw_type_error(env, NULL, "passMask(index < 4, Uint8Array(256))");
-    return NULL;
-  }
-  for (size_t i = 0; i < 256; i++) {
-    uint8_t m = ((const uint8_t *)data)[i];
-    g.pass_masks[index][i] = m <= PASS_LAST ? m : PASS_NO;
-  }
-  return NULL;
-}
-
-/* pass(backend, client, mask) → 1 when the backend's replies go straight to the client from now on, else 0. */
-static napi_value js_pass(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  conn *b = lookup(arg_int(env, argv[0]));
-  conn *c = lookup(arg_int(env, argv[1]));
-  return int_value(env, b && c && pass_start(b, c, arg_int(env, argv[2])));
-}
-
-/* unpass(backend): JavaScript frames the replies again, from the next message boundary. */
-static napi_value js_unpass(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  conn *b = lookup(arg_int(env, argv[0]));
-  if (b) pass_stop(b);
-  return NULL;
-}
-
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
@@ -288,9 +251,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"destroy", NULL, js_destroy, NULL, NULL, NULL, napi_default, NULL},
       {"release", NULL, js_release, NULL, NULL, NULL, napi_default, NULL},
       {"queued", NULL, js_queued, NULL, NULL, NULL, napi_default, NULL},
-      {"passMask", NULL, js_pass_mask, NULL, NULL, NULL, napi_default, NULL},
-      {"pass", NULL, js_pass, NULL, NULL, NULL, napi_default, NULL},
-      {"unpass", NULL, js_unpass, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -17,15 +17,7 @@
 #include <uv.h>
 
 /* Event kinds in the queue JavaScript reads: (kind, id, value, offset); EV_ACCEPT: (kind, new conn id, listener id, 0). */
-enum { EV_DATA = 0, EV_DRAIN = 1, EV_CLOSE = 2, EV_CONNECT = 3, EV_ACCEPT = 4, EV_PASSED = 5 };
-
-/* A backend's reply pass-through (pass.c): off (JavaScript frames what it reads), on, or finishing
- * the message under way before JavaScript takes the stream back at the next boundary. */
-enum { PASS_OFF = 0, PASS_ON = 1, PASS_FINISH = 2 };
-/* What a pass mask says of a message type: to JavaScript, forwarded, or forwarded as the last one
- * (a ReadyForQuery: its status goes to JavaScript with EV_PASSED and the pass ends). */
-enum { PASS_NO = 0, PASS_FORWARD = 1, PASS_LAST = 2 };
-#define PASS_MASKS 4
+enum { EV_DATA = 0, EV_DRAIN = 1, EV_CLOSE = 2, EV_CONNECT = 3, EV_ACCEPT = 4 };
 
 /* Listening sockets the core accepts on (a proxy has one or two: the writer's and the reader's). */
 #define MAX_LISTENERS 16
@@ -50,13 +42,6 @@ typedef struct conn {
   int need_drain; /* write() said "full": tell JavaScript when the queue empties */
   int peer_done;  /* the peer closed its side: close once the queue is out (as Node's sockets do) */
   int error;      /* errno that ends the connection, reported with EV_CLOSE */
-  int pass;       /* PASS_OFF, PASS_ON or PASS_FINISH */
-  int pass_mask;  /* which of g.pass_masks says what is forwarded */
-  int32_t pass_to;   /* a backend: the client its replies go to while passing (-1: none) */
-  int32_t pass_from; /* a client: the backend passing to it (-1: none) */
-  int32_t holding;   /* a client: the backend not read until this client's queue drains (-1: none) */
-  int32_t held_by;   /* a backend: the client whose full queue holds its reading (-1: none) */
-  uint32_t frame_left; /* passing: bytes of the message under way still to come */
   union {         /* the peer of an accepted connection (JavaScript asks once, with peer()) */
     struct sockaddr sa;
     struct sockaddr_in in4;
@@ -85,8 +70,6 @@ struct core {
   int32_t *free_ids;
   int32_t nfree;
   uv_loop_t *loop;
-  int in_flush; /* JavaScript is handling the queued events */
-  uint8_t pass_masks[PASS_MASKS][256];
 };
 
 extern struct core g;
@@ -101,12 +84,6 @@ int prepare_fd(int fd);
 void update_poll(conn *c);
 void close_conn(conn *c, int error);
 int conn_write(conn *c, const char *data, size_t len);
-
-int pass_start(conn *backend, conn *client, int mask);
-void pass_stop(conn *backend);
-void pass_read(conn *c, size_t off, size_t n);
-void pass_unlink(conn *c);
-void pass_drained(conn *client);
 
 int32_t listener_open(const struct sockaddr *sa, socklen_t len, int backlog);
 int listener_port(int32_t id);

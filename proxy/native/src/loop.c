@@ -18,9 +18,7 @@ void flush_events(void) {
   napi_get_reference_value(env, g.resource, &recv);
   napi_create_int32(env, n, &argv[0]);
   /* make_callback runs the microtask and nextTick queues afterwards, as Node's own sockets do. */
-  g.in_flush = 1;
   napi_status st = napi_make_callback(env, g.async, recv, cb, 1, argv, &result);
-  g.in_flush = 0;
   g.nevents = 0;
   g.read_off = 0;
   if (st == napi_pending_exception) {
@@ -31,9 +29,7 @@ void flush_events(void) {
   napi_close_handle_scope(env, scope);
 }
 
-/* Queues an event for the next call into JavaScript (at the end of this loop iteration's poll phase).
- * A full queue is delivered first: reads make room beforehand (on_readable), as a data event's
- * offset must stay where the read put it. */
+/* Queues an event for the next call into JavaScript (at the end of this loop iteration's poll phase). */
 void queue_event(int32_t kind, int32_t id, int32_t value, int32_t offset) {
   if (g.nevents == g.max_events) flush_events();
   int32_t *e = g.events + 4 * g.nevents++;
@@ -97,7 +93,6 @@ void close_conn(conn *c, int error) {
   if (c->closing) return;
   c->closing = 1;
   if (!c->error) c->error = error;
-  pass_unlink(c);
   uv_poll_stop(&c->poll);
   if (!c->released) close(c->fd);
   uv_close((uv_handle_t *)&c->poll, on_closed);
@@ -108,7 +103,7 @@ static void on_poll(uv_poll_t *p, int status, int events);
 void update_poll(conn *c) {
   if (c->closing) return;
   int ev = 0;
-  if (c->reading && c->held_by < 0 && !c->connecting) ev |= UV_READABLE;
+  if (c->reading && !c->connecting) ev |= UV_READABLE;
   if (c->connecting || c->out_len > c->out_off) ev |= UV_WRITABLE;
   if (ev == 0) uv_poll_stop(&c->poll);
   else if (uv_poll_start(&c->poll, ev, on_poll) != 0) close_conn(c, EIO);
@@ -132,7 +127,6 @@ static int flush_out(conn *c) {
 
 static void after_flush(conn *c) {
   if (c->out_len > c->out_off) return;
-  if (c->holding >= 0) pass_drained(c);
   if (c->peer_done) return close_conn(c, 0);
   if (c->ending) shutdown(c->fd, SHUT_WR);
   if (c->need_drain) {
@@ -143,13 +137,11 @@ static void after_flush(conn *c) {
 
 
 static void on_readable(conn *c) {
-  /* Room for this read's events (a pass's two) and bytes before reading: JavaScript sees what is queued first. */
-  if (g.read_len - g.read_off < MIN_READ_ROOM || g.nevents > g.max_events - 2) flush_events();
-  if (c->closing || !c->reading || c->held_by >= 0) return; /* JavaScript closed or paused it just now */
+  if (g.read_len - g.read_off < MIN_READ_ROOM) flush_events();
+  if (c->closing || !c->reading) return; /* JavaScript closed or paused it just now */
   ssize_t n;
   do n = read(c->fd, g.read_buf + g.read_off, g.read_len - g.read_off);
   while (n < 0 && errno == EINTR);
-  if (n > 0 && c->pass != PASS_OFF) return pass_read(c, g.read_off, (size_t)n);
   if (n > 0) {
     queue_event(EV_DATA, c->id, (int32_t)n, (int32_t)g.read_off);
     g.read_off += (size_t)n;
@@ -197,7 +189,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
     if (r == 0) after_flush(c);
     if (c->closing) return;
   }
-  if ((events & (UV_READABLE | UV_DISCONNECT)) && c->reading && c->held_by < 0) on_readable(c);
+  if ((events & (UV_READABLE | UV_DISCONNECT)) && c->reading) on_readable(c);
 }
 
 conn *new_conn(int fd, int connecting) {
@@ -206,7 +198,6 @@ conn *new_conn(int fd, int connecting) {
   c->fd = fd;
   c->reading = 1;
   c->connecting = connecting;
-  c->pass_to = c->pass_from = c->holding = c->held_by = -1;
   c->id = alloc_id(c);
   if (c->id < 0 || uv_poll_init_socket(g.loop, &c->poll, fd) != 0) {
     if (c->id >= 0) {

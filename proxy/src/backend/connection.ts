@@ -52,8 +52,6 @@ let nextBackendId = 1;
 /** Whoever holds a backend receives its bytes and learns when it dies. */
 export interface BackendOwner {
   onBackendData(chunk: Buffer): void;
-  /** A reply pass ended with a ReadyForQuery of `status` (its messages reached the client unseen). */
-  onBackendPassed(status: number): void;
   onBackendLost(reason: string): void;
   onCancelDone?(backend: BackendConnection): void;
 }
@@ -78,8 +76,6 @@ export class BackendConnection implements BackendState {
   params: Map<string, string> = new Map();
   cancels = 0;
   closed = false;
-  /** Its replies go to its session's client through the native core (a pass is armed). */
-  passing = false;
   lastUsed = Date.now();
   /** While nobody holds it, the server sent something other than a notice: never reuse it. */
   stray = false;

@@ -10,10 +10,7 @@ import type { Conn } from '../io/conn.js';
 import type { BorrowError, Waiter } from '../pool/pool.js';
 import type { ServerMessageVisitor } from '../protocol/server-scanner.js';
 import type { SessionMachine } from '../session/machine.js';
-import { atBatchEnd, type PassRequester } from '../io/native-conn.js';
-import { ReplyPass } from '../session/reply-pass.js';
 import { Mode } from '../session/state.js';
-import { passMasksReady } from './reply-pass.js';
 import type { PoolHandle, SessionContext } from './context.js';
 import type { Flow } from './flow.js';
 import { borrowFailureReason, type SetupFailure } from './setup-failure.js';
@@ -45,12 +42,10 @@ export interface SessionLink {
 const EPOCH_MS = performance.timeOrigin;
 const clockMs = (): number => EPOCH_MS + performance.now();
 
-export class BackendSide implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor, PassRequester {
+export class BackendSide implements Waiter<BackendConnection>, BackendOwner, ServerMessageVisitor {
   /** Set while a backend chunk is being scanned: output goes in order through the scanner. */
   private scanning: BackendConnection | undefined;
   private afterScan: (() => void)[] | undefined;
-  /** A pass waits for the end of the core's batch (`armPass`). */
-  private passAsked = false;
 
   constructor(private readonly s: SessionLink) {}
 
@@ -127,46 +122,6 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
     }
   }
 
-  onBackendPassed(status: number): void {
-    const b = this.s.machine?.backend;
-    if (b === undefined) return;
-    try {
-      this.s.machine!.onServerPassed(status);
-      this.s.afterEvent();
-    } catch (err) {
-      this.s.failed(err, b);
-    }
-  }
-
-  /**
-   * After an event: the replies to a lone client Query may go from the backend to the client
-   * through the native core, unseen (both legs on it), from the end of the core's current batch.
-   */
-  maybePass(): void {
-    const b = this.s.machine?.backend;
-    if (b === undefined || b.passing || this.passAsked || b.conn.mover !== 'native' || this.s.conn.mover !== 'native') return;
-    if (this.s.machine!.replyPass() === ReplyPass.None || !passMasksReady()) return;
-    this.passAsked = true;
-    atBatchEnd(this);
-  }
-
-  /** PassRequester: the batch is delivered; arm if it still holds. */
-  armPass(): void {
-    this.passAsked = false;
-    const m = this.s.machine;
-    const b = m?.backend;
-    if (b === undefined || b.passing || b.closed || this.s.ended || b.owner !== this || !b.scanner.atBoundary()) return;
-    const pass = m!.replyPass();
-    if (pass !== ReplyPass.None) b.passing = b.conn.passReplies(this.s.conn, pass);
-  }
-
-  /** The backend leaves the session or the client goes: the session sees every reply again. */
-  stopPass(b: BackendConnection): void {
-    if (!b.passing) return;
-    b.passing = false;
-    b.conn.stopPassing();
-  }
-
   private scan(b: BackendConnection, chunk: Buffer): void {
     this.scanning = b;
     let whole: boolean;
@@ -220,7 +175,6 @@ export class BackendSide implements Waiter<BackendConnection>, BackendOwner, Ser
   }
 
   detach(b: BackendConnection, now = clockMs()): void {
-    this.stopPass(b);
     b.owner = undefined;
     b.scanner.setVisitor(b.unowned);
     b.lastUsed = now;

@@ -283,10 +283,7 @@ export class ClientSession extends SetupWatch implements SessionLink, ConnHandle
   /** After each event: what it queued for the backend goes out; the client's reading follows the queue. */
   afterEvent(): void {
     this.flow.flush(this.ended ? undefined : this.conn);
-    if (this.machine !== undefined) {
-      this.flow.queueFull(this.conn, !this.ended && this.machine.queuedBytes() > QUEUE_LIMIT);
-      this.side.maybePass();
-    }
+    if (this.machine !== undefined) this.flow.queueFull(this.conn, !this.ended && this.machine.queuedBytes() > QUEUE_LIMIT);
     this.armDrainTimer();
   }
 

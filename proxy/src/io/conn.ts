@@ -18,18 +18,7 @@ export interface ConnHandlers {
   close(err?: Error): void;
   /** A connect started by `connect` succeeded. */
   connect?(): void;
-  /**
-   * A pass armed by `passReplies` ended with a ReadyForQuery the mover forwarded itself: its
-   * status byte (the messages before it went to the client unseen).
-   */
-  passed?(status: number): void;
 }
-
-/**
- * Which messages a mover may forward from a backend straight to its client (`passReplies`):
- * an index into the masks `definePassMask` set (native-conn.ts).
- */
-export type PassMask = number;
 
 export interface Conn {
   readonly mover: Mover;
@@ -49,14 +38,6 @@ export interface Conn {
   destroy(): void;
   pause(): void;
   resume(): void;
-  /**
-   * From a message boundary on, this backend's replies whose types `mask` forwards go to `to`
-   * without a `data` call, up to the first other message (a `data` call from there) or the
-   * ReadyForQuery that ends the pass (`passed`). False: the mover cannot (Node's sockets never do).
-   */
-  passReplies(to: Conn, mask: PassMask): boolean;
-  /** Ends a pass: what comes after the message under way goes to `data` again. */
-  stopPassing(): void;
   /** For a TLS upgrade: the connection as a Node socket; this Conn is finished. */
   toSocket(): net.Socket;
 }

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import type { Conn, ConnHandlers, PassMask } from './conn.js';
+import type { Conn, ConnHandlers } from './conn.js';
 import { NOOP_HANDLERS } from './conn.js';
 import { READ_BUFFER } from './read-buffer.js';
 
@@ -30,9 +30,6 @@ export interface NativeCore {
   destroy(id: number): void;
   release(id: number): number;
   queued(id: number): number;
-  passMask(index: number, mask: Uint8Array): void;
-  pass(backend: number, client: number, mask: number): number;
-  unpass(backend: number): void;
 }
 
 const enum Event {
@@ -41,7 +38,6 @@ const enum Event {
   Close = 2,
   Connect = 3,
   Accept = 4,
-  Passed = 5,
 }
 
 const table: (NativeConn | undefined)[] = [];
@@ -90,60 +86,11 @@ export function onDispatchError(f: (err: unknown) => void): void {
   dispatchError = f;
 }
 
-/** Who asked to arm a pass while the batch was being delivered. */
-export interface PassRequester {
-  armPass(): void;
-}
-
-let dispatching = false;
-/** Passes armed and passes the core ended with a ReadyForQuery (/status). */
-const passes = { armed: 0, completed: 0 };
-
-export function passCounts(): { armed: number; completed: number } {
-  return { ...passes };
-}
-const passRequests: PassRequester[] = [];
-
-/**
- * Runs `r.armPass()` once no event of the core's current batch is undelivered: at the end of the
- * batch, or now outside one. (A pass armed in the middle of a batch would send the client bytes
- * read after a chunk JavaScript has not seen yet.)
- */
-export function atBatchEnd(r: PassRequester): void {
-  if (dispatching) passRequests.push(r);
-  else r.armPass();
-}
-
-/** The masks of `passReplies` (PASS_NO 0, PASS_FORWARD 1, PASS_LAST 2 per message type); false without the core. */
-export function definePassMask(index: number, mask: Uint8Array): boolean {
-  const core = nativeCore();
-  core?.passMask(index, mask);
-  return core !== undefined;
-}
-
 /**
  * From the core, once per loop iteration with that iteration's events. An exception never crosses
  * back into C: it ends that one connection.
  */
 function dispatch(count: number): void {
-  dispatching = true;
-  try {
-    deliverAll(count);
-  } finally {
-    dispatching = false;
-  }
-  if (passRequests.length === 0) return;
-  for (let i = 0; i < passRequests.length; i++) {
-    try {
-      passRequests[i]!.armPass();
-    } catch (err) {
-      dispatchError(err);
-    }
-  }
-  passRequests.length = 0;
-}
-
-function deliverAll(count: number): void {
   const e = EVENTS;
   for (let i = 0; i < count * 4; i += 4) {
     const id = e[i + 1]!;
@@ -195,9 +142,6 @@ function deliver(c: NativeConn, kind: number, id: number, value: number, offset:
       return c.onClose(value);
     case Event.Connect:
       return c.onConnect();
-    case Event.Passed:
-      if (c.destroyed) return;
-      return c.onPassed(value);
   }
 }
 
@@ -303,16 +247,6 @@ export class NativeConn implements Conn {
     if (!this.gone) this.core.resume(this.id);
   }
 
-  passReplies(to: Conn, mask: PassMask): boolean {
-    if (this.gone || !(to instanceof NativeConn) || to.gone || this.core.pass(this.id, to.id, mask) !== 1) return false;
-    passes.armed++;
-    return true;
-  }
-
-  stopPassing(): void {
-    if (!this.gone) this.core.unpass(this.id);
-  }
-
   toSocket(): net.Socket {
     const fd = this.gone ? -1 : this.core.release(this.id);
     if (fd < 0) throw new Error('the connection cannot be handed to a TLS socket now');
@@ -340,11 +274,6 @@ export class NativeConn implements Conn {
     const err = errno === 0 ? undefined : errnoError(-errno, what);
     if (err && this.connecting) err.message = `connect ${(err as Error & { code: string }).code} ${this.remoteAddress}:${this.remotePort}`;
     this.h.close(err);
-  }
-
-  onPassed(status: number): void {
-    passes.completed++;
-    this.h.passed?.(status);
   }
 
   onConnect(): void {

@@ -59,13 +59,6 @@ export class NodeConn implements Conn {
     this.socket.resume();
   }
 
-  /** Node's sockets deliver every byte to JavaScript: replies are never passed. */
-  passReplies(): boolean {
-    return false;
-  }
-
-  stopPassing(): void {}
-
   toSocket(): net.Socket {
     this.socket.off('data', this.onData);
     this.socket.off('error', this.onError);

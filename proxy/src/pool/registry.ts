@@ -193,7 +193,6 @@ export class PoolRegistry implements Iterable<PoolHandle> {
     });
     backend.conn.setHandlers({
       data: (chunk) => {
-        backend.passing = false;
         if (backend.owner) return backend.owner.onBackendData(chunk);
         if (backend.closed) return; // closing already (Terminate sent): what still comes is not read
         try {
@@ -209,16 +208,6 @@ export class PoolRegistry implements Iterable<PoolHandle> {
           backend.destroy();
           handle.pool.remove(backend);
         }
-      },
-      passed: (status) => {
-        backend.passing = false;
-        if (backend.owner) return backend.owner.onBackendPassed(status);
-        // A pass outlived its session: the client was answered, but this connection is not trusted again.
-        backend.stray = true;
-        backend.strayType = 'Z';
-        log.warn({ backend: backend.id }, 'a database connection finished a reply nobody holds: closing it');
-        backend.destroy();
-        handle.pool.remove(backend);
       },
       close: (err) => {
         slot?.release(); // gone from the server too: its place in the budget is free

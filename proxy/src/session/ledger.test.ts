@@ -205,21 +205,3 @@ describe('ReplyLedger against a model of PostgreSQL (property)', () => {
     );
   });
 });
-
-describe('onlyClientQuery: when replies may pass to the client unseen', () => {
-  const table: [string, (l: ReplyLedger) => void, boolean][] = [
-    ['nothing outstanding', () => {}, false],
-    ['one client Query', (l) => l.push(Req.Query), true],
-    ['one client Query, its rows begun', (l) => (l.push(Req.Query), feed(l, 'TD')), true],
-    ['one Query the proxy injected', (l) => l.push(Req.Query, { injected: true }), false],
-    ['two Queries pipelined', (l) => (l.push(Req.Query), l.push(Req.Query)), false],
-    ['an extended batch', (l) => (l.push(Req.Parse), l.push(Req.Sync)), false],
-    ['a Query during COPY FROM STDIN', (l) => (l.push(Req.Query), feed(l, 'G')), false],
-    ['a Query on a connection the model lost', (l) => (l.push(Req.Query), (l.unreliable = true)), false],
-  ];
-  it.each(table)('%s', (_name, setup, expected) => {
-    const l = new ReplyLedger();
-    setup(l);
-    expect(l.onlyClientQuery()).toBe(expected);
-  });
-});

@@ -64,21 +64,6 @@ export class ReplyLedger {
   }
 
   /**
-   * The one request outstanding is a client's simple Query, not yet answered or in its replies:
-   * until its ReadyForQuery, RowDescription, DataRow, CommandComplete and the asynchronous messages
-   * change nothing here (`inQuery`), so they may reach the client without passing through.
-   */
-  onlyClientQuery(): boolean {
-    return (
-      this.tail - this.head === 1 &&
-      this.reqs[this.head] === Req.Query &&
-      this.hooks[this.head]?.injected !== true &&
-      (this.mode === ServerMode.Ready || this.mode === ServerMode.Query) &&
-      !this.unreliable
-    );
-  }
-
-  /**
    * An extended-protocol batch is open and nothing queued will close it: a Sync, or a Query or
    * FunctionCall — except while the server skips to Sync after an error, when it skips those too.
    */

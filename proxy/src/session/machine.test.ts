@@ -3,7 +3,6 @@ import { serialize } from 'pg-protocol';
 import { describe, expect, it } from 'vitest';
 import { PgModel, type ModelRequest } from '../testing/pg-model.js';
 import { B, DS, FakeBackend, H, P, Q, S, setup, split, TERMINATE, X } from '../testing/session-harness.js';
-import { ReplyPass } from './reply-pass.js';
 import { Mode } from './state.js';
 
 describe('SessionMachine: message sequences', () => {
@@ -291,35 +290,5 @@ describe('SessionMachine with a model server (property)', () => {
       }),
       { numRuns: 1500 },
     );
-  });
-});
-
-describe('SessionMachine: reply pass-through', () => {
-  it('offers a pass for a lone Query, and a ReadyForQuery told by the pass releases the backend', () => {
-    const { io, m, send } = setup();
-    send(Q('select 1'));
-    const b = new FakeBackend();
-    m.onBackend(b);
-    expect(m.replyPass()).toBe(ReplyPass.All);
-    m.onServerPassed(0x49);
-    expect(io.released).toEqual([b]);
-    expect(m.mode).toBe(Mode.Idle);
-    expect(m.replyPass()).toBe(ReplyPass.None);
-  });
-
-  it('offers none for a lone BEGIN (it may be replayed), a pipeline, or an extended batch', () => {
-    for (const msgs of [[Q('begin')], [Q('select 1'), Q('select 2')], [P('select 1'), B(), X(), S()]]) {
-      const { m, send } = setup();
-      send(...msgs);
-      m.onBackend(new FakeBackend());
-      expect(m.replyPass()).toBe(ReplyPass.None);
-    }
-  });
-
-  it('keeps CommandComplete tags for the session while SETs are tracked', () => {
-    const { m, send } = setup();
-    send(Q('set work_mem = 1234'));
-    m.onBackend(new FakeBackend());
-    expect(m.replyPass()).toBe(ReplyPass.NoTags);
   });
 });

@@ -16,7 +16,6 @@ import { Match, ServerMode, type Hook } from './ledger.js';
 import { isLoneBegin, MAX_REPLAYS, onlyItUnanswered, queryMessage } from './replay.js';
 import { ADMIN_SHUTDOWN } from './replies.js';
 import { routeError } from './server-errors.js';
-import { ReplyPass } from './reply-pass.js';
 import { Mode } from './state.js';
 import { backendLost, borrowFailed } from './unlinked.js';
 
@@ -117,26 +116,6 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
   }
 
   // ------------------------------------------------------------------ backend → client
-
-  /**
-   * Whether the linked backend's replies may go to the client unseen until ReadyForQuery, and
-   * with CommandComplete tags or without (they matter while SETs are tracked). Not for a lone
-   * BEGIN (its CommandComplete would be told twice if it is replayed on another backend), nor
-   * while draining.
-   */
-  replyPass(): ReplyPass {
-    const b = this.backend;
-    if (b === undefined || (this.mode !== Mode.Linked && this.mode !== Mode.Pinned)) return ReplyPass.None;
-    if (this.replayable !== undefined || this.untoldShutdown !== undefined || !b.ledger.onlyClientQuery()) return ReplyPass.None;
-    return this.settings.tracking ? ReplyPass.NoTags : ReplyPass.All;
-  }
-
-  /** The ReadyForQuery of a pass (its messages before it reached the client unseen). */
-  onServerPassed(status: number): void {
-    this.onServerBegin(BackendCode.ReadyForQuery);
-    STATUS[0] = status;
-    this.onServerEnd(BackendCode.ReadyForQuery, STATUS, 0, 1);
-  }
 
   /** At the first byte of each server message: forward it to the client or not. */
   onServerBegin(type: number): boolean {
@@ -342,8 +321,6 @@ export class SessionMachine<B extends BackendState> extends SessionBase<B> {
     if (this.mode === Mode.Pinned && this.backend && releasable(this.backend)) this.settle(this.backend);
   }
 }
-
-const STATUS = Buffer.alloc(1);
 
 function releasable(b: BackendState): boolean {
   return b.ledger.idle() && b.cancels === 0 && !b.statements.unknown;

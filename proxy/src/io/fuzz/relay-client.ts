@@ -68,7 +68,6 @@ class RelayStream {
         if (st.connected) this.bad('connect reported twice');
         st.connected = true;
       },
-      passed: () => this.bad('a pass ended on a connection that never armed one'),
     };
   }
 
